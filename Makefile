@@ -1,0 +1,153 @@
+# crowbar: a plain, non-recursive Makefile.
+#
+#   make                  build everything into build/
+#   make check            install missing Debian packages, build, run every test
+#   make demo             install missing Debian packages, build, run the crash-diagnosis demo
+#   make install PREFIX=/usr/local DESTDIR=
+#   make SANITIZE=address,undefined check     sanitizers over the whole suite
+#   make WERROR=0         do not turn warnings into errors
+#   make check-docs       every long option of every program is in its man page
+#   make format / make check-format           clang-format
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/crowbar
+MANDIR ?= $(PREFIX)/share/man
+VERSION := 0.1.0
+
+B := build
+CC ?= cc
+CFLAGS ?= -O2 -g
+WERROR ?= 1
+WARN := -Wall -Wextra -Wformat=2 -Wshadow=local -Wno-unused-parameter -Wno-missing-field-initializers
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+CPPFLAGS += -Ilibcommon/include -I$(B)/gen -D_GNU_SOURCE -DCROWBAR_VERSION='"$(VERSION)"' \
+	-DLIBEXECDIR='"$(LIBEXECDIR)"'
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -MMD -MP
+ifneq ($(SANITIZE),)
+SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+PKGS := libarchive json-c libcap libcrypto
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -larchive -ljson-c -lcap -lcrypto)
+LIBS := $(PKG_LIBS) -lm
+# The shim and the init are static and small: the shim stays under 1 MiB RSS.
+STATIC_LIBS := -ljson-c -lcap -lm
+
+# ---- libcommon -------------------------------------------------------------------
+LIBCOMMON_SRC := $(sort $(wildcard libcommon/*.c))
+LIBCOMMON_OBJ := $(LIBCOMMON_SRC:%.c=$(B)/obj/%.o)
+# A second copy built without sanitizers, for the static shim.
+LIBCOMMON_PLAIN_OBJ := $(LIBCOMMON_SRC:%.c=$(B)/plain/%.o)
+
+# ---- engine ----------------------------------------------------------------------
+ENGINE_SRC := $(sort $(wildcard engine/*.c))
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(B)/obj/%.o)
+ENGINE_VERBS := $(patsubst engine/cmd_%.c,%,$(wildcard engine/cmd_*.c))
+SHIM_SRC := $(sort $(wildcard engine/shim/*.c))
+SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/plain/%.o)
+INIT_SRC := $(sort $(wildcard engine/init/*.c))
+INIT_OBJ := $(INIT_SRC:%.c=$(B)/plain/%.o)
+
+# ---- tools -----------------------------------------------------------------------
+TOOLS := $(patsubst tools/%/,%,$(sort $(dir $(wildcard tools/*/main.c))))
+TOOL_BINS := $(TOOLS:%=$(B)/crowbar-%)
+VERB_LINKS := $(ENGINE_VERBS:%=$(B)/crowbar-%)
+
+PROGRAMS := $(B)/crowbar $(B)/crowbar-engine $(B)/crowbar-shim $(B)/crowbar-init $(TOOL_BINS)
+
+# ---- tests -----------------------------------------------------------------------
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
+HELPER_BINS := $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/helpers/%)
+
+.PHONY: all clean install check test deps demo check-docs format check-format bench unit
+all: $(PROGRAMS) $(VERB_LINKS)
+
+# Verb tables, generated from the CB_VERB("name", "summary") lines of the sources.
+$(B)/gen/verbs.h: $(wildcard engine/cmd_*.c) $(wildcard tools/*/main.c) tests/gen-verbs.sh
+	@mkdir -p $(@D)
+	sh tests/gen-verbs.sh $(wildcard engine/cmd_*.c) -- $(wildcard tools/*/main.c) > $@.tmp && mv $@.tmp $@
+
+$(B)/obj/%.o: %.c | $(B)/gen/verbs.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(B)/plain/%.o: %.c | $(B)/gen/verbs.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libcommon.a: $(LIBCOMMON_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/libcommon-plain.a: $(LIBCOMMON_PLAIN_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/crowbar: $(B)/obj/tools/crowbar.o $(B)/libcommon.a
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/crowbar-engine: $(ENGINE_OBJ) $(B)/libcommon.a
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/crowbar-shim: $(SHIM_OBJ) $(B)/libcommon-plain.a
+	$(CC) $(CFLAGS) -static $(LDFLAGS) -o $@ $^ $(STATIC_LIBS)
+
+$(B)/crowbar-init: $(INIT_OBJ)
+	$(CC) $(CFLAGS) -static $(LDFLAGS) -o $@ $^
+
+$(VERB_LINKS): $(B)/crowbar-%: | $(B)/crowbar-engine
+	ln -sf crowbar-engine $@
+
+.SECONDEXPANSION:
+$(TOOL_BINS): $(B)/crowbar-%: $$(patsubst %.c,$(B)/obj/%.o,$$(wildcard tools/%/*.c)) $(B)/libcommon.a
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(TOOL_LIBS_$*)
+
+$(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(B)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+# Test helpers run inside containers: static, no sanitizers.
+$(B)/tests/helpers/%: tests/helpers/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(CFLAGS) -static -o $@ $< -lpthread
+
+unit: $(UNIT_BINS)
+test check: deps
+	$(MAKE) all unit $(HELPER_BINS)
+	tests/run
+
+deps:
+	@tests/deps.sh
+
+demo: deps
+	$(MAKE) all
+	tests/demo.sh
+
+bench: all
+	tests/bench/run.sh
+
+check-docs: all
+	tests/check-docs.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(B)/crowbar $(DESTDIR)$(BINDIR)/crowbar
+	install -m 755 $(B)/crowbar-engine $(B)/crowbar-shim $(B)/crowbar-init $(TOOL_BINS) $(DESTDIR)$(LIBEXECDIR)/
+	for v in $(ENGINE_VERBS); do ln -sf crowbar-engine $(DESTDIR)$(LIBEXECDIR)/crowbar-$$v; done
+	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1/
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+check-format:
+	tests/check-format.sh
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,410 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crowbar/cleanup.h"
+#include "crowbar/container.h"
+#include "crowbar/format.h"
+#include "crowbar/json.h"
+#include "crowbar/lock.h"
+#include "crowbar/proc.h"
+
+static const char *const status_names[] = {
+    [CB_STATUS_CREATED] = "created",       [CB_STATUS_RUNNING] = "running",
+    [CB_STATUS_PAUSED] = "paused",         [CB_STATUS_RESTARTING] = "restarting",
+    [CB_STATUS_REMOVING] = "removing",     [CB_STATUS_EXITED] = "exited",
+    [CB_STATUS_DEAD] = "dead",
+};
+
+const char *cb_status_name(enum cb_status s) {
+  return (unsigned)s < sizeof status_names / sizeof status_names[0] ? status_names[s] : "unknown";
+}
+
+int cb_status_parse(const char *s) {
+  for (size_t i = 0; i < sizeof status_names / sizeof status_names[0]; i++)
+    if (!strcmp(s, status_names[i]))
+      return (int)i;
+  return -1;
+}
+
+char *cb_container_dir(const struct cb_ctx *ctx, const char *id) {
+  return cb_ctx_path(ctx, "containers/%s", id);
+}
+
+char *cb_container_rundir(const struct cb_ctx *ctx, const char *id) {
+  return cb_ctx_runpath(ctx, "%s", id);
+}
+
+static void state_from_json(struct cb_container *c) {
+  json_object *j = c->json;
+  struct cb_state *s = &c->state;
+  int st = cb_status_parse(cb_json_get_str(j, "State.Status", "created"));
+  s->status = st < 0 ? CB_STATUS_DEAD : (enum cb_status)st;
+  s->oom_killed = cb_json_get_bool(j, "State.OOMKilled", false);
+  s->pid = (pid_t)cb_json_get_int(j, "State.Pid", 0);
+  s->exit_code = (int)cb_json_get_int(j, "State.ExitCode", 0);
+  const char *e = cb_json_get_str(j, "State.Error", "");
+  s->error = *e ? xstrdup(e) : NULL;
+  s->restart_count = (int)cb_json_get_int(j, "RestartCount", 0);
+  s->pid_start = (uint64_t)cb_json_get_int(j, "Crowbar.PidStart", 0);
+  s->shim_pid = (pid_t)cb_json_get_int(j, "Crowbar.ShimPid", 0);
+  s->shim_start = (uint64_t)cb_json_get_int(j, "Crowbar.ShimStart", 0);
+  snprintf(s->boot_id, sizeof s->boot_id, "%s", cb_json_get_str(j, "Crowbar.BootId", ""));
+  s->started_ns = cb_json_get_int(j, "Crowbar.StartedNs", 0);
+  s->finished_ns = cb_json_get_int(j, "Crowbar.FinishedNs", 0);
+}
+
+static void state_to_json(struct cb_container *c) {
+  struct cb_state *s = &c->state;
+  json_object *st = json_object_new_object();
+  char t[CB_RFC3339_LEN];
+  cb_json_set_str(st, "Status", cb_status_name(s->status));
+  cb_json_set_bool(st, "Running", cb_container_is_running(c));
+  cb_json_set_bool(st, "Paused", s->status == CB_STATUS_PAUSED);
+  cb_json_set_bool(st, "Restarting", s->status == CB_STATUS_RESTARTING);
+  cb_json_set_bool(st, "OOMKilled", s->oom_killed);
+  cb_json_set_bool(st, "Dead", s->status == CB_STATUS_DEAD);
+  cb_json_set_int(st, "Pid", cb_container_is_running(c) ? s->pid : 0);
+  cb_json_set_int(st, "ExitCode", s->exit_code);
+  cb_json_set_str(st, "Error", s->error ? s->error : "");
+  cb_format_rfc3339nano(s->started_ns, t);
+  cb_json_set_str(st, "StartedAt", t);
+  cb_format_rfc3339nano(s->finished_ns, t);
+  cb_json_set_str(st, "FinishedAt", t);
+  json_object_object_add(c->json, "State", st);
+  cb_json_set_int(c->json, "RestartCount", s->restart_count);
+  json_object *cb = cb_json_obj(c->json, "Crowbar");
+  cb_json_set_int(cb, "PidStart", (int64_t)s->pid_start);
+  cb_json_set_int(cb, "ShimPid", s->shim_pid);
+  cb_json_set_int(cb, "ShimStart", (int64_t)s->shim_start);
+  cb_json_set_str(cb, "BootId", s->boot_id);
+  cb_json_set_int(cb, "StartedNs", s->started_ns);
+  cb_json_set_int(cb, "FinishedNs", s->finished_ns);
+}
+
+int cb_container_load(const struct cb_ctx *ctx, const char *id, struct cb_container **out,
+                      cb_error_t *err) {
+  cleanup_free char *path = cb_ctx_path(ctx, "containers/%s/container.json", id);
+  json_object *j = NULL;
+  if (cb_json_read_file(path, &j, err) < 0)
+    return -1;
+  struct cb_container *c = xcalloc(1, sizeof *c);
+  c->json = j;
+  snprintf(c->id, sizeof c->id, "%s", cb_json_get_str(j, "Id", id));
+  const char *name = cb_json_get_str(j, "Name", "");
+  c->name = xstrdup(name[0] == '/' ? name + 1 : name);
+  c->created_ns = cb_json_get_int(j, "Crowbar.CreatedNs", 0);
+  state_from_json(c);
+  *out = c;
+  return 0;
+}
+
+int cb_container_save(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
+  state_to_json(c);
+  cleanup_free char *path = cb_ctx_path(ctx, "containers/%s/container.json", c->id);
+  return cb_json_write_file(path, c->json, err);
+}
+
+void cb_container_free(struct cb_container *c) {
+  if (!c)
+    return;
+  free(c->name);
+  free(c->state.error);
+  if (c->json)
+    json_object_put(c->json);
+  free(c);
+}
+
+static bool same_boot(const struct cb_container *c) {
+  char boot[37];
+  cb_error_t err = NULL;
+  if (cb_boot_id(boot, &err) < 0) {
+    cb_error_release(&err);
+    return true;
+  }
+  return !c->state.boot_id[0] || !strcmp(boot, c->state.boot_id);
+}
+
+bool cb_container_pid_alive(const struct cb_container *c) {
+  return same_boot(c) && cb_proc_alive(c->state.pid, c->state.pid_start);
+}
+
+bool cb_container_shim_alive(const struct cb_container *c) {
+  return same_boot(c) && cb_proc_alive(c->state.shim_pid, c->state.shim_start);
+}
+
+int cb_container_refresh(const struct cb_ctx *ctx, struct cb_container *c) {
+  if (!cb_container_is_running(c) && c->state.status != CB_STATUS_RESTARTING)
+    return 0;
+  if (cb_container_shim_alive(c) || cb_container_pid_alive(c))
+    return 0;
+  /* Both gone: look again under the lock, since the shim may just have recorded the exit. */
+  cb_error_t err = NULL;
+  cleanup_close int lk = cb_lock(ctx, c->id, 1, &err);
+  if (lk < 0) {
+    cb_error_release(&err);
+    return 0;
+  }
+  struct cb_container *fresh = NULL;
+  if (cb_container_load(ctx, c->id, &fresh, &err) < 0) {
+    cb_error_release(&err);
+    return 0;
+  }
+  if (cb_container_is_running(fresh) && !cb_container_shim_alive(fresh) &&
+      !cb_container_pid_alive(fresh)) {
+    fresh->state.status = CB_STATUS_EXITED;
+    fresh->state.exit_code = 255;
+    free(fresh->state.error);
+    fresh->state.error = xstrdup("the container's monitor and process disappeared (killed, or "
+                                 "the host restarted); its exit status is unknown");
+    if (!fresh->state.finished_ns)
+      fresh->state.finished_ns = cb_now_ns();
+    if (cb_container_save(ctx, fresh, &err) < 0)
+      cb_error_release(&err);
+  }
+  /* Swap the fresh state in. */
+  free(c->state.error);
+  c->state = fresh->state;
+  fresh->state.error = NULL;
+  json_object_put(c->json);
+  c->json = fresh->json;
+  fresh->json = NULL;
+  cb_container_free(fresh);
+  return 1;
+}
+
+static bool is_id_entry(const char *name) {
+  return strlen(name) == CB_ID_LEN && cb_is_hex(name, CB_ID_LEN);
+}
+
+int cb_container_resolve(const struct cb_ctx *ctx, const char *ref, char id[CB_ID_LEN + 1],
+                         cb_error_t *err) {
+  if (!ref || !*ref)
+    return cb_error_make(err, 0, "No such container: %s", ref ? ref : "");
+  cleanup_free char *cdir = cb_ctx_path(ctx, "containers");
+  /* 1. A full ID. */
+  if (is_id_entry(ref)) {
+    cleanup_free char *p = xasprintf("%s/%s/container.json", cdir, ref);
+    if (access(p, F_OK) == 0) {
+      memcpy(id, ref, CB_ID_LEN + 1);
+      return 0;
+    }
+  }
+  /* 2. An exact name (with or without Docker's leading '/'). */
+  const char *name = ref[0] == '/' ? ref + 1 : ref;
+  if (cb_name_valid(name)) {
+    cleanup_free char *np = cb_ctx_path(ctx, "names/%s", name);
+    char target[CB_ID_LEN + 2];
+    ssize_t n = readlink(np, target, sizeof target - 1);
+    if (n == CB_ID_LEN) {
+      target[n] = '\0';
+      cleanup_free char *p = xasprintf("%s/%s/container.json", cdir, target);
+      if (access(p, F_OK) == 0) {
+        memcpy(id, target, CB_ID_LEN + 1);
+        return 0;
+      }
+    }
+  }
+  /* 3. A unique ID prefix. */
+  size_t rl = strlen(ref);
+  if (rl < CB_ID_LEN && cb_is_hex(ref, rl)) {
+    cleanup_dir DIR *d = opendir(cdir);
+    if (!d)
+      return cb_error_sys(err, "open `%s`", cdir);
+    int found = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+      if (!is_id_entry(de->d_name) || strncmp(de->d_name, ref, rl))
+        continue;
+      if (found++) {
+        return cb_error_make(err, 0, "multiple containers match prefix %s", ref);
+      }
+      memcpy(id, de->d_name, CB_ID_LEN + 1);
+    }
+    if (found == 1)
+      return 0;
+  }
+  return cb_error_make(err, 0, "No such container: %s", ref);
+}
+
+int cb_container_locate(const struct cb_ctx *ctx, const char *ref, struct cb_container **out,
+                        cb_error_t *err) {
+  char id[CB_ID_LEN + 1];
+  if (cb_container_resolve(ctx, ref, id, err) < 0)
+    return -1;
+  if (cb_container_load(ctx, id, out, err) < 0) {
+    if ((*err)->errno_ == ENOENT) {
+      cb_error_release(err);
+      return cb_error_make(err, 0, "No such container: %s", ref);
+    }
+    return -1;
+  }
+  cb_container_refresh(ctx, *out);
+  return 0;
+}
+
+static int cmp_newest(const void *a, const void *b) {
+  const struct cb_container *x = *(struct cb_container *const *)a;
+  const struct cb_container *y = *(struct cb_container *const *)b;
+  if (x->created_ns != y->created_ns)
+    return x->created_ns > y->created_ns ? -1 : 1;
+  return strcmp(x->id, y->id);
+}
+
+int cb_container_list(const struct cb_ctx *ctx, struct cb_container ***out, size_t *n,
+                      cb_error_t *err) {
+  cleanup_free char *cdir = cb_ctx_path(ctx, "containers");
+  cleanup_dir DIR *d = opendir(cdir);
+  if (!d) {
+    if (errno == ENOENT) {
+      *out = NULL;
+      *n = 0;
+      return 0;
+    }
+    return cb_error_sys(err, "open `%s`", cdir);
+  }
+  struct cb_container **v = NULL;
+  size_t cnt = 0, cap = 0;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    if (!is_id_entry(de->d_name))
+      continue;
+    struct cb_container *c;
+    cb_error_t e2 = NULL;
+    if (cb_container_load(ctx, de->d_name, &c, &e2) < 0) {
+      /* Removed while we listed, or half-written by a killed command: skip it. */
+      cb_error_release(&e2);
+      continue;
+    }
+    cb_container_refresh(ctx, c);
+    if (cnt == cap) {
+      cap = cap ? cap * 2 : 64;
+      v = xrealloc(v, cap * sizeof *v);
+    }
+    v[cnt++] = c;
+  }
+  if (cnt)
+    qsort(v, cnt, sizeof *v, cmp_newest);
+  *out = v;
+  *n = cnt;
+  return 0;
+}
+
+void cb_container_list_free(struct cb_container **v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    cb_container_free(v[i]);
+  free(v);
+}
+
+int cb_container_latest(const struct cb_ctx *ctx, struct cb_container **out, cb_error_t *err) {
+  struct cb_container **v;
+  size_t n;
+  if (cb_container_list(ctx, &v, &n, err) < 0)
+    return -1;
+  if (n == 0) {
+    free(v);
+    return cb_error_make(err, 0, "no containers");
+  }
+  *out = v[0];
+  v[0] = NULL;
+  cb_container_list_free(v, n);
+  return 0;
+}
+
+char *cb_container_status_string(const struct cb_container *c, int64_t now_ns) {
+  const struct cb_state *s = &c->state;
+  switch (s->status) {
+  case CB_STATUS_CREATED:
+    return xstrdup("Created");
+  case CB_STATUS_RUNNING:
+  case CB_STATUS_PAUSED: {
+    cleanup_free char *d = cb_human_duration(now_ns - s->started_ns);
+    return xasprintf("Up %s%s", d, s->status == CB_STATUS_PAUSED ? " (Paused)" : "");
+  }
+  case CB_STATUS_RESTARTING: {
+    cleanup_free char *d = cb_human_duration(now_ns - s->finished_ns);
+    return xasprintf("Restarting (%d) %s ago", s->exit_code, d);
+  }
+  case CB_STATUS_REMOVING:
+    return xstrdup("Removal In Progress");
+  case CB_STATUS_EXITED: {
+    if (!s->finished_ns)
+      return xstrdup("Created");
+    cleanup_free char *d = cb_human_duration(now_ns - s->finished_ns);
+    return xasprintf("Exited (%d) %s ago", s->exit_code, d);
+  }
+  case CB_STATUS_DEAD:
+    return xstrdup("Dead");
+  }
+  return xstrdup("Unknown");
+}
+
+bool cb_name_valid(const char *name) {
+  if (!name || !isalnum((unsigned char)name[0]) || !name[1])
+    return false;
+  for (const char *p = name + 1; *p; p++)
+    if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != '-')
+      return false;
+  return strlen(name) < NAME_MAX;
+}
+
+int cb_name_reserve(const struct cb_ctx *ctx, const char *name, const char *id, cb_error_t *err) {
+  if (!cb_name_valid(name))
+    return cb_error_make(err, 0, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] "
+                                 "are allowed", name);
+  cleanup_free char *np = cb_ctx_path(ctx, "names/%s", name);
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if (symlink(id, np) == 0)
+      return 0;
+    if (errno != EEXIST)
+      return cb_error_sys(err, "reserve name `%s`", name);
+    char target[CB_ID_LEN + 2];
+    ssize_t n = readlink(np, target, sizeof target - 1);
+    if (n < 0)
+      continue;
+    target[n] = '\0';
+    cleanup_free char *rec = cb_ctx_path(ctx, "containers/%s", target);
+    cleanup_free char *tmprec = cb_ctx_path(ctx, "containers/.tmp-%s", target);
+    if (access(rec, F_OK) == 0 || access(tmprec, F_OK) == 0)
+      return cb_error_make(err, 0,
+                           "Conflict. The container name \"/%s\" is already in use by container "
+                           "\"%s\". You have to remove (or rename) that container to be able "
+                           "to reuse that name.",
+                           name, target);
+    /* A reservation left by a killed command: take it over, under the names lock so two
+     * racers cannot both delete and recreate it. */
+    cleanup_close int lk = cb_lock(ctx, "names", 1, err);
+    if (lk < 0)
+      return -1;
+    n = readlink(np, target, sizeof target - 1);
+    if (n >= 0) {
+      target[n] = '\0';
+      cleanup_free char *rec2 = cb_ctx_path(ctx, "containers/%s", target);
+      cleanup_free char *tmp2 = cb_ctx_path(ctx, "containers/.tmp-%s", target);
+      if (access(rec2, F_OK) != 0 && access(tmp2, F_OK) != 0)
+        unlink(np);
+    }
+  }
+  return cb_error_make(err, 0, "Conflict. The container name \"/%s\" is already in use", name);
+}
+
+void cb_name_release(const struct cb_ctx *ctx, const char *name, const char *id) {
+  if (!name || !*name)
+    return;
+  cleanup_free char *np = cb_ctx_path(ctx, "names/%s", name);
+  char target[CB_ID_LEN + 2];
+  ssize_t n = readlink(np, target, sizeof target - 1);
+  if (n < 0)
+    return;
+  target[n] = '\0';
+  if (!strcmp(target, id))
+    unlink(np);
+}

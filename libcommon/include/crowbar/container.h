@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Containers as the engine records them, and how a tool finds one.
+ *
+ * One record per container: $ROOT/containers/<id>/container.json, shaped like
+ * `docker inspect` (Id, Created, Path, Args, State, Image, Name, Config, HostConfig,
+ * GraphDriver, Mounts, LogPath, ...) plus a private "Crowbar" object (shim and PID
+ * identity, nanosecond times, the image reference as given) that inspect strips.
+ * The JSON is the source of truth for everything but the State, which lives in
+ * struct cb_state while loaded and is written back by cb_container_save(). Names are
+ * reserved as symlinks $ROOT/names/<name> -> <id> (symlink(2) is atomic: one racer wins). */
+#ifndef CROWBAR_CONTAINER_H
+#define CROWBAR_CONTAINER_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "crowbar/context.h"
+#include "crowbar/error.h"
+#include "crowbar/util.h"
+
+enum cb_status {
+  CB_STATUS_CREATED,
+  CB_STATUS_RUNNING,
+  CB_STATUS_PAUSED,
+  CB_STATUS_RESTARTING,
+  CB_STATUS_REMOVING,
+  CB_STATUS_EXITED,
+  CB_STATUS_DEAD,
+};
+
+struct cb_state {
+  enum cb_status status;
+  bool oom_killed;
+  pid_t pid;            /* host PID of the container's PID 1 */
+  uint64_t pid_start;   /* its start time (guards PID reuse) */
+  pid_t shim_pid;
+  uint64_t shim_start;
+  char boot_id[37];     /* the boot the PIDs belong to */
+  int exit_code;
+  char *error;
+  int64_t started_ns, finished_ns;
+  int restart_count;
+};
+
+struct cb_container {
+  char id[CB_ID_LEN + 1];
+  char *name; /* without the leading '/' */
+  int64_t created_ns;
+  json_object *json;
+  struct cb_state state;
+};
+
+const char *cb_status_name(enum cb_status s); /* "running", "exited", ... */
+int cb_status_parse(const char *s);           /* -1 if unknown */
+
+int cb_container_load(const struct cb_ctx *ctx, const char *id, struct cb_container **out,
+                      cb_error_t *err);
+/* Write the record (state included) atomically. Hold the container's lock. */
+int cb_container_save(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err);
+void cb_container_free(struct cb_container *c);
+static inline void cb_container_freep(struct cb_container **c) {
+  if (*c)
+    cb_container_free(*c);
+}
+#define cleanup_container __attribute__((cleanup(cb_container_freep)))
+
+/* Resolve a full ID, an exact name, or a unique ID prefix (Docker's order) to an ID.
+ * Errors: "No such container: X", "multiple containers match prefix X". */
+int cb_container_resolve(const struct cb_ctx *ctx, const char *ref, char id[CB_ID_LEN + 1],
+                         cb_error_t *err);
+/* Resolve and load; the status is made truthful (cb_container_refresh). */
+int cb_container_locate(const struct cb_ctx *ctx, const char *ref, struct cb_container **out,
+                        cb_error_t *err);
+/* The most recently created container. */
+int cb_container_latest(const struct cb_ctx *ctx, struct cb_container **out, cb_error_t *err);
+/* Every container, refreshed, newest first. */
+int cb_container_list(const struct cb_ctx *ctx, struct cb_container ***out, size_t *n,
+                      cb_error_t *err);
+void cb_container_list_free(struct cb_container **v, size_t n);
+
+/* Make the loaded state truthful: a "running" container whose shim and PID 1 are gone
+ * (killed, host rebooted) becomes exited (255, with an Error), and the record is fixed on
+ * disk under the lock. Returns 1 when it changed something. */
+int cb_container_refresh(const struct cb_ctx *ctx, struct cb_container *c);
+/* True when PID 1 is alive and is the one recorded. */
+bool cb_container_pid_alive(const struct cb_container *c);
+bool cb_container_shim_alive(const struct cb_container *c);
+/* True for running and paused. */
+static inline bool cb_container_is_running(const struct cb_container *c) {
+  return c->state.status == CB_STATUS_RUNNING || c->state.status == CB_STATUS_PAUSED;
+}
+
+/* Docker's ps STATUS ("Up 5 minutes", "Exited (137) 3 seconds ago", ...). */
+char *cb_container_status_string(const struct cb_container *c, int64_t now_ns);
+/* Paths. The caller frees. */
+char *cb_container_dir(const struct cb_ctx *ctx, const char *id);
+char *cb_container_rundir(const struct cb_ctx *ctx, const char *id);
+
+/* Reserve a name for an ID: EEXIST becomes Docker's conflict message. A stale reservation
+ * (its container gone) is taken over. */
+int cb_name_reserve(const struct cb_ctx *ctx, const char *name, const char *id, cb_error_t *err);
+void cb_name_release(const struct cb_ctx *ctx, const char *name, const char *id);
+/* Docker's rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
+bool cb_name_valid(const char *name);
+/* A random "adjective_noun" name not yet taken. */
+char *cb_name_generate(const struct cb_ctx *ctx);
+
+#endif

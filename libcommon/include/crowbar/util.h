@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Small helpers every part of crowbar uses: files, strings, numbers, ids, time. */
+#ifndef CROWBAR_UTIL_H
+#define CROWBAR_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "crowbar/error.h"
+
+#define CB_ID_LEN 64
+#define CB_SHORT_ID_LEN 12
+
+/* Read a whole file (at dirfd/path, dirfd may be AT_FDCWD) into a NUL-terminated buffer. */
+int cb_read_file_at(int dirfd, const char *path, char **out, size_t *len, cb_error_t *err);
+int cb_read_file(const char *path, char **out, size_t *len, cb_error_t *err);
+/* Write data to dirfd/name atomically: temp file, fsync, rename, fsync dir. */
+int cb_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                            cb_error_t *err);
+int cb_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                         cb_error_t *err);
+/* Write all bytes, retrying on EINTR and short writes. Returns 0 or -1 with errno set. */
+int cb_write_all(int fd, const void *buf, size_t len);
+/* Write a small string to a file (sysfs/cgroupfs style), no temp file. */
+int cb_write_string(const char *path, const char *s, cb_error_t *err);
+/* mkdir -p with mode; existing directories are fine. */
+int cb_mkdir_p(const char *path, mode_t mode, cb_error_t *err);
+/* rm -rf under dirfd; missing is fine; never crosses mount points. */
+int cb_rm_rf_at(int dirfd, const char *name, cb_error_t *err);
+int cb_rm_rf(const char *path, cb_error_t *err);
+
+/* Random lower-case hex id of CB_ID_LEN characters, into buf[CB_ID_LEN + 1]. */
+int cb_random_id(char *buf, cb_error_t *err);
+bool cb_is_hex(const char *s, size_t n);
+
+/* Wall clock in nanoseconds since the epoch. */
+int64_t cb_now_ns(void);
+/* Monotonic clock in nanoseconds. */
+int64_t cb_monotonic_ns(void);
+
+/* Strict number parsing: the whole string, in range; returns -1 on error (no err fill). */
+int cb_parse_long(const char *s, long *out);
+int cb_parse_int(const char *s, int *out);
+/* "512m", "1g", "1024", "100k", "1.5g": bytes (docker's RAMInBytes). */
+int cb_parse_bytes(const char *s, int64_t *out);
+
+/* NULL-terminated string vectors. */
+size_t cb_strv_len(char *const *v);
+char **cb_strv_dup(char *const *v);
+void cb_strv_free(char **v);
+/* Append a copy of s, growing *v (which may be NULL). */
+void cb_strv_append(char ***v, const char *s);
+
+bool cb_str_has_prefix(const char *s, const char *prefix);
+bool cb_str_has_suffix(const char *s, const char *suffix);
+
+/* Signals by name ("TERM", "SIGTERM", "term") or number; -1 if unknown. */
+int cb_signal_parse(const char *s);
+/* "TERM" for SIGTERM, or NULL. */
+const char *cb_signal_name(int sig);
+
+/* Mark every descriptor >= from close-on-exec (close_range, or /proc/self/fd). */
+int cb_cloexec_from(int from);
+
+/* Process-wide ignore of SIGPIPE for tools that stream. */
+void cb_ignore_sigpipe(void);
+
+/* Check stdout for lost output (fflush/ferror/fclose); returns 0 or -1 (util-linux close_stdout). */
+int cb_close_stdout(void);
+
+#endif
