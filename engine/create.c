@@ -251,6 +251,9 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
                            argv[optind - 1], is_run ? "run" : "create");
     }
   }
+  if (o->tty)
+    return cb_error_make(err, 0, "--tty is not supported yet (it comes with the terminal "
+                                 "support of exec and attach)");
   if (optind >= argc)
     return cb_error_make(err, 0, "\"crowbar %s\" requires at least 1 argument.\nSee 'crowbar %s "
                          "--help'.", is_run ? "run" : "create", is_run ? "run" : "create");

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -368,6 +370,32 @@ static void record_exit(struct shim *s, int status) {
     cb_attach_send(s->clients[i].sock, &m, NULL, 0);
 }
 
+/* The shim lives as long as its container: once the start is done, give back the pages
+ * that only the start needed. Read-only file mappings (our code and constants) are dropped
+ * from our page tables and fault back in on use; the heap is trimmed. What stays resident
+ * is the working set of the loop. */
+static void trim_memory(void) {
+  malloc_trim(0);
+  FILE *f = fopen("/proc/self/maps", "re");
+  if (!f)
+    return;
+  char line[512];
+  while (fgets(line, sizeof line, f)) {
+    unsigned long start, end;
+    char perms[8];
+    unsigned long long off;
+    unsigned maj, min;
+    unsigned long inode;
+    if (sscanf(line, "%lx-%lx %7s %llx %x:%x %lu", &start, &end, perms, &off, &maj, &min,
+               &inode) != 7)
+      continue;
+    if (inode == 0 || perms[1] == 'w')
+      continue;
+    madvise((void *)start, end - start, MADV_DONTNEED);
+  }
+  fclose(f);
+}
+
 static int parse_fd(const char *s) {
   int fd;
   return cb_parse_int(s, &fd) == 0 && fd >= 0 ? fd : -1;
@@ -462,6 +490,7 @@ int main(int argc, char **argv) {
   /* Keep only what the loop needs: the record is reloaded at exit. */
   json_object_put(s.c->json);
   s.c->json = NULL;
+  trim_memory();
 
   bool exited = false;
   int status = 0;
