@@ -44,6 +44,10 @@ int container_start(const struct cb_ctx *ctx, const char *id, const struct start
                     int *exit_code, cb_error_t *err);
 /* Send sig to the container's PID 1 (checked against its start time). */
 int container_signal(const struct cb_ctx *ctx, struct cb_container *c, int sig, cb_error_t *err);
+/* Thaw a paused container and record it running; the caller holds its lock. */
+int container_thaw_locked(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err);
+/* Pause (freeze) or unpause a running container, under its lock. */
+int container_pause(const struct cb_ctx *ctx, const char *id, bool pause, cb_error_t *err);
 /* Stop: the stop signal, then SIGKILL after timeout seconds (<0: the container's own). */
 int container_stop(const struct cb_ctx *ctx, const char *id, int timeout, cb_error_t *err);
 /* Wait until the container no longer runs (timeout_ms < 0: forever). Returns 0 when it
@@ -57,6 +61,8 @@ int container_remove(const struct cb_ctx *ctx, const char *id, bool force, bool 
 /* Common verb helpers. */
 /* stop and restart share their options and loop (cmd_stop.c). */
 int stop_or_restart(int argc, char **argv, bool restart);
+/* pause and unpause share their loop (cmd_pause.c). */
+int pause_or_unpause(int argc, char **argv, bool pause);
 int engine_ctx(struct cb_ctx *ctx, const char *argv0, cb_error_t *err);
 
 #endif

@@ -223,13 +223,27 @@ int container_signal(const struct cb_ctx *ctx, struct cb_container *c, int sig, 
                          c->name, c->id);
   if (cb_pidfd_send_signal(pfd, sig) < 0)
     return cb_error_sys(err, "Cannot kill container: %s", c->name);
-  /* A frozen process cannot act on the signal: thaw a paused container so it does. */
-  if (c->state.status == CB_STATUS_PAUSED && (sig == SIGKILL || sig == SIGTERM)) {
-    cb_error_t e2 = NULL;
-    if (cb_cgroup_freeze(c->id, false, &e2) < 0)
-      cb_error_release(&e2);
-  }
   return 0;
+}
+
+int container_thaw_locked(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
+  if (c->state.status != CB_STATUS_PAUSED)
+    return 0;
+  if (cb_cgroup_freeze(c->id, false, err) < 0)
+    return -1;
+  c->state.status = CB_STATUS_RUNNING;
+  return cb_container_save(ctx, c, err);
+}
+
+/* Thaw a paused container (under its lock), so that it can act on a signal. */
+static int thaw(const struct cb_ctx *ctx, const char *id, cb_error_t *err) {
+  cleanup_close int lk = cb_lock(ctx, id, 1, err);
+  if (lk < 0)
+    return -1;
+  cleanup_container struct cb_container *c = NULL;
+  if (cb_container_load(ctx, id, &c, err) < 0)
+    return -1;
+  return container_thaw_locked(ctx, c, err);
 }
 
 /* Poll a pidfd until the process exits or timeout_ms passes; 0 exited, 1 timeout. */
@@ -290,6 +304,9 @@ int container_stop(const struct cb_ctx *ctx, const char *id, int timeout, cb_err
     return 0;
   if (timeout < 0)
     timeout = stop_timeout(c);
+  /* A frozen process cannot act on its stop signal: thaw a paused container first. */
+  if (c->state.status == CB_STATUS_PAUSED && thaw(ctx, id, err) < 0)
+    return -1;
   cb_error_t e2 = NULL;
   if (container_signal(ctx, c, stop_signal(c), &e2) < 0) {
     cb_error_release(&e2);
@@ -326,6 +343,8 @@ int container_remove(const struct cb_ctx *ctx, const char *id, bool force, bool 
       return cb_error_make(err, 0, "cannot remove container \"/%s\": container is running: stop "
                                    "the container before removing or force remove", c->name);
     cb_error_t e2 = NULL;
+    if (container_thaw_locked(ctx, c, &e2) < 0)
+      cb_error_release(&e2);
     if (container_signal(ctx, c, SIGKILL, &e2) < 0)
       cb_error_release(&e2);
     close(lk);
@@ -334,4 +353,33 @@ int container_remove(const struct cb_ctx *ctx, const char *id, bool force, bool 
       return -1;
   }
   return cb_error_make(err, 0, "cannot remove container %s: it keeps running", id);
+}
+
+int container_pause(const struct cb_ctx *ctx, const char *id, bool pause, cb_error_t *err) {
+  cleanup_close int lk = cb_lock(ctx, id, 1, err);
+  if (lk < 0)
+    return -1;
+  cleanup_container struct cb_container *c = NULL;
+  if (cb_container_load(ctx, id, &c, err) < 0)
+    return -1;
+  cb_container_refresh(ctx, c);
+  if (!cb_container_is_running(c) || !cb_container_pid_alive(c))
+    return cb_error_make(err, 0, "Container %s is not running", c->id);
+  if (pause) {
+    if (c->state.status == CB_STATUS_PAUSED)
+      return cb_error_make(err, 0, "Container %s is already paused", c->id);
+    if (cb_cgroup_freeze(c->id, true, err) < 0)
+      return cb_error_wrap(err, "Cannot pause container %s", c->id);
+    c->state.status = CB_STATUS_PAUSED;
+    if (cb_container_save(ctx, c, err) < 0) {
+      cb_error_t e2 = NULL;
+      if (cb_cgroup_freeze(c->id, false, &e2) < 0)
+        cb_error_release(&e2);
+      return -1;
+    }
+    return 0;
+  }
+  if (c->state.status != CB_STATUS_PAUSED)
+    return cb_error_make(err, 0, "Container %s is not paused", c->id);
+  return container_thaw_locked(ctx, c, err);
 }
