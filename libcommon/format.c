@@ -245,16 +245,18 @@ char *cb_time_ago(int64_t then_ns, int64_t now_ns) {
   return r;
 }
 
-char *cb_human_size(double size) {
-  /* go-units HumanSizeWithPrecision(size, 4) with the decimal abbreviations. */
+char *cb_human_size(double size) { return cb_human_size_prec(size, 4); }
+
+char *cb_human_size_prec(double size, int precision) {
+  /* go-units HumanSizeWithPrecision(size, precision) with the decimal abbreviations. */
   static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
   int i = 0;
   while (size >= 1000 && i < 8) {
     size /= 1000;
     i++;
   }
-  /* %.4g, as Go's strconv 'g' with precision 4 */
+  /* %.*g, as Go's strconv 'g' with that precision */
   char num[32];
-  snprintf(num, sizeof num, "%.4g", size);
+  snprintf(num, sizeof num, "%.*g", precision, size);
   return xasprintf("%s%s", num, units[i]);
 }
