@@ -300,6 +300,29 @@ static char *host_file(const char *path, const char *fallback) {
   return steal_pointer(&text);
 }
 
+/* The init layer, as Docker's "-init" layer: the mount points the engine itself needs
+ * (/proc, /sys, /dev, the /etc files it bind-mounts) in a folder of the container's that
+ * sits as the topmost lower layer, so that they never land in the container's upper dir
+ * and `diff` never shows them. Volume mount points are made at start, in the upper dir. */
+static int make_init_layer(int dfd, cb_error_t *err) {
+  static const char *const dirs[] = {"init", "init/dev", "init/dev/pts", "init/dev/shm",
+                                     "init/proc", "init/sys", "init/etc"};
+  static const char *const files[] = {"init/etc/hostname", "init/etc/hosts",
+                                      "init/etc/resolv.conf"};
+  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+    if (mkdirat(dfd, dirs[i], 0755) < 0)
+      return cb_error_sys(err, "create `%s`", dirs[i]);
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    int fd = openat(dfd, files[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+      return cb_error_sys(err, "create `%s`", files[i]);
+    close(fd);
+  }
+  if (symlinkat("/proc/mounts", dfd, "init/etc/mtab") < 0)
+    return cb_error_sys(err, "create `init/etc/mtab`");
+  return 0;
+}
+
 /* Parse -v SRC:DST[:ro|rw] into a Mounts entry and a HostConfig.Binds string. */
 static int parse_volume(const struct cb_ctx *ctx, const char *spec, json_object *mounts,
                         json_object *binds, cb_error_t *err) {
@@ -410,8 +433,10 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
   }
   {
     cleanup_close int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || mkdirat(dfd, "upper", 0755) < 0 || mkdirat(dfd, "work", 0700) < 0) {
-      cb_error_sys(err, "create the container's folders");
+    if (dfd < 0 || mkdirat(dfd, "upper", 0755) < 0 || mkdirat(dfd, "work", 0700) < 0 ||
+        make_init_layer(dfd, err) < 0) {
+      if (!*err)
+        cb_error_sys(err, "create the container's folders");
       goto out;
     }
     char hostname[HOST_NAME_MAX + 1];
@@ -486,13 +511,14 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     json_object_object_add(j, "HostConfig", hc);
 
     cleanup_strv char **layers = cb_image_layer_dirs(ctx, img);
-    size_t ll = 0;
+    cleanup_free char *initdir = xasprintf("%s/init", final);
+    size_t ll = strlen(initdir) + 1;
     for (char **p = layers; p && *p; p++)
       ll += strlen(*p) + 1;
     cleanup_free char *lower = xcalloc(ll + 1, 1);
+    strcpy(lower, initdir);
     for (char **p = layers; p && *p; p++) {
-      if (p != layers)
-        strcat(lower, ":");
+      strcat(lower, ":");
       strcat(lower, *p);
     }
     json_object *gd = json_object_new_object();
