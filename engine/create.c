@@ -15,6 +15,7 @@
 #include "crowbar/format.h"
 #include "crowbar/image.h"
 #include "crowbar/json.h"
+#include "crowbar/security.h"
 #include "crowbar/util.h"
 #include "engine.h"
 
@@ -415,6 +416,8 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
   if (o->tty && !env_has(env, "TERM"))
     env_set(&env, "TERM=xterm");
 
+  if (cb_caps_validate(o->cap_add, err) < 0 || cb_caps_validate(o->cap_drop, err) < 0)
+    return -1;
   char id[CB_ID_LEN + 1];
   if (cb_random_id(id, err) < 0)
     return -1;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "crowbar/cleanup.h"
+#include "crowbar/security.h"
 #include "shim.h"
 
 void child_fail(int errfd, int code, const char *fmt, ...) {
@@ -108,7 +109,7 @@ void container_child(const struct shim_config *cfg, int syncfd, int errfd) {
 
   char **env = cb_strv_dup(cfg->env);
   cleanup_free char *home = NULL;
-  if (user_switch(cfg->user, &home, &err) < 0)
+  if (cb_user_switch(cfg->user, &home, &err) < 0)
     fail_err(errfd, 126, &err);
   if (!env_get(env, "HOSTNAME") && cfg->hostname) {
     cleanup_free char *h = xasprintf("HOSTNAME=%s", cfg->hostname);
@@ -127,7 +128,7 @@ void container_child(const struct shim_config *cfg, int syncfd, int errfd) {
     }
   }
   char *prog = look_path(cfg->argv[0], env, errfd);
-  if (caps_apply(cfg, &err) < 0)
+  if (cb_caps_apply(cfg->cap_add, cfg->cap_drop, &err) < 0)
     fail_err(errfd, 125, &err);
   /* No host descriptor crosses the exec (runc CVE-2024-21626). */
   cb_cloexec_from(3);

@@ -45,12 +45,6 @@ void child_fail(int errfd, int code, const char *fmt, ...)
 
 /* Mount the container's root and pivot into it. Returns 0 or -1 with err. */
 int rootfs_setup(const struct shim_config *cfg, cb_error_t *err);
-/* Capabilities: Docker's default set with the record's adds and drops. */
-int caps_apply(const struct shim_config *cfg, cb_error_t *err);
-/* Resolve USER[:GROUP] against the container's /etc/passwd and /etc/group (already inside
- * the new root) and switch to it, keeping capabilities for caps_apply. *home gets the
- * user's home folder (malloc'd) when known. */
-int user_switch(const char *spec, char **home, cb_error_t *err);
 
 /* The I/O side: the json-file log and attached clients. */
 struct shim_io;
