@@ -15,6 +15,7 @@
 #include "crowbar/format.h"
 #include "crowbar/image.h"
 #include "crowbar/json.h"
+#include "crowbar/lookpath.h"
 #include "crowbar/security.h"
 #include "crowbar/util.h"
 #include "engine.h"
@@ -263,27 +264,6 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
   return 0;
 }
 
-/* Merge KEY=VALUE lists: later entries replace earlier ones with the same key. */
-static void env_set(char ***env, const char *kv) {
-  size_t kl = strcspn(kv, "=");
-  for (char **p = *env; p && *p; p++) {
-    if (!strncmp(*p, kv, kl) && ((*p)[kl] == '=' || (*p)[kl] == '\0')) {
-      free(*p);
-      *p = xstrdup(kv);
-      return;
-    }
-  }
-  cb_strv_append(env, kv);
-}
-
-static bool env_has(char **env, const char *key) {
-  size_t kl = strlen(key);
-  for (char **p = env; p && *p; p++)
-    if (!strncmp(*p, key, kl) && (*p)[kl] == '=')
-      return true;
-  return false;
-}
-
 static int write_text(int dirfd, const char *name, const char *text, cb_error_t *err) {
   cleanup_close int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0 || cb_write_all(fd, text, strlen(text)) < 0)
@@ -409,12 +389,12 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     return cb_error_make(err, 0, "No command specified");
 
   cleanup_strv char **env = cb_json_get_strv(icfg, "Env");
-  if (!env_has(env, "PATH"))
-    env_set(&env, DEFAULT_PATH);
+  if (!cb_env_get(env, "PATH"))
+    cb_env_set(&env, DEFAULT_PATH);
   for (char **p = o->env; p && *p; p++)
-    env_set(&env, *p);
-  if (o->tty && !env_has(env, "TERM"))
-    env_set(&env, "TERM=xterm");
+    cb_env_set(&env, *p);
+  if (o->tty && !cb_env_get(env, "TERM"))
+    cb_env_set(&env, "TERM=xterm");
 
   if (cb_caps_validate(o->cap_add, err) < 0 || cb_caps_validate(o->cap_drop, err) < 0)
     return -1;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "crowbar/cleanup.h"
+#include "crowbar/lookpath.h"
 #include "crowbar/security.h"
 #include "shim.h"
 
@@ -49,48 +50,6 @@ static int loopback_up(cb_error_t *err) {
   return 0;
 }
 
-static const char *env_get(char **env, const char *key) {
-  size_t kl = strlen(key);
-  for (char **p = env; p && *p; p++)
-    if (!strncmp(*p, key, kl) && (*p)[kl] == '=')
-      return *p + kl + 1;
-  return NULL;
-}
-
-/* Find the program as Go's exec.LookPath does with the container's PATH; exit 127/126
- * with Docker's messages when it cannot be run. Returns a malloc'd path. */
-static char *look_path(const char *file, char **env, int errfd) {
-  struct stat st;
-  if (strchr(file, '/')) {
-    if (stat(file, &st) < 0)
-      child_fail(errfd, errno == ENOENT || errno == ENOTDIR ? 127 : 126,
-                 "exec: \"%s\": stat %s: %s", file, file, strerror(errno));
-    if (S_ISDIR(st.st_mode))
-      child_fail(errfd, 126, "exec: \"%s\": is a directory", file);
-    if (access(file, X_OK) < 0)
-      child_fail(errfd, 126, "exec: \"%s\": permission denied", file);
-    return xstrdup(file);
-  }
-  const char *path = env_get(env, "PATH");
-  if (!path)
-    path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  cleanup_free char *copy = xstrdup(path);
-  bool denied = false;
-  char *save = NULL;
-  for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-    char *cand = xasprintf("%s/%s", *d ? d : ".", file);
-    if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
-      if (access(cand, X_OK) == 0)
-        return cand;
-      denied = true;
-    }
-    free(cand);
-  }
-  if (denied)
-    child_fail(errfd, 126, "exec: \"%s\": permission denied", file);
-  child_fail(errfd, 127, "exec: \"%s\": executable file not found in $PATH", file);
-}
-
 void container_child(const struct shim_config *cfg, int syncfd, int errfd) {
   cb_error_t err = NULL;
   char go;
@@ -111,11 +70,11 @@ void container_child(const struct shim_config *cfg, int syncfd, int errfd) {
   cleanup_free char *home = NULL;
   if (cb_user_switch(cfg->user, &home, &err) < 0)
     fail_err(errfd, 126, &err);
-  if (!env_get(env, "HOSTNAME") && cfg->hostname) {
+  if (!cb_env_get(env, "HOSTNAME") && cfg->hostname) {
     cleanup_free char *h = xasprintf("HOSTNAME=%s", cfg->hostname);
     cb_strv_append(&env, h);
   }
-  if (!env_get(env, "HOME") && home) {
+  if (!cb_env_get(env, "HOME") && home) {
     cleanup_free char *h = xasprintf("HOME=%s", home);
     cb_strv_append(&env, h);
   }
@@ -127,7 +86,9 @@ void container_child(const struct shim_config *cfg, int syncfd, int errfd) {
                    strerror(errno));
     }
   }
-  char *prog = look_path(cfg->argv[0], env, errfd);
+  char *prog = cb_look_path(cfg->argv[0], env, &err);
+  if (!prog)
+    fail_err(errfd, err->exit_code ? err->exit_code : 127, &err);
   if (cb_caps_apply(cfg->cap_add, cfg->cap_drop, &err) < 0)
     fail_err(errfd, 125, &err);
   /* No host descriptor crosses the exec (runc CVE-2024-21626). */
