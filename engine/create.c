@@ -17,6 +17,7 @@
 #include "crowbar/json.h"
 #include "crowbar/lookpath.h"
 #include "crowbar/security.h"
+#include "crowbar/tty.h"
 #include "crowbar/util.h"
 #include "engine.h"
 
@@ -253,9 +254,12 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
                            argv[optind - 1], is_run ? "run" : "create");
     }
   }
-  if (o->tty)
-    return cb_error_make(err, 0, "--tty is not supported yet (it comes with the terminal "
-                                 "support of exec and attach)");
+  if (o->detach_keys) {
+    unsigned char keys[CB_DETACH_MAX];
+    size_t n;
+    if (cb_detach_keys_parse(o->detach_keys, keys, &n, err) < 0)
+      return -1;
+  }
   if (optind >= argc)
     return cb_error_make(err, 0, "\"crowbar %s\" requires at least 1 argument.\nSee 'crowbar %s "
                          "--help'.", is_run ? "run" : "create", is_run ? "run" : "create");

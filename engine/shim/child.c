@@ -15,7 +15,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "crowbar/attach.h"
 #include "crowbar/cleanup.h"
+#include "crowbar/tty.h"
 #include "crowbar/lookpath.h"
 #include "crowbar/security.h"
 #include "shim.h"
@@ -50,7 +52,7 @@ static int loopback_up(cb_error_t *err) {
   return 0;
 }
 
-void container_child(const struct shim_config *cfg, int syncfd, int errfd) {
+void container_child(const struct shim_config *cfg, int syncfd, int errfd, int consolefd) {
   cb_error_t err = NULL;
   char go;
   /* Wait until the shim has put us in the cgroup. */
@@ -66,6 +68,24 @@ void container_child(const struct shim_config *cfg, int syncfd, int errfd) {
   if (!cfg->net_host && loopback_up(&err) < 0)
     fail_err(errfd, 125, &err);
 
+  if (cfg->tty) {
+    /* The terminal comes from the container's own devpts, as /dev/pts/0 inside. */
+    int master, slave;
+    if (cb_tty_open_pty("/dev/ptmx", &master, &slave, &err) < 0)
+      fail_err(errfd, 125, &err);
+    struct cb_attach_msg m = {.type = CB_ATTACH};
+    if (cb_attach_send(consolefd, &m, &master, 1) < 0)
+      child_fail(errfd, 125, "send the terminal to the monitor: %s", strerror(errno));
+    close(master);
+    close(consolefd);
+    if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+      child_fail(errfd, 125, "make the terminal the controlling one: %s", strerror(errno));
+    dup2(slave, 0);
+    dup2(slave, 1);
+    dup2(slave, 2);
+    if (slave > 2)
+      close(slave);
+  }
   char **env = cb_strv_dup(cfg->env);
   cleanup_free char *home = NULL;
   if (cb_user_switch(cfg->user, &home, &err) < 0)
@@ -91,6 +111,9 @@ void container_child(const struct shim_config *cfg, int syncfd, int errfd) {
     fail_err(errfd, err->exit_code ? err->exit_code : 127, &err);
   if (cb_caps_apply(cfg->cap_add, cfg->cap_drop, &err) < 0)
     fail_err(errfd, 125, &err);
+  /* The terminal belongs to the user the command runs as (CAP_CHOWN is still effective). */
+  if (cfg->tty && fchown(0, getuid(), getgid()) < 0 && errno != EPERM)
+    child_fail(errfd, 125, "chown the terminal: %s", strerror(errno));
   /* No host descriptor crosses the exec (runc CVE-2024-21626). */
   cb_cloexec_from(3);
   if (cfg->init_fd >= 0) {
