@@ -15,6 +15,7 @@
 #include "crowbar/format.h"
 #include "crowbar/image.h"
 #include "crowbar/json.h"
+#include "crowbar/lock.h"
 #include "crowbar/lookpath.h"
 #include "crowbar/security.h"
 #include "crowbar/tty.h"
@@ -402,8 +403,14 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
 
   if (cb_caps_validate(o->cap_add, err) < 0 || cb_caps_validate(o->cap_drop, err) < 0)
     return -1;
+  cb_container_sweep(ctx);
   char id[CB_ID_LEN + 1];
   if (cb_random_id(id, err) < 0)
+    return -1;
+  /* Held until the record is in place: a sweeper knows a .tmp folder with a free lock is
+   * a dead create's. */
+  cleanup_close int lk = cb_lock(ctx, id, 1, err);
+  if (lk < 0)
     return -1;
   cleanup_free char *name = o->name ? xstrdup(o->name[0] == '/' ? o->name + 1 : o->name)
                                     : cb_name_generate(ctx);
