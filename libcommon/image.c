@@ -209,7 +209,7 @@ char *cb_image_normalize_ref(const char *ref) {
 /* "No such image: busybox:latest" for names (as Docker's daemon says it), else as given. */
 static int no_such_image(cb_error_t *err, const char *ref) {
   cleanup_free char *n = cb_image_normalize_ref(ref);
-  return cb_error_make(err, ENOENT, "No such image: %s", n ? n : ref);
+  return cb_error_make(err, 0, "No such image: %s", n ? n : ref);
 }
 
 /* ---- repositories.json ----------------------------------------------------------------- */
@@ -328,7 +328,7 @@ static int find_prefix(const struct cb_ctx *ctx, const char *prefix, char id[CB_
 static int resolve(const struct cb_ctx *ctx, const char *ref, json_object *repos,
                    char id[CB_ID_LEN + 1], cb_error_t *err) {
   if (!ref || !*ref)
-    return cb_error_make(err, ENOENT, "No such image: ");
+    return cb_error_make(err, 0, "No such image: ");
   bool digest = cb_str_has_prefix(ref, CB_DIGEST_PREFIX);
   const char *h = digest ? ref + strlen(CB_DIGEST_PREFIX) : ref;
   size_t hl = strlen(h);
@@ -830,7 +830,7 @@ static int apply_one(json_object *config, const char *change, bool *cmd_set, cb_
       ok = true;
   if (!ok)
     return cb_error_make(err, 0, "%s is not a valid change command", name);
-  if (!*rest && strcmp(name, "cmd") && strcmp(name, "entrypoint"))
+  if (!*rest)
     return cb_error_make(err, 0, "%s requires at least one argument", name);
 
   if (!strcmp(name, "cmd") || !strcmp(name, "entrypoint")) {
