@@ -245,7 +245,9 @@ char *cb_time_ago(int64_t then_ns, int64_t now_ns) {
   return r;
 }
 
-char *cb_human_size(double size) { return cb_human_size_prec(size, 4); }
+char *cb_human_size(double size) {
+  return cb_human_size_prec(size, 4);
+}
 
 char *cb_human_size_prec(double size, int precision) {
   /* go-units HumanSizeWithPrecision(size, precision) with the decimal abbreviations. */

@@ -258,8 +258,8 @@ static void test_extract_whiteouts(void **state) {
   if (geteuid() != 0)
     skip(); /* mknod and trusted.* xattrs need root */
   const struct ent ents[] = {
-      {'d', "d/", NULL},          {'f', "d/.wh..wh..opq", ""}, {'f', "d/old", "x"},
-      {'f', "d/.wh.old", ""},     {'f', "e/.wh.gone", ""},     {'f', ".wh..wh.plnk", ""},
+      {'d', "d/", NULL},      {'f', "d/.wh..wh..opq", ""}, {'f', "d/old", "x"},
+      {'f', "d/.wh.old", ""}, {'f', "e/.wh.gone", ""},     {'f', ".wh..wh.plnk", ""},
       {0, NULL, NULL},
   };
   char *tar = xstrdup(make_tar(ents, false));
@@ -306,8 +306,8 @@ static void test_extract_whiteouts(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_clean_path),       cmocka_unit_test(test_extract_ok),
-      cmocka_unit_test(test_extract_refusals), cmocka_unit_test(test_extract_garbage),
+      cmocka_unit_test(test_clean_path),        cmocka_unit_test(test_extract_ok),
+      cmocka_unit_test(test_extract_refusals),  cmocka_unit_test(test_extract_garbage),
       cmocka_unit_test(test_extract_whiteouts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -61,7 +61,8 @@ static void test_digest_valid(void **state) {
   assert_true(cb_digest_valid(EMPTY_SHA));
   assert_false(cb_digest_valid("sha256:abc"));
   assert_false(cb_digest_valid(EMPTY_SHA + 7));
-  assert_false(cb_digest_valid("sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"));
+  assert_false(
+      cb_digest_valid("sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"));
   assert_false(cb_digest_valid(NULL));
   assert_string_equal(cb_digest_hex(EMPTY_SHA), EMPTY_SHA + 7);
   assert_string_equal(cb_digest_hex("abc"), "abc");
@@ -156,21 +157,21 @@ static const char *changes(const char *const *c, int want_rc, const char *want_e
     cb_error_release(&err);
   }
   snprintf(out, sizeof out, "%s",
-           json_object_to_json_string_ext(inner, JSON_C_TO_STRING_PLAIN |
-                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
+           json_object_to_json_string_ext(inner,
+                                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
   json_object_put(cfg);
   return out;
 }
 
-#define CH(want, ...)                                                                            \
-  do {                                                                                           \
-    const char *const c_[] = {__VA_ARGS__, NULL};                                                \
-    assert_string_equal(changes(c_, 0, NULL), want);                                             \
+#define CH(want, ...)                                                                              \
+  do {                                                                                             \
+    const char *const c_[] = {__VA_ARGS__, NULL};                                                  \
+    assert_string_equal(changes(c_, 0, NULL), want);                                               \
   } while (0)
-#define CH_ERR(msg, ...)                                                                         \
-  do {                                                                                           \
-    const char *const c_[] = {__VA_ARGS__, NULL};                                                \
-    changes(c_, -1, msg);                                                                        \
+#define CH_ERR(msg, ...)                                                                           \
+  do {                                                                                             \
+    const char *const c_[] = {__VA_ARGS__, NULL};                                                  \
+    changes(c_, -1, msg);                                                                          \
   } while (0)
 
 static void test_changes_cmd_entrypoint(void **state) {

@@ -104,8 +104,8 @@ int cb_image_txn_add_layer(struct cb_image_txn *t, int fd, unsigned flags,
  * reused), write the image whose config is exactly these bytes (its rootfs.diff_ids must
  * name layers of the store or of this transaction), point each of refs (NULL-terminated,
  * may be NULL) at it, and give its ID (hex) in id. */
-int cb_image_txn_commit(struct cb_image_txn *t, const char *config, size_t len,
-                        char *const *refs, char id[CB_ID_LEN + 1], cb_error_t *err);
+int cb_image_txn_commit(struct cb_image_txn *t, const char *config, size_t len, char *const *refs,
+                        char id[CB_ID_LEN + 1], cb_error_t *err);
 void cb_image_txn_free(struct cb_image_txn *t);
 
 struct cb_image_import_opts {
