@@ -16,6 +16,12 @@ MANDIR ?= $(PREFIX)/share/man
 VERSION := 0.1.0
 
 B := build
+V ?= 0
+ifeq ($(V),0)
+Q := @
+QCC = @echo "  CC      $<";
+QLD = @echo "  LD      $@";
+endif
 CC ?= cc
 CFLAGS ?= -O2 -g
 WERROR ?= 1
@@ -70,46 +76,46 @@ all: $(PROGRAMS) $(VERB_LINKS)
 # Verb tables, generated from the CB_VERB("name", "summary") lines of the sources.
 $(B)/gen/verbs.h: $(wildcard engine/cmd_*.c) $(wildcard tools/*/main.c) tests/gen-verbs.sh
 	@mkdir -p $(@D)
-	sh tests/gen-verbs.sh $(wildcard engine/cmd_*.c) -- $(wildcard tools/*/main.c) > $@.tmp && mv $@.tmp $@
+	$(Q)sh tests/gen-verbs.sh $(wildcard engine/cmd_*.c) -- $(wildcard tools/*/main.c) > $@.tmp && mv $@.tmp $@
 
 $(B)/obj/%.o: %.c | $(B)/gen/verbs.h
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+	$(QCC)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
 $(B)/plain/%.o: %.c | $(B)/gen/verbs.h
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	$(QCC)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/libcommon.a: $(LIBCOMMON_OBJ)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 $(B)/libcommon-plain.a: $(LIBCOMMON_PLAIN_OBJ)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 $(B)/crowbar: $(B)/obj/tools/crowbar.o $(B)/libcommon.a
-	$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(QLD)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/crowbar-engine: $(ENGINE_OBJ) $(B)/libcommon.a
-	$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(QLD)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/crowbar-shim: $(SHIM_OBJ) $(B)/libcommon-plain.a
-	$(CC) $(CFLAGS) -static $(LDFLAGS) -o $@ $^ $(STATIC_LIBS)
+	$(QLD)$(CC) $(CFLAGS) -static $(LDFLAGS) -o $@ $^ $(STATIC_LIBS)
 
 $(B)/crowbar-init: $(INIT_OBJ)
-	$(CC) $(CFLAGS) -static $(LDFLAGS) -o $@ $^
+	$(QLD)$(CC) $(CFLAGS) -static $(LDFLAGS) -o $@ $^
 
 $(VERB_LINKS): $(B)/crowbar-%: | $(B)/crowbar-engine
-	ln -sf crowbar-engine $@
+	$(Q)ln -sf crowbar-engine $@
 
 .SECONDEXPANSION:
 $(TOOL_BINS): $(B)/crowbar-%: $$(patsubst %.c,$(B)/obj/%.o,$$(wildcard tools/%/*.c)) $(B)/libcommon.a
-	$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(TOOL_LIBS_$*)
+	$(QLD)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(TOOL_LIBS_$*)
 
 $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(B)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+	$(QLD)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
 # Test helpers run inside containers: static, no sanitizers.
 $(B)/tests/helpers/%: tests/helpers/%.c

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "crowbar/cleanup.h"
+#include "crowbar/cgroup.h"
 #include "crowbar/container.h"
 #include "crowbar/format.h"
 #include "crowbar/json.h"
@@ -62,7 +63,7 @@ static void state_from_json(struct cb_container *c) {
   s->finished_ns = cb_json_get_int(j, "Crowbar.FinishedNs", 0);
 }
 
-static void state_to_json(struct cb_container *c) {
+void cb_container_sync_json(struct cb_container *c) {
   struct cb_state *s = &c->state;
   json_object *st = json_object_new_object();
   char t[CB_RFC3339_LEN];
@@ -108,7 +109,7 @@ int cb_container_load(const struct cb_ctx *ctx, const char *id, struct cb_contai
 }
 
 int cb_container_save(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
-  state_to_json(c);
+  cb_container_sync_json(c);
   cleanup_free char *path = cb_ctx_path(ctx, "containers/%s/container.json", c->id);
   return cb_json_write_file(path, c->json, err);
 }
@@ -407,4 +408,21 @@ void cb_name_release(const struct cb_ctx *ctx, const char *name, const char *id)
   target[n] = '\0';
   if (!strcmp(target, id))
     unlink(np);
+}
+
+int cb_container_destroy(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
+  cleanup_free char *dir = cb_container_dir(ctx, c->id);
+  cleanup_free char *aside = cb_ctx_path(ctx, "containers/.rm-%s", c->id);
+  if (rename(dir, aside) < 0 && errno != ENOENT)
+    return cb_error_sys(err, "remove container %s", c->id);
+  cb_name_release(ctx, c->name, c->id);
+  cb_error_t e2 = NULL;
+  if (cb_cgroup_destroy(c->id, &e2) < 0)
+    cb_error_release(&e2);
+  cleanup_free char *run = cb_container_rundir(ctx, c->id);
+  if (cb_rm_rf(run, &e2) < 0)
+    cb_error_release(&e2);
+  if (cb_rm_rf(aside, err) < 0)
+    return cb_error_wrap(err, "remove the files of container %s", c->id);
+  return 0;
 }

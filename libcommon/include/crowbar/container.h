@@ -59,6 +59,8 @@ int cb_container_load(const struct cb_ctx *ctx, const char *id, struct cb_contai
                       cb_error_t *err);
 /* Write the record (state included) atomically. Hold the container's lock. */
 int cb_container_save(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err);
+/* Copy the loaded state into the JSON record (save does this before writing). */
+void cb_container_sync_json(struct cb_container *c);
 void cb_container_free(struct cb_container *c);
 static inline void cb_container_freep(struct cb_container **c) {
   if (*c)
@@ -91,6 +93,12 @@ bool cb_container_shim_alive(const struct cb_container *c);
 static inline bool cb_container_is_running(const struct cb_container *c) {
   return c->state.status == CB_STATUS_RUNNING || c->state.status == CB_STATUS_PAUSED;
 }
+
+/* Remove a container's record and all it owns (folder with upper/work/log, name, runtime
+ * folder, cgroup). The caller holds the container's lock and knows it does not run. The
+ * record disappears atomically (renamed aside first), so a killed removal leaves no
+ * half-container in listings. */
+int cb_container_destroy(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err);
 
 /* Docker's ps STATUS ("Up 5 minutes", "Exited (137) 3 seconds ago", ...). */
 char *cb_container_status_string(const struct cb_container *c, int64_t now_ns);

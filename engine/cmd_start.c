@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "crowbar/verb.h"
+#include "engine.h"
+
+CB_VERB(start, "Start one or more stopped containers");
+
+static void usage(FILE *out) {
+  fputs("Usage: crowbar start [OPTIONS] CONTAINER [CONTAINER...]\n\n"
+        "Start one or more created or stopped containers.\n\n"
+        "Options:\n"
+        "  -a, --attach               attach stdout/stderr and wait for the exit (one\n"
+        "                             container); the exit code is the container's\n"
+        "  -i, --interactive          attach stdin too\n"
+        "      --detach-keys KEYS     key sequence that detaches\n"
+        "      --help                 show this help\n\n"
+        "See crowbar-start(1).\n",
+        out);
+}
+
+int cmd_start(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"attach", no_argument, NULL, 'a'},
+      {"interactive", no_argument, NULL, 'i'},
+      {"detach-keys", required_argument, NULL, CHAR_MAX + 1},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  struct start_opts so = {0};
+  int c;
+  while ((c = getopt_long(argc, argv, "ai", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'a': so.attach = true; break;
+    case 'i': so.stdin_ = true; break;
+    case CHAR_MAX + 1: so.detach_keys = optarg; break;
+    case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
+    default: fputs("See 'crowbar start --help'.\n", stderr); return 1;
+    }
+  }
+  if (optind >= argc) {
+    fputs("Error: \"crowbar start\" requires at least 1 argument.\nSee 'crowbar start --help'.\n",
+          stderr);
+    return 1;
+  }
+  if ((so.attach || so.stdin_) && argc - optind > 1) {
+    fputs("Error: you cannot start and attach multiple containers at once\n", stderr);
+    return 1;
+  }
+  so.attach = so.attach || so.stdin_;
+  struct cb_ctx ctx;
+  cb_error_t err = NULL;
+  if (engine_ctx(&ctx, argv[0], &err) < 0) {
+    cb_error_print(&err);
+    return 1;
+  }
+  int ret = 0;
+  for (int i = optind; i < argc; i++) {
+    char id[CB_ID_LEN + 1];
+    int code = 0;
+    if (cb_container_resolve(&ctx, argv[i], id, &err) < 0 ||
+        container_start(&ctx, id, &so, &code, &err) < 0) {
+      ret = so.attach && err->exit_code ? err->exit_code : 1;
+      cb_error_print(&err);
+      continue;
+    }
+    if (so.attach)
+      ret = code;
+    else
+      printf("%s\n", argv[i]);
+  }
+  cb_ctx_release(&ctx);
+  if (cb_close_stdout() < 0 && !ret)
+    ret = 1;
+  return ret;
+}

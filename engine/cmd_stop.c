@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "crowbar/verb.h"
+#include "engine.h"
+
+CB_VERB(stop, "Stop one or more running containers");
+
+static void usage(FILE *out, const char *verb) {
+  fprintf(out,
+          "Usage: crowbar %s [OPTIONS] CONTAINER [CONTAINER...]\n\n%s\n\n"
+          "Options:\n"
+          "  -t, --time N               seconds to wait for the stop signal to work before\n"
+          "                             killing the container (default: the container's\n"
+          "                             --stop-timeout, or 10)\n"
+          "      --help                 show this help\n\n"
+          "See crowbar-%s(1).\n",
+          verb,
+          !strcmp(verb, "stop")
+              ? "Stop containers: send the stop signal (SIGTERM unless --stop-signal said\n"
+                "otherwise) to PID 1, and SIGKILL when it has not exited after the timeout."
+              : "Stop, then start again, one or more containers.",
+          verb);
+}
+
+int stop_or_restart(int argc, char **argv, bool restart) {
+  const char *verb = restart ? "restart" : "stop";
+  static const struct option longopts[] = {
+      {"time", required_argument, NULL, 't'},
+      {"timeout", required_argument, NULL, 't'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  int timeout = -1, c;
+  while ((c = getopt_long(argc, argv, "t:", longopts, NULL)) != -1) {
+    switch (c) {
+    case 't':
+      if (cb_parse_int(optarg, &timeout) < 0 || timeout < -1) {
+        fprintf(stderr, "Error: invalid argument \"%s\" for \"-t, --time\" flag\n", optarg);
+        return 1;
+      }
+      break;
+    case 'h': usage(stdout, verb); return cb_close_stdout() < 0 ? 1 : 0;
+    default: fprintf(stderr, "See 'crowbar %s --help'.\n", verb); return 1;
+    }
+  }
+  if (optind >= argc) {
+    fprintf(stderr, "Error: \"crowbar %s\" requires at least 1 argument.\nSee 'crowbar %s --help'.\n",
+            verb, verb);
+    return 1;
+  }
+  struct cb_ctx ctx;
+  cb_error_t err = NULL;
+  if (engine_ctx(&ctx, argv[0], &err) < 0) {
+    cb_error_print(&err);
+    return 1;
+  }
+  int ret = 0;
+  for (int i = optind; i < argc; i++) {
+    char id[CB_ID_LEN + 1];
+    if (cb_container_resolve(&ctx, argv[i], id, &err) < 0 ||
+        container_stop(&ctx, id, timeout, &err) < 0 ||
+        (restart && container_start(&ctx, id, NULL, NULL, &err) < 0)) {
+      cb_error_print(&err);
+      ret = 1;
+      continue;
+    }
+    printf("%s\n", argv[i]);
+    fflush(stdout);
+  }
+  cb_ctx_release(&ctx);
+  if (cb_close_stdout() < 0)
+    ret = 1;
+  return ret;
+}
+
+int cmd_stop(int argc, char **argv) { return stop_or_restart(argc, argv, false); }

@@ -1,0 +1,606 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* create/run options and the container record they become. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crowbar/cleanup.h"
+#include "crowbar/format.h"
+#include "crowbar/image.h"
+#include "crowbar/json.h"
+#include "crowbar/security.h"
+#include "crowbar/util.h"
+#include "engine.h"
+
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+enum {
+  OPT_RM = CHAR_MAX + 1,
+  OPT_NAME,
+  OPT_ENV_FILE,
+  OPT_ENTRYPOINT,
+  OPT_NETWORK,
+  OPT_PIDS_LIMIT,
+  OPT_INIT,
+  OPT_CAP_ADD,
+  OPT_CAP_DROP,
+  OPT_READ_ONLY,
+  OPT_STOP_SIGNAL,
+  OPT_STOP_TIMEOUT,
+  OPT_DETACH_KEYS,
+};
+
+static const struct option longopts[] = {
+    {"detach", no_argument, NULL, 'd'},
+    {"interactive", no_argument, NULL, 'i'},
+    {"tty", no_argument, NULL, 't'},
+    {"rm", no_argument, NULL, OPT_RM},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"env", required_argument, NULL, 'e'},
+    {"env-file", required_argument, NULL, OPT_ENV_FILE},
+    {"workdir", required_argument, NULL, 'w'},
+    {"user", required_argument, NULL, 'u'},
+    {"entrypoint", required_argument, NULL, OPT_ENTRYPOINT},
+    {"volume", required_argument, NULL, 'v'},
+    {"network", required_argument, NULL, OPT_NETWORK},
+    {"net", required_argument, NULL, OPT_NETWORK},
+    {"hostname", required_argument, NULL, 'h'},
+    {"memory", required_argument, NULL, 'm'},
+    {"pids-limit", required_argument, NULL, OPT_PIDS_LIMIT},
+    {"init", no_argument, NULL, OPT_INIT},
+    {"cap-add", required_argument, NULL, OPT_CAP_ADD},
+    {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
+    {"read-only", no_argument, NULL, OPT_READ_ONLY},
+    {"stop-signal", required_argument, NULL, OPT_STOP_SIGNAL},
+    {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
+    {"detach-keys", required_argument, NULL, OPT_DETACH_KEYS},
+    {"help", no_argument, NULL, 'H'},
+    {NULL, 0, NULL, 0},
+};
+
+static void usage(FILE *out, bool is_run) {
+  const char *v = is_run ? "run" : "create";
+  fprintf(out, "Usage: crowbar %s [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n%s\n\nOptions:\n", v,
+          is_run ? "Create and run a new container from an image."
+                 : "Create a new container from an image, without starting it.");
+  if (is_run)
+    fputs("  -d, --detach               run in the background and print the container ID\n", out);
+  fputs("  -i, --interactive          keep stdin open and pass it to the container\n"
+        "  -t, --tty                  allocate a pseudo-terminal\n"
+        "      --rm                   remove the container when it exits\n"
+        "      --name NAME            name the container\n"
+        "  -e, --env KEY=VALUE        set an environment variable (KEY alone: take ours)\n"
+        "      --env-file FILE        read environment variables from FILE\n"
+        "  -w, --workdir DIR          working directory inside the container\n"
+        "  -u, --user USER[:GROUP]    user name or UID (and group) to run as\n"
+        "      --entrypoint CMD       override the image's entrypoint\n"
+        "  -v, --volume SRC:DST[:ro]  bind-mount a host path (or a named volume)\n"
+        "      --network none|host    network: a private namespace with only lo (none,\n"
+        "                             the default) or the host's\n"
+        "  -h, --hostname NAME        container host name (default: the short ID)\n"
+        "  -m, --memory BYTES         memory limit (e.g. 64m, 1g)\n"
+        "      --pids-limit N         limit on the number of processes\n"
+        "      --init                 run a tiny init as PID 1 that forwards signals and\n"
+        "                             reaps zombies\n"
+        "      --cap-add CAP          add a capability (e.g. NET_ADMIN, ALL)\n"
+        "      --cap-drop CAP         drop a capability\n"
+        "      --read-only            mount the root filesystem read-only\n"
+        "      --stop-signal SIG      signal that stops the container (default SIGTERM)\n"
+        "      --stop-timeout N       seconds to wait before killing it on stop (default 10)\n"
+        "      --detach-keys KEYS     key sequence that detaches (default ctrl-p,ctrl-q)\n"
+        "      --help                 show this help\n",
+        out);
+  fprintf(out, "\nSee crowbar-%s(1).\n", v);
+}
+
+void create_opts_free(struct create_opts *o) {
+  free(o->name);
+  free(o->workdir);
+  free(o->user);
+  free(o->entrypoint);
+  free(o->hostname);
+  free(o->stop_signal);
+  free(o->detach_keys);
+  free(o->image);
+  cb_strv_free(o->env);
+  cb_strv_free(o->volumes);
+  cb_strv_free(o->cap_add);
+  cb_strv_free(o->cap_drop);
+  cb_strv_free(o->cmd);
+  memset(o, 0, sizeof *o);
+}
+
+static int read_env_file(const char *path, char ***env, cb_error_t *err) {
+  cleanup_free char *text = NULL;
+  if (cb_read_file(path, &text, NULL, err) < 0)
+    return cb_error_wrap(err, "--env-file");
+  char *save = NULL;
+  for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    while (*l == ' ' || *l == '\t')
+      l++;
+    size_t n = strlen(l);
+    if (n && l[n - 1] == '\r')
+      l[--n] = '\0';
+    if (!*l || *l == '#')
+      continue;
+    cb_strv_append(env, l);
+  }
+  return 0;
+}
+
+static char *dup_opt(char *old, const char *v) {
+  free(old);
+  return xstrdup(v);
+}
+
+int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o, cb_error_t *err) {
+  memset(o, 0, sizeof *o);
+  o->stop_timeout = -1;
+  int c;
+  optind = 1;
+  opterr = 0;
+  const char *shortopts = is_run ? "+dite:w:u:v:h:m:" : "+ite:w:u:v:h:m:";
+  while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+    switch (c) {
+    case 'd':
+      if (!is_run)
+        return cb_error_make(err, 0, "unknown flag: --detach");
+      o->detach = true;
+      break;
+    case 'i': o->interactive = true; break;
+    case 't': o->tty = true; break;
+    case OPT_RM: o->autoremove = true; break;
+    case OPT_NAME: o->name = dup_opt(o->name, optarg); break;
+    case 'e': {
+      if (strchr(optarg, '=')) {
+        cb_strv_append(&o->env, optarg);
+      } else {
+        const char *v = getenv(optarg);
+        if (v) {
+          cleanup_free char *kv = xasprintf("%s=%s", optarg, v);
+          cb_strv_append(&o->env, kv);
+        }
+      }
+      break;
+    }
+    case OPT_ENV_FILE: {
+      char **fe = NULL;
+      if (read_env_file(optarg, &fe, err) < 0)
+        return -1;
+      for (char **p = fe; p && *p; p++) {
+        if (strchr(*p, '=')) {
+          cb_strv_append(&o->env, *p);
+        } else if (getenv(*p)) {
+          cleanup_free char *kv = xasprintf("%s=%s", *p, getenv(*p));
+          cb_strv_append(&o->env, kv);
+        }
+      }
+      cb_strv_free(fe);
+      break;
+    }
+    case 'w':
+      if (optarg[0] != '/')
+        return cb_error_make(err, 0, "the working directory '%s' is invalid, it needs to be an "
+                                     "absolute path", optarg);
+      o->workdir = dup_opt(o->workdir, optarg);
+      break;
+    case 'u': o->user = dup_opt(o->user, optarg); break;
+    case OPT_ENTRYPOINT:
+      o->entrypoint = dup_opt(o->entrypoint, optarg);
+      o->entrypoint_set = true;
+      break;
+    case 'v': cb_strv_append(&o->volumes, optarg); break;
+    case OPT_NETWORK:
+      if (!strcmp(optarg, "host"))
+        o->net_host = true;
+      else if (!strcmp(optarg, "none") || !strcmp(optarg, "default"))
+        o->net_host = false;
+      else
+        return cb_error_make(err, 0, "network %s not found (crowbar supports none and host)",
+                             optarg);
+      break;
+    case 'h':
+      if (strlen(optarg) > 64 || !cb_name_valid(optarg) )
+        return cb_error_make(err, 0, "invalid hostname format: %s", optarg);
+      o->hostname = dup_opt(o->hostname, optarg);
+      break;
+    case 'm':
+      if (cb_parse_bytes(optarg, &o->memory) < 0)
+        return cb_error_make(err, 0, "invalid argument \"%s\" for \"-m, --memory\" flag", optarg);
+      if (o->memory > 0 && o->memory < 6 * 1024 * 1024)
+        return cb_error_make(err, 0, "Minimum memory limit allowed is 6MB");
+      break;
+    case OPT_PIDS_LIMIT: {
+      long n;
+      if (cb_parse_long(optarg, &n) < 0)
+        return cb_error_make(err, 0, "invalid argument \"%s\" for \"--pids-limit\" flag", optarg);
+      o->pids_limit = n > 0 ? n : 0;
+      break;
+    }
+    case OPT_INIT: o->init = true; break;
+    case OPT_CAP_ADD: cb_strv_append(&o->cap_add, optarg); break;
+    case OPT_CAP_DROP: cb_strv_append(&o->cap_drop, optarg); break;
+    case OPT_READ_ONLY: o->read_only = true; break;
+    case OPT_STOP_SIGNAL:
+      if (cb_signal_parse(optarg) < 0)
+        return cb_error_make(err, 0, "Invalid signal: %s", optarg);
+      o->stop_signal = dup_opt(o->stop_signal, optarg);
+      break;
+    case OPT_STOP_TIMEOUT:
+      if (cb_parse_int(optarg, &o->stop_timeout) < 0)
+        return cb_error_make(err, 0, "invalid argument \"%s\" for \"--stop-timeout\" flag",
+                             optarg);
+      break;
+    case OPT_DETACH_KEYS: o->detach_keys = dup_opt(o->detach_keys, optarg); break;
+    case 'H': usage(stdout, is_run); return 1;
+    case '?':
+      if (optopt && optopt < CHAR_MAX)
+        return cb_error_make(err, 0, "unknown shorthand flag: '%c' in -%c\nSee 'crowbar %s "
+                             "--help'.", optopt, optopt, is_run ? "run" : "create");
+      return cb_error_make(err, 0, "unknown flag: %s\nSee 'crowbar %s --help'.",
+                           argv[optind - 1], is_run ? "run" : "create");
+    case ':':
+    default:
+      return cb_error_make(err, 0, "flag needs an argument: %s\nSee 'crowbar %s --help'.",
+                           argv[optind - 1], is_run ? "run" : "create");
+    }
+  }
+  if (o->tty)
+    return cb_error_make(err, 0, "--tty is not supported yet (it comes with the terminal "
+                                 "support of exec and attach)");
+  if (optind >= argc)
+    return cb_error_make(err, 0, "\"crowbar %s\" requires at least 1 argument.\nSee 'crowbar %s "
+                         "--help'.", is_run ? "run" : "create", is_run ? "run" : "create");
+  o->image = xstrdup(argv[optind++]);
+  o->cmd = cb_strv_dup(argv + optind);
+  return 0;
+}
+
+/* Merge KEY=VALUE lists: later entries replace earlier ones with the same key. */
+static void env_set(char ***env, const char *kv) {
+  size_t kl = strcspn(kv, "=");
+  for (char **p = *env; p && *p; p++) {
+    if (!strncmp(*p, kv, kl) && ((*p)[kl] == '=' || (*p)[kl] == '\0')) {
+      free(*p);
+      *p = xstrdup(kv);
+      return;
+    }
+  }
+  cb_strv_append(env, kv);
+}
+
+static bool env_has(char **env, const char *key) {
+  size_t kl = strlen(key);
+  for (char **p = env; p && *p; p++)
+    if (!strncmp(*p, key, kl) && (*p)[kl] == '=')
+      return true;
+  return false;
+}
+
+static int write_text(int dirfd, const char *name, const char *text, cb_error_t *err) {
+  cleanup_close int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || cb_write_all(fd, text, strlen(text)) < 0)
+    return cb_error_sys(err, "write `%s`", name);
+  return 0;
+}
+
+static char *host_file(const char *path, const char *fallback) {
+  cleanup_free char *text = NULL;
+  cb_error_t err = NULL;
+  if (cb_read_file(path, &text, NULL, &err) < 0) {
+    cb_error_release(&err);
+    return xstrdup(fallback);
+  }
+  return steal_pointer(&text);
+}
+
+/* The init layer, as Docker's "-init" layer: the mount points the engine itself needs
+ * (/proc, /sys, /dev, the /etc files it bind-mounts) in a folder of the container's that
+ * sits as the topmost lower layer, so that they never land in the container's upper dir
+ * and `diff` never shows them. Volume mount points are made at start, in the upper dir. */
+static int make_init_layer(int dfd, cb_error_t *err) {
+  static const char *const dirs[] = {"init", "init/dev", "init/dev/pts", "init/dev/shm",
+                                     "init/proc", "init/sys", "init/etc"};
+  static const char *const files[] = {"init/etc/hostname", "init/etc/hosts",
+                                      "init/etc/resolv.conf"};
+  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+    if (mkdirat(dfd, dirs[i], 0755) < 0)
+      return cb_error_sys(err, "create `%s`", dirs[i]);
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    int fd = openat(dfd, files[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+      return cb_error_sys(err, "create `%s`", files[i]);
+    close(fd);
+  }
+  if (symlinkat("/proc/mounts", dfd, "init/etc/mtab") < 0)
+    return cb_error_sys(err, "create `init/etc/mtab`");
+  return 0;
+}
+
+/* Parse -v SRC:DST[:ro|rw] into a Mounts entry and a HostConfig.Binds string. */
+static int parse_volume(const struct cb_ctx *ctx, const char *spec, json_object *mounts,
+                        json_object *binds, cb_error_t *err) {
+  cleanup_free char *copy = xstrdup(spec);
+  char *parts[4] = {0};
+  int n = 0;
+  char *save = NULL;
+  for (char *t = strtok_r(copy, ":", &save); t && n < 4; t = strtok_r(NULL, ":", &save))
+    parts[n++] = t;
+  if (n < 2 || n > 3)
+    return cb_error_make(err, 0, "invalid volume specification: '%s'", spec);
+  const char *src = parts[0], *dst = parts[1], *mode = n == 3 ? parts[2] : "";
+  bool ro = false;
+  if (*mode) {
+    if (!strcmp(mode, "ro"))
+      ro = true;
+    else if (strcmp(mode, "rw"))
+      return cb_error_make(err, 0, "invalid mode: %s", mode);
+  }
+  if (dst[0] != '/')
+    return cb_error_make(err, 0, "invalid volume specification: '%s': the destination must be "
+                                 "an absolute path", spec);
+  if (!strcmp(dst, "/"))
+    return cb_error_make(err, 0, "invalid volume specification: '%s': destination can't be '/'",
+                         spec);
+  const char *type = "bind";
+  cleanup_free char *source = NULL;
+  cleanup_free char *vname = NULL;
+  if (src[0] == '/') {
+    char real[PATH_MAX];
+    struct stat st;
+    if (stat(src, &st) < 0) {
+      /* Docker creates a missing bind source as a folder. */
+      if (errno != ENOENT || cb_mkdir_p(src, 0755, err) < 0)
+        return cb_error_sys(err, "invalid mount config: bind source path `%s`", src);
+    }
+    source = xstrdup(realpath(src, real) ? real : src);
+  } else {
+    if (!cb_name_valid(src))
+      return cb_error_make(err, 0, "invalid volume name \"%s\"", src);
+    type = "volume";
+    vname = xstrdup(src);
+    source = cb_ctx_path(ctx, "volumes/%s/_data", src);
+    if (cb_mkdir_p(source, 0755, err) < 0)
+      return -1;
+  }
+  json_object *m = json_object_new_object();
+  cb_json_set_str(m, "Type", type);
+  if (vname)
+    cb_json_set_str(m, "Name", vname);
+  cb_json_set_str(m, "Source", source);
+  cb_json_set_str(m, "Destination", dst);
+  cb_json_set_str(m, "Mode", mode);
+  cb_json_set_bool(m, "RW", !ro);
+  cb_json_set_str(m, "Propagation", vname ? "" : "rprivate");
+  json_object_array_add(mounts, m);
+  json_object_array_add(binds, json_object_new_string(spec));
+  return 0;
+}
+
+int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
+                     struct cb_container **out, cb_error_t *err) {
+  cleanup_image struct cb_image *img = NULL;
+  if (cb_image_locate(ctx, o->image, &img, err) < 0)
+    return -1;
+  json_object *icfg = cb_json_get(img->config, "config");
+
+  /* Entrypoint and Cmd, by Docker's rules. */
+  cleanup_strv char **entry = NULL;
+  cleanup_strv char **cmd = NULL;
+  if (o->entrypoint_set) {
+    if (*o->entrypoint)
+      cb_strv_append(&entry, o->entrypoint);
+    cmd = cb_strv_dup(o->cmd);
+  } else {
+    entry = cb_json_get_strv(icfg, "Entrypoint");
+    cmd = cb_strv_len(o->cmd) ? cb_strv_dup(o->cmd) : cb_json_get_strv(icfg, "Cmd");
+  }
+  cleanup_strv char **full = cb_strv_dup(entry);
+  for (char **p = cmd; p && *p; p++)
+    cb_strv_append(&full, *p);
+  if (cb_strv_len(full) == 0)
+    return cb_error_make(err, 0, "No command specified");
+
+  cleanup_strv char **env = cb_json_get_strv(icfg, "Env");
+  if (!env_has(env, "PATH"))
+    env_set(&env, DEFAULT_PATH);
+  for (char **p = o->env; p && *p; p++)
+    env_set(&env, *p);
+  if (o->tty && !env_has(env, "TERM"))
+    env_set(&env, "TERM=xterm");
+
+  if (cb_caps_validate(o->cap_add, err) < 0 || cb_caps_validate(o->cap_drop, err) < 0)
+    return -1;
+  char id[CB_ID_LEN + 1];
+  if (cb_random_id(id, err) < 0)
+    return -1;
+  cleanup_free char *name = o->name ? xstrdup(o->name[0] == '/' ? o->name + 1 : o->name)
+                                    : cb_name_generate(ctx);
+  if (cb_name_reserve(ctx, name, id, err) < 0)
+    return -1;
+
+  cleanup_free char *final = cb_container_dir(ctx, id);
+  cleanup_free char *tmp = cb_ctx_path(ctx, "containers/.tmp-%s", id);
+  int ret = -1;
+  json_object *j = NULL;
+  if (mkdir(tmp, 0700) < 0) {
+    cb_error_sys(err, "create `%s`", tmp);
+    goto out;
+  }
+  {
+    cleanup_close int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || mkdirat(dfd, "upper", 0755) < 0 || mkdirat(dfd, "work", 0700) < 0 ||
+        make_init_layer(dfd, err) < 0) {
+      if (!*err)
+        cb_error_sys(err, "create the container's folders");
+      goto out;
+    }
+    char hostname[HOST_NAME_MAX + 1];
+    if (o->hostname)
+      snprintf(hostname, sizeof hostname, "%s", o->hostname);
+    else if (o->net_host && gethostname(hostname, sizeof hostname) == 0)
+      ;
+    else
+      snprintf(hostname, sizeof hostname, "%.*s", CB_SHORT_ID_LEN, id);
+    cleanup_free char *hn = xasprintf("%s\n", hostname);
+    cleanup_free char *hosts =
+        o->net_host ? host_file("/etc/hosts", "127.0.0.1\tlocalhost\n")
+                    : xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+                                "ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
+                                "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
+    cleanup_free char *resolv = host_file("/etc/resolv.conf", "");
+    if (write_text(dfd, "hostname", hn, err) < 0 || write_text(dfd, "hosts", hosts, err) < 0 ||
+        write_text(dfd, "resolv.conf", resolv, err) < 0)
+      goto out;
+
+    int64_t now = cb_now_ns();
+    char created[CB_RFC3339_LEN];
+    cb_format_rfc3339nano(now, created);
+    j = json_object_new_object();
+    cb_json_set_str(j, "Id", id);
+    cb_json_set_str(j, "Created", created);
+    cb_json_set_str(j, "Path", full[0]);
+    cb_json_set_strv(j, "Args", full + 1);
+    json_object_object_add(j, "State", json_object_new_object());
+    cleanup_free char *imgid = xasprintf("sha256:%s", img->id);
+    cb_json_set_str(j, "Image", imgid);
+    cleanup_free char *p_resolv = xasprintf("%s/resolv.conf", final);
+    cleanup_free char *p_hostname = xasprintf("%s/hostname", final);
+    cleanup_free char *p_hosts = xasprintf("%s/hosts", final);
+    cleanup_free char *p_log = xasprintf("%s/%s-json.log", final, id);
+    cb_json_set_str(j, "ResolvConfPath", p_resolv);
+    cb_json_set_str(j, "HostnamePath", p_hostname);
+    cb_json_set_str(j, "HostsPath", p_hosts);
+    cb_json_set_str(j, "LogPath", p_log);
+    cleanup_free char *slashname = xasprintf("/%s", name);
+    cb_json_set_str(j, "Name", slashname);
+    cb_json_set_int(j, "RestartCount", 0);
+    cb_json_set_str(j, "Driver", "overlay2");
+    cb_json_set_str(j, "Platform", "linux");
+
+    json_object *mounts = json_object_new_array();
+    json_object *binds = json_object_new_array();
+    for (char **v = o->volumes; v && *v; v++)
+      if (parse_volume(ctx, *v, mounts, binds, err) < 0) {
+        json_object_put(mounts);
+        json_object_put(binds);
+        goto out;
+      }
+
+    json_object *hc = json_object_new_object();
+    json_object_object_add(hc, "Binds", json_object_array_length(binds) ? binds : NULL);
+    if (!json_object_array_length(binds))
+      json_object_put(binds);
+    cb_json_set_str(hc, "NetworkMode", o->net_host ? "host" : "none");
+    cb_json_set_bool(hc, "AutoRemove", o->autoremove);
+    cb_json_set_strv(hc, "CapAdd", o->cap_add);
+    cb_json_set_strv(hc, "CapDrop", o->cap_drop);
+    cb_json_set_bool(hc, "Privileged", false);
+    cb_json_set_bool(hc, "ReadonlyRootfs", o->read_only);
+    cb_json_set_int(hc, "Memory", o->memory);
+    json_object_object_add(hc, "PidsLimit",
+                           o->pids_limit > 0 ? json_object_new_int64(o->pids_limit) : NULL);
+    json_object_object_add(hc, "Init", o->init ? json_object_new_boolean(1) : NULL);
+    json_object *rp = cb_json_obj(hc, "RestartPolicy");
+    cb_json_set_str(rp, "Name", "no");
+    cb_json_set_int(rp, "MaximumRetryCount", 0);
+    json_object_object_add(j, "HostConfig", hc);
+
+    cleanup_strv char **layers = cb_image_layer_dirs(ctx, img);
+    cleanup_free char *initdir = xasprintf("%s/init", final);
+    size_t ll = strlen(initdir) + 1;
+    for (char **p = layers; p && *p; p++)
+      ll += strlen(*p) + 1;
+    cleanup_free char *lower = xcalloc(ll + 1, 1);
+    strcpy(lower, initdir);
+    for (char **p = layers; p && *p; p++) {
+      strcat(lower, ":");
+      strcat(lower, *p);
+    }
+    json_object *gd = json_object_new_object();
+    cb_json_set_str(gd, "Name", "overlay2");
+    json_object *gdd = cb_json_obj(gd, "Data");
+    cb_json_set_str(gdd, "LowerDir", lower);
+    cleanup_free char *upper = xasprintf("%s/upper", final);
+    cleanup_free char *work = xasprintf("%s/work", final);
+    cleanup_free char *merged = cb_ctx_runpath(ctx, "%s/rootfs", id);
+    cb_json_set_str(gdd, "MergedDir", merged);
+    cb_json_set_str(gdd, "UpperDir", upper);
+    cb_json_set_str(gdd, "WorkDir", work);
+    json_object_object_add(j, "GraphDriver", gd);
+    json_object_object_add(j, "Mounts", mounts);
+
+    json_object *cfg = json_object_new_object();
+    cb_json_set_str(cfg, "Hostname", hostname);
+    cb_json_set_str(cfg, "Domainname", "");
+    cb_json_set_str(cfg, "User", o->user ? o->user : cb_json_get_str(icfg, "User", ""));
+    cb_json_set_bool(cfg, "AttachStdin", o->interactive && !o->detach);
+    cb_json_set_bool(cfg, "AttachStdout", !o->detach);
+    cb_json_set_bool(cfg, "AttachStderr", !o->detach);
+    cb_json_set_bool(cfg, "Tty", o->tty);
+    cb_json_set_bool(cfg, "OpenStdin", o->interactive);
+    cb_json_set_bool(cfg, "StdinOnce", o->interactive && !o->detach);
+    cb_json_set_strv(cfg, "Env", env);
+    cb_json_set_strv(cfg, "Cmd", cmd);
+    cb_json_set_str(cfg, "Image", o->image);
+    json_object *vols = cb_json_get(icfg, "Volumes");
+    json_object_object_add(cfg, "Volumes", vols ? json_object_get(vols) : NULL);
+    cb_json_set_str(cfg, "WorkingDir", o->workdir ? o->workdir : cb_json_get_str(icfg, "WorkingDir", ""));
+    cb_json_set_strv(cfg, "Entrypoint", entry);
+    json_object_object_add(cfg, "OnBuild", NULL);
+    json_object *labels = cb_json_get(icfg, "Labels");
+    json_object_object_add(cfg, "Labels",
+                           labels ? json_object_get(labels) : json_object_new_object());
+    const char *isig = cb_json_get_str(icfg, "StopSignal", NULL);
+    if (o->stop_signal || isig)
+      cb_json_set_str(cfg, "StopSignal", o->stop_signal ? o->stop_signal : isig);
+    if (o->stop_timeout >= 0)
+      cb_json_set_int(cfg, "StopTimeout", o->stop_timeout);
+    json_object_object_add(j, "Config", cfg);
+
+    json_object *cb = cb_json_obj(j, "Crowbar");
+    cb_json_set_int(cb, "CreatedNs", now);
+    cb_json_set_str(cb, "ImageRef", o->image);
+    if (o->detach_keys)
+      cb_json_set_str(cb, "DetachKeys", o->detach_keys);
+
+    struct cb_container *c = xcalloc(1, sizeof *c);
+    memcpy(c->id, id, sizeof c->id);
+    c->name = xstrdup(name);
+    c->created_ns = now;
+    c->json = j;
+    j = NULL;
+    c->state.status = CB_STATUS_CREATED;
+    /* Write the record into the temporary folder, then make the whole folder appear. */
+    cleanup_free char *tmpjson = xasprintf("%s/container.json", tmp);
+    cb_container_sync_json(c);
+    if (cb_json_write_file(tmpjson, c->json, err) < 0) {
+      cb_container_free(c);
+      goto out;
+    }
+    if (rename(tmp, final) < 0) {
+      cb_error_sys(err, "create `%s`", final);
+      cb_container_free(c);
+      goto out;
+    }
+    *out = c;
+    ret = 0;
+  }
+out:
+  if (j)
+    json_object_put(j);
+  if (ret < 0) {
+    cb_error_t e2 = NULL;
+    if (cb_rm_rf(tmp, &e2) < 0)
+      cb_error_release(&e2);
+    cb_name_release(ctx, name, id);
+  }
+  return ret;
+}

@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Starting, signalling, stopping, waiting for and removing containers (the CLI side). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "crowbar/attach.h"
+#include "crowbar/cgroup.h"
+#include "crowbar/cleanup.h"
+#include "crowbar/json.h"
+#include "crowbar/lock.h"
+#include "crowbar/proc.h"
+#include "engine.h"
+
+int engine_ctx(struct cb_ctx *ctx, const char *argv0, cb_error_t *err) {
+  if (cb_require_root(err) < 0)
+    return -1;
+  return cb_ctx_init(ctx, argv0, 1, err);
+}
+
+/* Double-fork the shim so that it belongs to no CLI: its own session, reparented to init. */
+static int spawn_shim(const struct cb_ctx *ctx, const char *id, int sync_w, int lock_fd,
+                      int attach_fd, cb_error_t *err) {
+  cleanup_free char *shim = cb_ctx_find_program(ctx, "crowbar-shim", err);
+  if (!shim)
+    return -1;
+  char s_sync[16], s_lock[16], s_attach[16];
+  snprintf(s_sync, sizeof s_sync, "%d", sync_w);
+  snprintf(s_lock, sizeof s_lock, "%d", lock_fd);
+  snprintf(s_attach, sizeof s_attach, "%d", attach_fd);
+  char *argv[] = {"crowbar-shim", "--root", ctx->root, "--runroot", ctx->runroot,
+                  "--sync-fd", s_sync, "--lock-fd", s_lock,
+                  attach_fd >= 0 ? "--attach-fd" : NULL, s_attach, (char *)id, NULL};
+  if (attach_fd < 0) {
+    argv[9] = (char *)id;
+    argv[10] = NULL;
+  }
+  pid_t pid = fork();
+  if (pid < 0)
+    return cb_error_sys(err, "fork");
+  if (pid == 0) {
+    setsid();
+    pid_t gc = fork();
+    if (gc != 0)
+      _exit(gc < 0 ? 1 : 0);
+    /* Only the descriptors the shim needs cross the exec; stdin/stdout go to /dev/null
+     * and stderr stays ours until the shim reports the start. */
+    cb_cloexec_from(3);
+    fcntl(sync_w, F_SETFD, 0);
+    fcntl(lock_fd, F_SETFD, 0);
+    if (attach_fd >= 0)
+      fcntl(attach_fd, F_SETFD, 0);
+    int nul = open("/dev/null", O_RDWR);
+    if (nul >= 0) {
+      dup2(nul, 0);
+      dup2(nul, 1);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execv(shim, argv);
+    dprintf(sync_w, "err 125 cannot run %s: %s\n", shim, strerror(errno));
+    _exit(127);
+  }
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return cb_error_make(err, 0, "cannot start the container's monitor");
+  return 0;
+}
+
+/* Wait on an attach socket for the exit code, forwarding signals (Docker's sig-proxy). */
+static int attach_wait(int sock, int *exit_code, cb_error_t *err) {
+  sigset_t set;
+  sigemptyset(&set);
+  int proxied[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+  for (size_t i = 0; i < sizeof proxied / sizeof proxied[0]; i++)
+    sigaddset(&set, proxied[i]);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  cleanup_close int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+  for (;;) {
+    struct pollfd p[2] = {{sock, POLLIN, 0}, {sfd, POLLIN, 0}};
+    if (poll(p, sfd >= 0 ? 2 : 1, -1) < 0) {
+      if (errno == EINTR)
+        continue;
+      return cb_error_sys(err, "poll");
+    }
+    if (sfd >= 0 && p[1].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      if (read(sfd, &si, sizeof si) == sizeof si) {
+        struct cb_attach_msg m = {.type = CB_SIGNAL, .a = (int32_t)si.ssi_signo};
+        cb_attach_send(sock, &m, NULL, 0);
+      }
+    }
+    if (p[0].revents) {
+      struct cb_attach_msg m;
+      int fds[3];
+      int r = cb_attach_recv(sock, &m, fds);
+      for (int k = 0; k < 3; k++)
+        if (fds[k] >= 0)
+          close(fds[k]);
+      if (r <= 0)
+        return cb_error_make(err, 0, "the container's monitor went away");
+      if (m.type == CB_EXIT) {
+        *exit_code = m.a;
+        return 0;
+      }
+      if (m.type == CB_DETACHED) {
+        *exit_code = 0;
+        return 1;
+      }
+    }
+  }
+}
+
+int container_start(const struct cb_ctx *ctx, const char *id, const struct start_opts *opts,
+                    int *exit_code, cb_error_t *err) {
+  cleanup_close int lk = cb_lock(ctx, id, 1, err);
+  if (lk < 0)
+    return -1;
+  cleanup_container struct cb_container *c = NULL;
+  if (cb_container_load(ctx, id, &c, err) < 0)
+    return -1;
+  cb_container_refresh(ctx, c);
+  if (cb_container_is_running(c)) {
+    if (opts && opts->attach)
+      return cb_error_make(err, 0, "container %s is already running: use attach", c->name);
+    return 0;
+  }
+  if (c->state.status == CB_STATUS_REMOVING || c->state.status == CB_STATUS_DEAD)
+    return cb_error_make(err, 0, "container %s is marked for removal and cannot be started",
+                         c->name);
+  cleanup_free char *rundir = cb_container_rundir(ctx, id);
+  if (cb_mkdir_p(rundir, 0700, err) < 0)
+    return -1;
+  int syncp[2];
+  if (pipe2(syncp, O_CLOEXEC) < 0)
+    return cb_error_sys(err, "pipe");
+  cleanup_close int sync_r = syncp[0];
+  cleanup_close int sync_w = syncp[1];
+  cleanup_close int sock = -1;
+  cleanup_close int peer = -1;
+  if (opts && opts->attach) {
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+      return cb_error_sys(err, "socketpair");
+    sock = sp[0];
+    peer = sp[1];
+    int fds[3], n = 0, flags = CB_ATTACH_STDOUT | CB_ATTACH_STDERR;
+    if (opts->stdin_)
+      fds[n++] = 0, flags |= CB_ATTACH_STDIN;
+    fds[n++] = 1;
+    fds[n++] = 2;
+    struct cb_attach_msg m = {.type = CB_ATTACH, .a = flags};
+    if (cb_attach_send(sock, &m, fds, n) < 0)
+      return cb_error_sys(err, "attach");
+  }
+  if (spawn_shim(ctx, id, sync_w, lk, peer, err) < 0)
+    return -1;
+  close(sync_w);
+  sync_w = -1;
+  if (peer >= 0) {
+    close(peer);
+    peer = -1;
+  }
+  char reply[2048];
+  size_t n = 0;
+  for (;;) {
+    ssize_t r = read(sync_r, reply + n, sizeof reply - 1 - n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    n += (size_t)r;
+    if (n >= sizeof reply - 1)
+      break;
+  }
+  reply[n] = '\0';
+  /* The shim holds the lock no more; let others in while we wait for the exit. */
+  close(lk);
+  lk = -1;
+  if (strncmp(reply, "ok", 2) != 0) {
+    int code = 125;
+    const char *msg = "the container's monitor exited without a word";
+    if (!strncmp(reply, "err ", 4)) {
+      char *end;
+      code = (int)strtol(reply + 4, &end, 10);
+      msg = *end == ' ' ? end + 1 : end;
+      reply[strcspn(reply, "\n")] = '\0';
+    }
+    cb_error_make(err, 0, "failed to start container %s: %s", c->name, msg);
+    return cb_error_set_code(err, code ? code : 125);
+  }
+  if (!(opts && opts->attach)) {
+    if (exit_code)
+      *exit_code = 0;
+    return 0;
+  }
+  int code = 0;
+  if (attach_wait(sock, &code, err) < 0)
+    return -1;
+  if (exit_code)
+    *exit_code = code;
+  return 0;
+}
+
+int container_signal(const struct cb_ctx *ctx, struct cb_container *c, int sig, cb_error_t *err) {
+  if (!cb_container_is_running(c) || !cb_container_pid_alive(c))
+    return cb_error_make(err, 0, "Cannot kill container: %s: Container %s is not running",
+                         c->name, c->id);
+  cleanup_close int pfd = cb_pidfd_open_checked(c->state.pid, c->state.pid_start);
+  if (pfd < 0)
+    return cb_error_make(err, 0, "Cannot kill container: %s: Container %s is not running",
+                         c->name, c->id);
+  if (cb_pidfd_send_signal(pfd, sig) < 0)
+    return cb_error_sys(err, "Cannot kill container: %s", c->name);
+  return 0;
+}
+
+int container_thaw_locked(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
+  if (c->state.status != CB_STATUS_PAUSED)
+    return 0;
+  if (cb_cgroup_freeze(c->id, false, err) < 0)
+    return -1;
+  c->state.status = CB_STATUS_RUNNING;
+  return cb_container_save(ctx, c, err);
+}
+
+/* Thaw a paused container (under its lock), so that it can act on a signal. */
+static int thaw(const struct cb_ctx *ctx, const char *id, cb_error_t *err) {
+  cleanup_close int lk = cb_lock(ctx, id, 1, err);
+  if (lk < 0)
+    return -1;
+  cleanup_container struct cb_container *c = NULL;
+  if (cb_container_load(ctx, id, &c, err) < 0)
+    return -1;
+  return container_thaw_locked(ctx, c, err);
+}
+
+/* Poll a pidfd until the process exits or timeout_ms passes; 0 exited, 1 timeout. */
+static int wait_pidfd(int pfd, int timeout_ms) {
+  struct pollfd p = {pfd, POLLIN, 0};
+  int64_t deadline = cb_monotonic_ns() + (int64_t)timeout_ms * 1000000;
+  for (;;) {
+    int left = timeout_ms < 0 ? -1 : (int)((deadline - cb_monotonic_ns()) / 1000000);
+    if (timeout_ms >= 0 && left < 0)
+      left = 0;
+    int r = poll(&p, 1, left);
+    if (r < 0 && errno == EINTR)
+      continue;
+    return r > 0 ? 0 : 1;
+  }
+}
+
+int container_wait_stopped(const struct cb_ctx *ctx, const char *id, int timeout_ms,
+                           cb_error_t *err) {
+  cleanup_container struct cb_container *c = NULL;
+  if (cb_container_load(ctx, id, &c, err) < 0) {
+    if ((*err)->errno_ == ENOENT) {
+      cb_error_release(err);
+      return 0; /* removed (--rm): stopped */
+    }
+    return -1;
+  }
+  cb_container_refresh(ctx, c);
+  if (!cb_container_is_running(c))
+    return 0;
+  /* The shim's exit means the exit is recorded. Without a shim, watch PID 1. */
+  cleanup_close int pfd = cb_pidfd_open_checked(c->state.shim_pid, c->state.shim_start);
+  if (pfd < 0)
+    pfd = cb_pidfd_open_checked(c->state.pid, c->state.pid_start);
+  if (pfd < 0)
+    return 0;
+  if (wait_pidfd(pfd, timeout_ms) == 1)
+    return 1;
+  return 0;
+}
+
+static int stop_timeout(struct cb_container *c) {
+  return (int)cb_json_get_int(c->json, "Config.StopTimeout", 10);
+}
+
+static int stop_signal(struct cb_container *c) {
+  const char *s = cb_json_get_str(c->json, "Config.StopSignal", NULL);
+  int sig = s ? cb_signal_parse(s) : -1;
+  return sig > 0 ? sig : SIGTERM;
+}
+
+int container_stop(const struct cb_ctx *ctx, const char *id, int timeout, cb_error_t *err) {
+  cleanup_container struct cb_container *c = NULL;
+  if (cb_container_load(ctx, id, &c, err) < 0)
+    return -1;
+  cb_container_refresh(ctx, c);
+  if (!cb_container_is_running(c))
+    return 0;
+  if (timeout < 0)
+    timeout = stop_timeout(c);
+  /* A frozen process cannot act on its stop signal: thaw a paused container first. */
+  if (c->state.status == CB_STATUS_PAUSED && thaw(ctx, id, err) < 0)
+    return -1;
+  cb_error_t e2 = NULL;
+  if (container_signal(ctx, c, stop_signal(c), &e2) < 0) {
+    cb_error_release(&e2);
+  } else if (container_wait_stopped(ctx, id, timeout * 1000, err) == 0) {
+    return 0;
+  }
+  if (container_signal(ctx, c, SIGKILL, &e2) < 0)
+    cb_error_release(&e2);
+  if (container_wait_stopped(ctx, id, 30000, err) != 0)
+    return cb_error_make(err, 0, "cannot stop container %s: it did not exit after SIGKILL",
+                         c->name);
+  return 0;
+}
+
+int container_remove(const struct cb_ctx *ctx, const char *id, bool force, bool volumes,
+                     cb_error_t *err) {
+  (void)volumes;
+  for (int attempt = 0; attempt < 3; attempt++) {
+    cleanup_close int lk = cb_lock(ctx, id, 1, err);
+    if (lk < 0)
+      return -1;
+    cleanup_container struct cb_container *c = NULL;
+    if (cb_container_load(ctx, id, &c, err) < 0) {
+      if ((*err)->errno_ == ENOENT) {
+        cb_error_release(err);
+        return 0;
+      }
+      return -1;
+    }
+    cb_container_refresh(ctx, c);
+    if (!cb_container_is_running(c))
+      return cb_container_destroy(ctx, c, err);
+    if (!force)
+      return cb_error_make(err, 0, "cannot remove container \"/%s\": container is running: stop "
+                                   "the container before removing or force remove", c->name);
+    cb_error_t e2 = NULL;
+    if (container_thaw_locked(ctx, c, &e2) < 0)
+      cb_error_release(&e2);
+    if (container_signal(ctx, c, SIGKILL, &e2) < 0)
+      cb_error_release(&e2);
+    close(lk);
+    lk = -1;
+    if (container_wait_stopped(ctx, id, 30000, err) < 0)
+      return -1;
+  }
+  return cb_error_make(err, 0, "cannot remove container %s: it keeps running", id);
+}
+
+int container_pause(const struct cb_ctx *ctx, const char *id, bool pause, cb_error_t *err) {
+  cleanup_close int lk = cb_lock(ctx, id, 1, err);
+  if (lk < 0)
+    return -1;
+  cleanup_container struct cb_container *c = NULL;
+  if (cb_container_load(ctx, id, &c, err) < 0)
+    return -1;
+  cb_container_refresh(ctx, c);
+  if (!cb_container_is_running(c) || !cb_container_pid_alive(c))
+    return cb_error_make(err, 0, "Container %s is not running", c->id);
+  if (pause) {
+    if (c->state.status == CB_STATUS_PAUSED)
+      return cb_error_make(err, 0, "Container %s is already paused", c->id);
+    if (cb_cgroup_freeze(c->id, true, err) < 0)
+      return cb_error_wrap(err, "Cannot pause container %s", c->id);
+    c->state.status = CB_STATUS_PAUSED;
+    if (cb_container_save(ctx, c, err) < 0) {
+      cb_error_t e2 = NULL;
+      if (cb_cgroup_freeze(c->id, false, &e2) < 0)
+        cb_error_release(&e2);
+      return -1;
+    }
+    return 0;
+  }
+  if (c->state.status != CB_STATUS_PAUSED)
+    return cb_error_make(err, 0, "Container %s is not paused", c->id);
+  return container_thaw_locked(ctx, c, err);
+}

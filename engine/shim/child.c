@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The container side of the clone: runs in the new namespaces, sets the root up, becomes
+ * the user, drops capabilities and execs the command (through crowbar-init for --init). */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "crowbar/cleanup.h"
+#include "crowbar/security.h"
+#include "shim.h"
+
+void child_fail(int errfd, int code, const char *fmt, ...) {
+  char buf[2048];
+  int n = snprintf(buf, sizeof buf, "%d ", code);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf + n, sizeof buf - n, fmt, ap);
+  va_end(ap);
+  cb_write_all(errfd, buf, strlen(buf));
+  _exit(code);
+}
+
+static void fail_err(int errfd, int code, cb_error_t *err) {
+  child_fail(errfd, code, "%s", cb_error_text(*err));
+}
+
+static int loopback_up(cb_error_t *err) {
+  cleanup_close int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0)
+    return cb_error_sys(err, "socket");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strcpy(ifr.ifr_name, "lo");
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+    return cb_error_sys(err, "read the flags of lo");
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+    return cb_error_sys(err, "bring lo up");
+  return 0;
+}
+
+static const char *env_get(char **env, const char *key) {
+  size_t kl = strlen(key);
+  for (char **p = env; p && *p; p++)
+    if (!strncmp(*p, key, kl) && (*p)[kl] == '=')
+      return *p + kl + 1;
+  return NULL;
+}
+
+/* Find the program as Go's exec.LookPath does with the container's PATH; exit 127/126
+ * with Docker's messages when it cannot be run. Returns a malloc'd path. */
+static char *look_path(const char *file, char **env, int errfd) {
+  struct stat st;
+  if (strchr(file, '/')) {
+    if (stat(file, &st) < 0)
+      child_fail(errfd, errno == ENOENT || errno == ENOTDIR ? 127 : 126,
+                 "exec: \"%s\": stat %s: %s", file, file, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+      child_fail(errfd, 126, "exec: \"%s\": is a directory", file);
+    if (access(file, X_OK) < 0)
+      child_fail(errfd, 126, "exec: \"%s\": permission denied", file);
+    return xstrdup(file);
+  }
+  const char *path = env_get(env, "PATH");
+  if (!path)
+    path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  cleanup_free char *copy = xstrdup(path);
+  bool denied = false;
+  char *save = NULL;
+  for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+    char *cand = xasprintf("%s/%s", *d ? d : ".", file);
+    if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
+      if (access(cand, X_OK) == 0)
+        return cand;
+      denied = true;
+    }
+    free(cand);
+  }
+  if (denied)
+    child_fail(errfd, 126, "exec: \"%s\": permission denied", file);
+  child_fail(errfd, 127, "exec: \"%s\": executable file not found in $PATH", file);
+}
+
+void container_child(const struct shim_config *cfg, int syncfd, int errfd) {
+  cb_error_t err = NULL;
+  char go;
+  /* Wait until the shim has put us in the cgroup. */
+  if (read(syncfd, &go, 1) != 1)
+    _exit(125);
+  close(syncfd);
+  if (unshare(CLONE_NEWCGROUP) < 0)
+    child_fail(errfd, 125, "unshare the cgroup namespace: %s", strerror(errno));
+  if (rootfs_setup(cfg, &err) < 0)
+    fail_err(errfd, 125, &err);
+  if (cfg->hostname && *cfg->hostname && sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
+    child_fail(errfd, 125, "sethostname: %s", strerror(errno));
+  if (!cfg->net_host && loopback_up(&err) < 0)
+    fail_err(errfd, 125, &err);
+
+  char **env = cb_strv_dup(cfg->env);
+  cleanup_free char *home = NULL;
+  if (cb_user_switch(cfg->user, &home, &err) < 0)
+    fail_err(errfd, 126, &err);
+  if (!env_get(env, "HOSTNAME") && cfg->hostname) {
+    cleanup_free char *h = xasprintf("HOSTNAME=%s", cfg->hostname);
+    cb_strv_append(&env, h);
+  }
+  if (!env_get(env, "HOME") && home) {
+    cleanup_free char *h = xasprintf("HOME=%s", home);
+    cb_strv_append(&env, h);
+  }
+  if (cfg->cwd && *cfg->cwd) {
+    if (chdir(cfg->cwd) < 0) {
+      /* Docker creates a missing working directory. */
+      if (errno != ENOENT || cb_mkdir_p(cfg->cwd, 0755, &err) < 0 || chdir(cfg->cwd) < 0)
+        child_fail(errfd, 125, "chdir to cwd (\"%s\") set in config.json failed: %s", cfg->cwd,
+                   strerror(errno));
+    }
+  }
+  char *prog = look_path(cfg->argv[0], env, errfd);
+  if (cb_caps_apply(cfg->cap_add, cfg->cap_drop, &err) < 0)
+    fail_err(errfd, 125, &err);
+  /* No host descriptor crosses the exec (runc CVE-2024-21626). */
+  cb_cloexec_from(3);
+  if (cfg->init_fd >= 0) {
+    size_t n = cb_strv_len(cfg->argv);
+    char **argv = xcalloc(n + 4, sizeof *argv);
+    argv[0] = "/sbin/crowbar-init";
+    argv[1] = "--";
+    argv[2] = prog;
+    for (size_t i = 1; i < n; i++)
+      argv[2 + i] = cfg->argv[i];
+    syscall(SYS_execveat, cfg->init_fd, "", argv, env, AT_EMPTY_PATH);
+    child_fail(errfd, 126, "exec the init: %s", strerror(errno));
+  }
+  execve(prog, cfg->argv, env);
+  int e = errno;
+  child_fail(errfd, e == ENOENT ? 127 : 126, "exec: \"%s\": %s", cfg->argv[0], strerror(e));
+}
