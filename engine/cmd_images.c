@@ -122,7 +122,7 @@ static json_object *row(const struct cb_image *img, const char *repo, const char
   if (localtime_r(&sec, &tm))
     strftime(at, sizeof at, "%Y-%m-%d %H:%M:%S %z %Z", &tm);
   cleanup_free char *since = img->created_ns ? cb_time_ago(img->created_ns, now) : xstrdup("");
-  cleanup_free char *size = cb_human_size_prec((double)img->size, 3);
+  cleanup_free char *size = cb_human_size_precision((double)img->size, 3);
   cleanup_free char *vsize = cb_human_size((double)img->size);
   char id[CB_ID_LEN + 8];
   if (no_trunc)
