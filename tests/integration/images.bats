@@ -103,6 +103,8 @@ fake_container() { # IMAGE_ID(sha256:...) -> prints the container ID
   [[ "${lines[1]}" =~ [0-9]{4}-[0-9]{2}-[0-9]{2}\ [0-9:]{8}\ [-+][0-9]{4}\ [A-Z]+\ +\<none\>$ ]]
   run crowbar images --format '{{json .}}' busybox
   python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["Repository"]=="busybox" and d["Tag"]=="latest" and d["Containers"]=="N/A", d' "$output"
+  run crowbar images --format json busybox
+  python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["Tag"]=="latest", d' "$output"
   run crowbar images --format table -q busybox
   [[ "$output" =~ ^[0-9a-f]{12}$ ]]
   run crowbar images --format '{{.Nope}}'
