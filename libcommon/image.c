@@ -1388,6 +1388,30 @@ static const struct cb_container *first_user(const struct users *u, const char *
   return NULL;
 }
 
+/* Containers created since the list was taken, their records as they are (a new container
+ * does not run yet). A creator that holds the images lock shared from cb_image_locate to
+ * writing its record (see image.h) cannot slip in after this. */
+static void add_new_users(const struct cb_ctx *ctx, struct users *u) {
+  cleanup_free char *cdir = cb_ctx_path(ctx, "containers");
+  cleanup_dir DIR *d = opendir(cdir);
+  struct dirent *de;
+  while (d && (de = readdir(d))) {
+    if (!is_full_id(de->d_name))
+      continue;
+    bool known = false;
+    for (size_t i = 0; i < u->n && !known; i++)
+      known = !strcmp(u->v[i]->id, de->d_name);
+    struct cb_container *c = NULL;
+    cb_error_t e = NULL;
+    if (known || cb_container_load(ctx, de->d_name, &c, &e) < 0) {
+      cb_error_release(&e);
+      continue;
+    }
+    u->v = xrealloc(u->v, (u->n + 1) * sizeof *u->v);
+    u->v[u->n++] = c;
+  }
+}
+
 static int untag(const struct cb_ctx *ctx, const char *key, char ***records, cb_error_t *err) {
   cleanup_json json_object *repos = NULL;
   if (repos_read(ctx, &repos, err) < 0)
@@ -1567,7 +1591,11 @@ int cb_image_remove(const struct cb_ctx *ctx, const char *ref, bool force, char 
   int rc;
   {
     cleanup_close int lk = cb_lock(ctx, "images", 1, err);
-    rc = lk < 0 ? -1 : remove_locked(ctx, ref, force, &u, &recs, err);
+    rc = lk < 0 ? -1 : 0;
+    if (rc == 0)
+      add_new_users(ctx, &u);
+    if (rc == 0)
+      rc = remove_locked(ctx, ref, force, &u, &recs, err);
   }
   cb_container_list_free(u.v, u.n);
   if (rc == 0 && records)

@@ -18,7 +18,10 @@
  * A writer builds everything in its own folder $ROOT/tmp/image-<what>-XXXXXX, which it
  * holds flock(2)ed while it lives; the next writer removes such folders whose owner is
  * gone (and any layer a killed writer left without an image). Readers (locate, list)
- * take no lock: what they read is either complete or absent. */
+ * take no lock: what they read is either complete or absent. A container's creator should
+ * hold the "images" lock shared (cb_lock(ctx, "images", 0, err)) from cb_image_locate until
+ * its container record (with "Image" and GraphDriver.Data.LowerDir) is written, so that a
+ * concurrent rmi sees the container. Layers stay while a container's LowerDir names them. */
 #ifndef CROWBAR_IMAGE_H
 #define CROWBAR_IMAGE_H
 
