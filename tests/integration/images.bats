@@ -127,6 +127,24 @@ fake_container() { # IMAGE_ID(sha256:...) -> prints the container ID
   crowbar rmi "$old" >/dev/null
 }
 
+@test "images: -f label=, before= and since=" {
+  a=$(crowbar import -c 'LABEL tier=db' "$TAR" lab:a)
+  b=$(crowbar import -c 'LABEL tier=web other=1' "$TAR" lab:b)
+  run crowbar images -q -f label=tier lab
+  [ "${lines[*]}" = "${b:7:12} ${a:7:12}" ]
+  run crowbar images -q -f label=tier=web
+  [ "$output" = "${b:7:12}" ]
+  run crowbar images -q -f label=tier -f label=other
+  [ "$output" = "${b:7:12}" ]
+  run crowbar images -q -f since=lab:a lab
+  [ "$output" = "${b:7:12}" ]
+  run crowbar images -q -f before=lab:b lab
+  [ "$output" = "${a:7:12}" ]
+  run crowbar images -f before=nosuch
+  [ "$status" -eq 1 ]
+  [ "$output" = "Error: No such image: nosuch:latest" ]
+}
+
 @test "images: usage" {
   run crowbar images a b
   [ "$status" -eq 1 ]
