@@ -80,10 +80,10 @@ static void test_human_size(void **state) {
   size(1e24, "1YB");
   size(1e27, "1000YB");
   /* docker images and ps --size use precision 3 */
-  char *s = cb_human_size_prec(5583000, 3);
+  char *s = cb_human_size_precision(5583000, 3);
   assert_string_equal(s, "5.58MB");
   free(s);
-  s = cb_human_size_prec(4261555, 3);
+  s = cb_human_size_precision(4261555, 3);
   assert_string_equal(s, "4.26MB");
   free(s);
 }
