@@ -32,13 +32,14 @@ int cmd_start(int argc, char **argv) {
   };
   struct start_opts so = {0};
   int c;
-  while ((c = getopt_long(argc, argv, "ai", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":ai", longopts, NULL)) != -1) {
     switch (c) {
     case 'a': so.attach = true; break;
     case 'i': so.stdin_ = true; break;
     case CHAR_MAX + 1: so.detach_keys = optarg; break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: fputs("See 'crowbar start --help'.\n", stderr); return 1;
+    default: cb_opt_error("start", argv, c); return 1;
     }
   }
   if (optind >= argc) {

@@ -149,7 +149,7 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
   int c;
   optind = 1;
   opterr = 0;
-  const char *shortopts = is_run ? "+dite:w:u:v:h:m:" : "+ite:w:u:v:h:m:";
+  const char *shortopts = is_run ? "+:dite:w:u:v:h:m:" : "+:ite:w:u:v:h:m:";
   while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
     switch (c) {
     case 'd':
@@ -243,16 +243,16 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
       break;
     case OPT_DETACH_KEYS: o->detach_keys = dup_opt(o->detach_keys, optarg); break;
     case 'H': usage(stdout, is_run); return 1;
-    case '?':
-      if (optopt && optopt < CHAR_MAX)
-        return cb_error_make(err, 0, "unknown shorthand flag: '%c' in -%c\nSee 'crowbar %s "
-                             "--help'.", optopt, optopt, is_run ? "run" : "create");
-      return cb_error_make(err, 0, "unknown flag: %s\nSee 'crowbar %s --help'.",
-                           argv[optind - 1], is_run ? "run" : "create");
     case ':':
-    default:
       return cb_error_make(err, 0, "flag needs an argument: %s\nSee 'crowbar %s --help'.",
                            argv[optind - 1], is_run ? "run" : "create");
+    default:
+      if (optopt && !cb_str_has_prefix(argv[optind - 1], "--"))
+        return cb_error_make(err, 0, "unknown shorthand flag: '%c' in %s\nSee 'crowbar %s "
+                             "--help'.", optopt, argv[optind - 1], is_run ? "run" : "create");
+      return cb_error_make(err, 0, "unknown flag: %.*s\nSee 'crowbar %s --help'.",
+                           (int)strcspn(argv[optind - 1], "="), argv[optind - 1],
+                           is_run ? "run" : "create");
     }
   }
   if (o->detach_keys) {
