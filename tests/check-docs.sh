@@ -36,7 +36,10 @@ check() { # page, sources...
   fi
   local name
   for name in $(long_options "$@"); do
-    if ! grep -qE -- "(\\\\-\\\\-|--)${name}([^[:alnum:]-]|\$)" "$page"; then
+    # A '-' inside the name may be written \- in roff too.
+    re=$(printf '%s' "$name" | sed 's/-/(\\\\-|-)/g')
+    # ... and must not go on as a longer name (--no must not match --no-trunc).
+    if ! grep -qE -- "(\\\\-\\\\-|--)${re}([^[:alnum:]\\-]|\\\\[^-]|\$)" "$page"; then
       echo "$page: missing --$name"
       fail=1
     fi
