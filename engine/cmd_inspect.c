@@ -60,8 +60,8 @@ static json_object *image_public(const struct cb_ctx *ctx, const struct cb_image
   json_object *hist = cb_json_get(cfg, "history");
   if (!comment && hist && json_object_is_type(hist, json_type_array) &&
       json_object_array_length(hist))
-    comment = cb_json_get_str(
-        json_object_array_get_idx(hist, json_object_array_length(hist) - 1), "comment", NULL);
+    comment = cb_json_get_str(json_object_array_get_idx(hist, json_object_array_length(hist) - 1),
+                              "comment", NULL);
   cb_json_set_str(o, "Comment", comment ? comment : "");
   cb_format_rfc3339nano(img->created_ns, created);
   cb_json_set_str(o, "Created", cb_json_get_str(cfg, "created", created));
@@ -94,8 +94,8 @@ static json_object *image_public(const struct cb_ctx *ctx, const struct cb_image
   json_object_object_add(o, "GraphDriver", gd);
   json_object *rootfs = json_object_new_object();
   cb_json_set_str(rootfs, "Type", "layers");
-  json_object_object_add(rootfs, "Layers", img->diff_ids ? cb_json_strv(img->diff_ids)
-                                                         : json_object_new_array());
+  json_object_object_add(rootfs, "Layers",
+                         img->diff_ids ? cb_json_strv(img->diff_ids) : json_object_new_array());
   json_object_object_add(o, "RootFS", rootfs);
   json_object *meta = json_object_new_object();
   cb_json_set_str(meta, "LastTagTime", "0001-01-01T00:00:00Z");

@@ -301,8 +301,9 @@ int cmd_logs(int argc, char **argv) {
       if (!strcmp(optarg, "all"))
         o.tail = -1;
       else if (cb_parse_long(optarg, &o.tail) < 0) {
-        fprintf(stderr, "Error: invalid argument \"%s\" for \"-n, --tail\" flag: a number or "
-                        "\"all\"\nSee 'crowbar logs --help'.\n",
+        fprintf(stderr,
+                "Error: invalid argument \"%s\" for \"-n, --tail\" flag: a number or "
+                "\"all\"\nSee 'crowbar logs --help'.\n",
                 optarg);
         return 1;
       }

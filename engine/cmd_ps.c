@@ -46,9 +46,9 @@ struct filter_value {
   char *text;
   regex_t re;
   bool re_ok;
-  int status;           /* status= */
-  int code;             /* exited= */
-  int64_t created_ns;   /* before=, since= */
+  int status;         /* status= */
+  int code;           /* exited= */
+  int64_t created_ns; /* before=, since= */
 };
 
 struct filter {
@@ -62,8 +62,8 @@ struct filters {
   size_t n;
 };
 
-static const char *const filter_keys[] = {"id",     "name",     "status",  "label",  "exited",
-                                          "before", "since",    "ancestor", "network", "volume"};
+static const char *const filter_keys[] = {"id",     "name",  "status",   "label",   "exited",
+                                          "before", "since", "ancestor", "network", "volume"};
 
 static struct filter *filter_get(struct filters *fs, const char *key) {
   for (size_t i = 0; i < fs->n; i++)
@@ -165,9 +165,8 @@ static bool ancestor_match(const struct cb_container *c, const char *want) {
 }
 
 static bool any_mount_match(json_object *mounts, const char *want) {
-  size_t n = mounts && json_object_is_type(mounts, json_type_array)
-                 ? json_object_array_length(mounts)
-                 : 0;
+  size_t n =
+      mounts && json_object_is_type(mounts, json_type_array) ? json_object_array_length(mounts) : 0;
   for (size_t i = 0; i < n; i++) {
     json_object *m = json_object_array_get_idx(mounts, i);
     if (!strcmp(cb_json_get_str(m, "Name", ""), want) ||
@@ -333,8 +332,8 @@ static char *command_of(json_object *j) {
   s[0] = '\0';
   const char *path = cb_json_get_str(j, "Path", "");
   json_object *args = cb_json_get(j, "Args");
-  size_t n = args && json_object_is_type(args, json_type_array) ? json_object_array_length(args)
-                                                                 : 0;
+  size_t n =
+      args && json_object_is_type(args, json_type_array) ? json_object_array_length(args) : 0;
   for (size_t i = 0; i <= n; i++) {
     const char *a = i == 0 ? path : json_object_get_string(json_object_array_get_idx(args, i - 1));
     if (!a)
@@ -429,21 +428,21 @@ static json_object *make_row(const struct cb_container *c, bool trunc, int64_t n
   json_object *labels = cb_json_get(j, "Config.Labels");
   size_t nl = labels && json_object_is_type(labels, json_type_object)
                   ? (size_t)json_object_object_length(labels)
-                  : 0, k = 0;
+                  : 0,
+         k = 0;
   char **lv = xcalloc(nl + 1, sizeof *lv);
   if (nl) {
     json_object_object_foreach(labels, lk, lval) {
-      lv[k++] = xasprintf("%s=%s", lk, json_object_get_string(lval) ? json_object_get_string(lval)
-                                                                     : "");
+      lv[k++] =
+          xasprintf("%s=%s", lk, json_object_get_string(lval) ? json_object_get_string(lval) : "");
     }
   }
   set_own(row, "Labels", join(lv, k, ",", true));
   free_strs(lv, k);
 
   json_object *mounts = cb_json_get(j, "Mounts");
-  size_t nm = mounts && json_object_is_type(mounts, json_type_array)
-                  ? json_object_array_length(mounts)
-                  : 0;
+  size_t nm =
+      mounts && json_object_is_type(mounts, json_type_array) ? json_object_array_length(mounts) : 0;
   char **mv = xcalloc(nm + 1, sizeof *mv);
   int local = 0;
   for (size_t i = 0; i < nm; i++) {
@@ -492,11 +491,11 @@ static json_object *make_row(const struct cb_container *c, bool trunc, int64_t n
 static json_object *header(void) {
   json_object *h = json_object_new_object();
   static const char *const titles[][2] = {
-      {"Command", "COMMAND"},   {"CreatedAt", "CREATED AT"},   {"ID", "CONTAINER ID"},
-      {"Image", "IMAGE"},       {"Labels", "LABELS"},          {"LocalVolumes", "LOCAL VOLUMES"},
-      {"Mounts", "MOUNTS"},     {"Names", "NAMES"},            {"Networks", "NETWORKS"},
-      {"Ports", "PORTS"},       {"RunningFor", "CREATED"},     {"Size", "SIZE"},
-      {"State", "STATE"},       {"Status", "STATUS"},
+      {"Command", "COMMAND"}, {"CreatedAt", "CREATED AT"}, {"ID", "CONTAINER ID"},
+      {"Image", "IMAGE"},     {"Labels", "LABELS"},        {"LocalVolumes", "LOCAL VOLUMES"},
+      {"Mounts", "MOUNTS"},   {"Names", "NAMES"},          {"Networks", "NETWORKS"},
+      {"Ports", "PORTS"},     {"RunningFor", "CREATED"},   {"Size", "SIZE"},
+      {"State", "STATE"},     {"Status", "STATUS"},
   };
   for (size_t i = 0; i < sizeof titles / sizeof titles[0]; i++)
     set_str(h, titles[i][0], titles[i][1]);
