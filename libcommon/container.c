@@ -461,3 +461,38 @@ int cb_container_destroy(const struct cb_ctx *ctx, struct cb_container *c, cb_er
     return cb_error_wrap(err, "remove the files of container %s", c->id);
   return 0;
 }
+
+void cb_container_sweep(const struct cb_ctx *ctx) {
+  cleanup_free char *cdir = cb_ctx_path(ctx, "containers");
+  cleanup_dir DIR *d = opendir(cdir);
+  if (!d)
+    return;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    const char *id = NULL;
+    if (!strncmp(de->d_name, ".tmp-", 5))
+      id = de->d_name + 5;
+    else if (!strncmp(de->d_name, ".rm-", 4))
+      id = de->d_name + 4;
+    if (!id || !is_id_entry(id))
+      continue;
+    cb_error_t err = NULL;
+    cleanup_close int lk = cb_trylock(ctx, id, 1, &err);
+    if (lk < 0) {
+      cb_error_release(&err);
+      continue; /* its owner is still at work */
+    }
+    /* A name reserved for this ID goes too (it points at no container). */
+    cleanup_free char *names = cb_ctx_path(ctx, "names");
+    cleanup_dir DIR *nd = opendir(names);
+    struct dirent *ne;
+    while (nd && (ne = readdir(nd))) {
+      char target[CB_ID_LEN + 2];
+      ssize_t n = readlinkat(dirfd(nd), ne->d_name, target, sizeof target - 1);
+      if (n == CB_ID_LEN && !memcmp(target, id, CB_ID_LEN))
+        unlinkat(dirfd(nd), ne->d_name, 0);
+    }
+    if (cb_rm_rf_at(dirfd(d), de->d_name, &err) < 0)
+      cb_error_release(&err);
+  }
+}

@@ -47,8 +47,10 @@ fixture_rootfs() {
   mkdir -p "$FIXTURES"
   if [ ! -s "$tar" ] || [ "$CROWBAR_TOP/tests/fixtures/mkrootfs.sh" -nt "$tar" ]; then
     (flock 9
+     shopt -s nullglob # no helper programs built yet is fine
+     helpers=("$CROWBAR_TOP"/build/tests/helpers/*)
      [ -s "$tar" ] && [ "$tar" -nt "$CROWBAR_TOP/tests/fixtures/mkrootfs.sh" ] ||
-       "$CROWBAR_TOP/tests/fixtures/mkrootfs.sh" "$tar" "$CROWBAR_TOP"/build/tests/helpers/*
+       "$CROWBAR_TOP/tests/fixtures/mkrootfs.sh" "$tar" "${helpers[@]}"
     ) 9>"$FIXTURES/.lock"
   fi
   echo "$tar"
