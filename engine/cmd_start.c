@@ -64,7 +64,8 @@ int cmd_start(int argc, char **argv) {
     int code = 0;
     if (cb_container_resolve(&ctx, argv[i], id, &err) < 0 ||
         container_start(&ctx, id, &so, &code, &err) < 0) {
-      ret = so.attach && err->exit_code ? err->exit_code : 1;
+      /* Attached, crowbar's own failures are 125, as for run. */
+      ret = so.attach ? (err->exit_code ? err->exit_code : 125) : 1;
       cb_error_print(&err);
       continue;
     }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* create/run options and the container record they become. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -101,6 +102,27 @@ static void usage(FILE *out, bool is_run) {
         "      --help                 show this help\n",
         out);
   fprintf(out, "\nSee crowbar-%s(1).\n", v);
+}
+
+/* RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens. */
+static bool hostname_valid(const char *h) {
+  size_t len = strlen(h);
+  if (!len || len > 253)
+    return false;
+  size_t label = 0;
+  for (const char *p = h;; p++) {
+    if (*p == '.' || !*p) {
+      if (!label || label > 63 || p[-1] == '-')
+        return false;
+      if (!*p)
+        return true;
+      label = 0;
+      continue;
+    }
+    if (!isalnum((unsigned char)*p) && !(*p == '-' && label > 0))
+      return false;
+    label++;
+  }
 }
 
 void create_opts_free(struct create_opts *o) {
@@ -210,7 +232,7 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
                              optarg);
       break;
     case 'h':
-      if (strlen(optarg) > 64 || !cb_name_valid(optarg) )
+      if (!hostname_valid(optarg))
         return cb_error_make(err, 0, "invalid hostname format: %s", optarg);
       o->hostname = dup_opt(o->hostname, optarg);
       break;
@@ -267,6 +289,28 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
   o->image = xstrdup(argv[optind++]);
   o->cmd = cb_strv_dup(argv + optind);
   return 0;
+}
+
+static int cmp_keys(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A copy of a JSON object with its keys sorted, as Go's encoding of a map comes out. */
+static json_object *sorted_copy(json_object *o) {
+  json_object *r = json_object_new_object();
+  if (!o || !json_object_is_type(o, json_type_object))
+    return r;
+  size_t n = (size_t)json_object_object_length(o), i = 0;
+  const char **keys = xcalloc(n + 1, sizeof *keys);
+  json_object_object_foreach(o, k, v) {
+    (void)v;
+    keys[i++] = k;
+  }
+  qsort(keys, i, sizeof *keys, cmp_keys);
+  for (size_t j = 0; j < i; j++)
+    json_object_object_add(r, keys[j], json_object_get(json_object_object_get(o, keys[j])));
+  free(keys);
+  return r;
 }
 
 static int write_text(int dirfd, const char *name, const char *text, cb_error_t *err) {
@@ -371,6 +415,10 @@ static int parse_volume(const struct cb_ctx *ctx, const char *spec, json_object 
 
 int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
                      struct cb_container **out, cb_error_t *err) {
+  /* The image may not go away (rmi) between here and the record naming its layers. */
+  cleanup_close int images_lock = cb_lock(ctx, "images", 0, err);
+  if (images_lock < 0)
+    return -1;
   cleanup_image struct cb_image *img = NULL;
   if (cb_image_locate(ctx, o->image, &img, err) < 0)
     return -1;
@@ -546,9 +594,7 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     cb_json_set_str(cfg, "WorkingDir", o->workdir ? o->workdir : cb_json_get_str(icfg, "WorkingDir", ""));
     cb_json_set_strv(cfg, "Entrypoint", entry);
     json_object_object_add(cfg, "OnBuild", NULL);
-    json_object *labels = cb_json_get(icfg, "Labels");
-    json_object_object_add(cfg, "Labels",
-                           labels ? json_object_get(labels) : json_object_new_object());
+    json_object_object_add(cfg, "Labels", sorted_copy(cb_json_get(icfg, "Labels")));
     const char *isig = cb_json_get_str(icfg, "StopSignal", NULL);
     if (o->stop_signal || isig)
       cb_json_set_str(cfg, "StopSignal", o->stop_signal ? o->stop_signal : isig);

@@ -26,7 +26,7 @@ crowbar_remove_all() {
 crowbar_kill_strays() {
   [ -n "${CROWBAR_ROOT:-}" ] || return 0
   local p
-  for p in $(pgrep -f "crowbar-shim --root $CROWBAR_ROOT " 2>/dev/null); do
+  for p in $(pgrep -f "crowbar-shim --id [0-9a-f]* --root $CROWBAR_ROOT " 2>/dev/null); do
     kill -9 $(cat /proc/$p/task/*/children 2>/dev/null) "$p" 2>/dev/null || true
   done
 }
