@@ -31,6 +31,10 @@ int cb_mkdir_p(const char *path, mode_t mode, cb_error_t *err);
 int cb_rm_rf_at(int dirfd, const char *name, cb_error_t *err);
 int cb_rm_rf(const char *path, cb_error_t *err);
 
+/* A path cleaned lexically and confined below its root: "/a//b/./c/" -> "a/b/c",
+ * "" or "./" -> "."; NULL when it climbs out ("../x", "a/../../x"). Malloc'd. */
+char *cb_path_clean(const char *name);
+
 /* Random lower-case hex id of CB_ID_LEN characters, into buf[CB_ID_LEN + 1]. */
 int cb_random_id(char *buf, cb_error_t *err);
 bool cb_is_hex(const char *s, size_t n);
