@@ -139,7 +139,7 @@ int main(int argc, char **argv) {
   bool pause = true;
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":a:c:m:ph", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":a:c:m:p::h", longopts, NULL)) != -1) {
     switch (c) {
     case 'a': o.author = optarg; break;
     case 'c': cb_strv_append(&changes, optarg); break;
@@ -147,7 +147,7 @@ int main(int argc, char **argv) {
     case 'p':
       if (!optarg)
         pause = true;
-      else if (parse_bool(optarg, &pause) < 0) {
+      else if (parse_bool(optarg + (optarg[0] == '=' && argv[optind - 1][1] == 'p'), &pause) < 0) {
         fprintf(stderr,
                 "Error: invalid argument \"%s\" for \"-p, --pause\" flag: true or false\n"
                 "See 'crowbar commit --help'.\n",
