@@ -118,14 +118,15 @@ static int export(const struct cb_ctx *ctx, const char *ref, int out, bool progr
   if (cb_container_locate(ctx, ref, &c, err) < 0)
     return -1;
   cleanup_rootfs struct cb_rootfs r = CB_ROOTFS_INIT;
-  if (cb_rootfs_open(ctx, c, 0, &r, err) < 0)
+  if (cb_rootfs_open(ctx, c, CB_ROOTFS_LAYERS, &r, err) < 0)
     return -1;
   struct progress p = {.start = cb_monotonic_ns()};
   struct cb_tar_write w = {
       .progress = progress ? show_progress : NULL,
       .progress_arg = &p,
   };
-  int rc = cb_archive_write_tree(r.fd, "", out, &w, err);
+  int rc = r.kind == CB_ROOTFS_UNION ? cb_archive_write_union(r.layers, r.nlayers, out, &w, err)
+                                     : cb_archive_write_tree(r.fd, "", out, &w, err);
   if (p.shown)
     fputs("\r\033[K", stderr);
   return rc;
