@@ -435,3 +435,52 @@ int cb_close_stdout(void) {
   }
   return 0;
 }
+
+void cb_opt_error(const char *verb, char *const *argv, int c) {
+  extern int optind, optopt;
+  const char *arg = optind > 0 ? argv[optind - 1] : "";
+  if (c == ':')
+    fprintf(stderr, "Error: flag needs an argument: %s\n", arg);
+  else if (optopt && !cb_str_has_prefix(arg, "--"))
+    fprintf(stderr, "Error: unknown shorthand flag: '%c' in %s\n", optopt, arg);
+  else
+    fprintf(stderr, "Error: unknown flag: %.*s\n", (int)strcspn(arg, "="), arg);
+  fprintf(stderr, "See 'crowbar %s --help'.\n", verb);
+}
+
+char *cb_path_clean(const char *name) {
+  size_t len = strlen(name);
+  char *out = xmalloc(len + 2);
+  size_t n = 0;
+  const char *p = name;
+  while (*p) {
+    while (*p == '/')
+      p++;
+    if (!*p)
+      break;
+    const char *end = strchrnul(p, '/');
+    size_t l = (size_t)(end - p);
+    if (l == 1 && p[0] == '.') {
+      /* skip */
+    } else if (l == 2 && p[0] == '.' && p[1] == '.') {
+      if (n == 0) {
+        free(out);
+        return NULL;
+      }
+      while (n > 0 && out[n - 1] != '/')
+        n--;
+      if (n > 0)
+        n--; /* the separator */
+    } else {
+      if (n > 0)
+        out[n++] = '/';
+      memcpy(out + n, p, l);
+      n += l;
+    }
+    p = end;
+  }
+  if (n == 0)
+    out[n++] = '.';
+  out[n] = '\0';
+  return out;
+}
