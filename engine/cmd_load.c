@@ -77,6 +77,7 @@ struct spool_entry {
   unsigned idx;                   /* S_FILE: the spool file's number */
   int64_t size;                   /* S_FILE */
   char digest[CB_DIGEST_LEN + 1]; /* S_FILE: sha256 of its bytes */
+  bool verified;                  /* its uncompressed content matched a diff ID */
 };
 
 struct spool {
@@ -351,7 +352,7 @@ static struct spool_entry *spool_lookup(struct spool *s, const char *path, cb_er
     if (!restarted)
       break;
   }
-  cb_error_make(err, ENOENT, "invalid archive: `%s` is not in the archive", path);
+  cb_error_make(err, 0, "invalid archive: `%s` is not in the archive", path);
   return NULL;
 }
 
@@ -755,6 +756,66 @@ static bool layer_in_store(const struct cb_ctx *ctx, const char *diff_id) {
   return lstat(p, &st) == 0;
 }
 
+/* The sha256 of the uncompressed stream in fd (plain or compressed), read, not unpacked. */
+static int uncompressed_digest(int fd, char out[CB_DIGEST_LEN + 1], cb_error_t *err) {
+  struct archive *a = archive_read_new();
+  if (!a)
+    oom();
+  archive_read_support_filter_all(a);
+  archive_read_support_format_raw(a);
+  archive_read_support_format_empty(a);
+  struct cb_sha256 sha = {0};
+  cleanup_free char *buf = xmalloc(256 * 1024);
+  int rc = -1;
+  struct archive_entry *e;
+  if (archive_read_open_fd(a, fd, 256 * 1024) != ARCHIVE_OK ||
+      archive_read_next_header(a, &e) < ARCHIVE_WARN) {
+    cb_error_make(err, 0, "invalid layer: %s", archive_error_string(a));
+    goto out;
+  }
+  if (cb_sha256_init(&sha, err) < 0)
+    goto out;
+  for (;;) {
+    if (check_interrupted(err) < 0)
+      goto out;
+    la_ssize_t r = archive_read_data(a, buf, 256 * 1024);
+    if (r == 0)
+      break;
+    if (r < 0) {
+      cb_error_make(err, 0, "invalid layer: %s", archive_error_string(a));
+      goto out;
+    }
+    if (cb_sha256_update(&sha, buf, (size_t)r, err) < 0)
+      goto out;
+  }
+  rc = cb_sha256_final(&sha, out, err);
+out:
+  if (rc < 0)
+    cb_sha256_release(&sha);
+  archive_read_free(a);
+  return rc;
+}
+
+/* A layer of the archive that is not unpacked (the store has it already) must still hold
+ * what its diff ID says: a tampered archive is refused whatever the store holds. */
+static int verify_layer(struct spool *s, struct plan_layer *l, size_t k, cb_error_t *err) {
+  if (l->src->verified || !strcmp(l->src->digest, l->diff_id)) {
+    l->src->verified = true;
+    return 0;
+  }
+  cleanup_close int fd = spool_open(s, l->src, err);
+  if (fd < 0)
+    return -1;
+  char got[CB_DIGEST_LEN + 1];
+  if (uncompressed_digest(fd, got, err) < 0)
+    return cb_error_wrap(err, "layer %s", l->diff_id);
+  if (strcmp(got, l->diff_id))
+    return cb_error_make(err, 0, "invalid diffID for layer %zu: expected \"%s\", got \"%s\"", k,
+                         l->diff_id, got);
+  l->src->verified = true;
+  return 0;
+}
+
 static void progress(const char *diff_id, int64_t size) {
   cleanup_free char *h = cb_human_size((double)size);
   printf("%.12s: Loading layer [==================================================>] %8s/%s\n",
@@ -773,10 +834,13 @@ static int unpack_layers(const struct cb_ctx *ctx, struct spool *s, struct plan 
       for (char **d = done; *d; d++)
         if (!strcmp(*d, l->diff_id))
           seen = true;
-      if (seen || layer_in_store(ctx, l->diff_id))
-        continue;
       if (check_interrupted(err) < 0)
         return -1;
+      if (seen || layer_in_store(ctx, l->diff_id)) {
+        if (verify_layer(s, l, k, err) < 0)
+          return -1;
+        continue;
+      }
       cleanup_close int fd = spool_open(s, l->src, err);
       if (fd < 0)
         return -1;
@@ -787,6 +851,7 @@ static int unpack_layers(const struct cb_ctx *ctx, struct spool *s, struct plan 
         return cb_error_make(err, 0, "invalid diffID for layer %zu: expected \"%s\", got \"%s\"",
                              k, l->diff_id, got);
       cb_strv_append(&done, l->diff_id);
+      l->src->verified = true;
       if (show)
         progress(l->diff_id, l->src->size);
     }
@@ -875,12 +940,13 @@ int cmd_load(int argc, char **argv) {
   const char *input = NULL;
   bool quiet = false;
   int c;
-  while ((c = getopt_long(argc, argv, "i:q", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":i:q", longopts, NULL)) != -1) {
     switch (c) {
     case 'i': input = optarg; break;
     case 'q': quiet = true; break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: fputs("See 'crowbar load --help'.\n", stderr); return 1;
+    default: cb_opt_error("load", argv, c); return 1;
     }
   }
   if (optind < argc) {

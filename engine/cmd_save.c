@@ -1002,12 +1002,13 @@ int cmd_save(int argc, char **argv) {
   };
   const char *output = NULL, *format = "docker";
   int c;
-  while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1) {
     switch (c) {
     case 'o': output = optarg; break;
     case OPT_FORMAT: format = optarg; break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: fputs("See 'crowbar save --help'.\n", stderr); return 1;
+    default: cb_opt_error("save", argv, c); return 1;
     }
   }
   if (optind >= argc) {
