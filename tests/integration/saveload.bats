@@ -230,6 +230,29 @@ EOF
   crowbar save -o /dev/null busybox
 }
 
+@test "save: a corrupt layer in the store fails the save and leaves no file" {
+  crowbar save -o "$BATS_TEST_TMPDIR/bb.tar" busybox:latest
+  fresh_root
+  crowbar load -q -i "$BATS_TEST_TMPDIR/bb.tar"
+  lt=$(echo "$CROWBAR_ROOT"/layers/*/layer.tar)
+  out="$BATS_TEST_TMPDIR/out"
+  mkdir "$out"
+  # One byte changed: the digest check while writing catches it.
+  printf 'X' | dd of="$lt" bs=1 seek=5000 conv=notrunc status=none
+  run crowbar save -o "$out/x.tar" busybox:latest
+  [ "$status" -eq 1 ]
+  [[ "$output" == "Error: layer sha256:"*": its tar in the store is corrupt (sha256 "*")" ]]
+  [ -z "$(ls -A "$out")" ]
+  # Shorter than it was.
+  truncate -s 4096 "$lt"
+  run crowbar save --format oci -o "$out/x.tar" busybox:latest
+  [ "$status" -eq 1 ]
+  [ -z "$(ls -A "$out")" ]
+  run crowbar save busybox:latest
+  [ "$status" -eq 1 ]
+  [[ "${lines[-1]}" == *"Error: layer sha256:"* ]]
+}
+
 @test "save: a write error (full disk, closed pipe) exits 1" {
   run bash -c 'crowbar save busybox >/dev/full'
   [ "$status" -eq 1 ]
@@ -280,6 +303,70 @@ EOF
   [ "$(id_of busybox:latest)" = "$bb" ] && [ "$(id_of ocitest:1)" = "$oc" ]
   run crowbar run --rm ocitest:1 sh -c 'echo $X'
   [ "$output" = oci ]
+}
+
+@test "load: Docker 25 archives (both indexes), multi-platform indexes, compressed layer files" {
+  crowbar save --format oci -o "$BATS_TEST_TMPDIR/o.tar" busybox:latest
+  id=$(id_of busybox:latest)
+  python3 - "$BATS_TEST_TMPDIR/o.tar" "$BATS_TEST_TMPDIR" <<'EOF'
+import gzip, hashlib, io, json, sys, tarfile
+src, out = sys.argv[1:]
+members = {}
+with tarfile.open(src) as t:
+    for m in t.getmembers():
+        if m.isfile():
+            members[m.name] = t.extractfile(m).read()
+def write(path, files):
+    with tarfile.open(path, "w") as t:
+        for name, data in files.items():
+            m = tarfile.TarInfo(name)
+            m.size = len(data)
+            t.addfile(m, io.BytesIO(data))
+idx = json.loads(members["index.json"])
+man_desc = idx["manifests"][0]
+man = json.loads(members["blobs/sha256/" + man_desc["digest"][7:]])
+cfg = man["config"]["digest"][7:]
+layers = [l["digest"][7:] for l in man["layers"]]
+# Docker 25: manifest.json next to index.json, pointing into blobs/.
+d25 = dict(members)
+d25["manifest.json"] = json.dumps([{"Config": "blobs/sha256/" + cfg, "RepoTags": ["docker25:x"],
+                                    "Layers": ["blobs/sha256/" + l for l in layers]}]).encode()
+write(f"{out}/d25.tar", d25)
+# A multi-platform index: ours among others, named by the top descriptor.
+sub = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+       "manifests": [dict(man_desc, platform={"os": "linux", "architecture": "s390x"}),
+                     dict(man_desc, platform={"os": "windows", "architecture": "amd64"}),
+                     dict(man_desc)]}
+sub_bytes = json.dumps(sub).encode()
+sub_hex = hashlib.sha256(sub_bytes).hexdigest()
+multi = dict(members)
+multi["blobs/sha256/" + sub_hex] = sub_bytes
+multi["index.json"] = json.dumps({"schemaVersion": 2, "manifests": [{
+    "mediaType": "application/vnd.oci.image.index.v1+json", "digest": "sha256:" + sub_hex,
+    "size": len(sub_bytes),
+    "annotations": {"org.opencontainers.image.ref.name": "multi/arch:1"}}]}).encode()
+write(f"{out}/multi.tar", multi)
+# A docker save archive whose layer file is gzip-compressed (docker load accepts it).
+gz = {cfg + ".json": members["blobs/sha256/" + cfg],
+      "l/layer.tar": gzip.compress(members["blobs/sha256/" + layers[0]]),
+      "manifest.json": json.dumps([{"Config": cfg + ".json", "RepoTags": ["gz:1"],
+                                    "Layers": ["l/layer.tar"]}]).encode()}
+write(f"{out}/gz.tar", gz)
+EOF
+  fresh_root
+  run crowbar load -i "$BATS_TEST_TMPDIR/d25.tar"
+  [ "$status" -eq 0 ]
+  [ "$output" = "Loaded image: docker25:x" ]
+  run crowbar load -i "$BATS_TEST_TMPDIR/multi.tar"
+  [ "$status" -eq 0 ]
+  [ "$output" = "Loaded image: multi/arch:1" ]
+  [ "$(id_of docker25:x)" = "$id" ] && [ "$(id_of multi/arch:1)" = "$id" ]
+  fresh_root
+  run crowbar load -i "$BATS_TEST_TMPDIR/gz.tar"
+  [ "$status" -eq 0 ]
+  [ "$output" = "Loaded image: gz:1" ]
+  run crowbar run --rm gz:1 cat /etc/os-release
+  [ "$output" = busybox-rootfs ]
 }
 
 @test "save --format oci: skopeo inspect accepts the archive" {
