@@ -38,15 +38,16 @@ CB_VERB(load, "Load an image from a tar archive or STDIN");
 
 #define MAX_JSON (32 * 1024 * 1024) /* manifests, indexes and configs */
 #define MAX_SYMLINK_HOPS 40
-#define OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MAX_MEMBERS 100000 /* an image archive has a few per layer */
 #define OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define ANN_REF_NAME "org.opencontainers.image.ref.name"
 #define ANN_IMAGE_NAME "io.containerd.image.name"
 
 static volatile sig_atomic_t interrupted;
-static void on_signal(int sig) { interrupted = sig; }
+static void on_signal(int sig) {
+  interrupted = sig;
+}
 
 static int check_interrupted(cb_error_t *err) {
   if (interrupted)
@@ -132,17 +133,14 @@ static struct spool_entry *spool_get(struct spool *s, const char *name) {
   return NULL;
 }
 
+/* A new entry; a later member of a name hides an earlier one (spool_get looks from the
+ * end), as extracting the archive would replace it. */
 static struct spool_entry *spool_put(struct spool *s, const char *name, enum spool_kind kind) {
-  struct spool_entry *e = spool_get(s, name);
-  if (e) { /* a later member of the same name replaces the earlier one */
-    free(e->target);
-    e->target = NULL;
-  } else {
-    s->v = xrealloc(s->v, (s->n + 1) * sizeof *s->v);
-    e = &s->v[s->n++];
-    memset(e, 0, sizeof *e);
-    e->name = xstrdup(name);
-  }
+  if (s->n % 64 == 0)
+    s->v = xrealloc(s->v, (s->n + 64) * sizeof *s->v);
+  struct spool_entry *e = &s->v[s->n++];
+  memset(e, 0, sizeof *e);
+  e->name = xstrdup(name);
   e->kind = kind;
   return e;
 }
@@ -182,8 +180,8 @@ static int read_failed(struct archive *a, struct input *in, cb_error_t *err) {
   return cb_error_make(err, 0, "invalid archive: %s", m ? m : "read error");
 }
 
-static int spool_data(struct spool *s, struct archive *a, struct input *in,
-                      struct spool_entry *e, cb_error_t *err) {
+static int spool_data(struct spool *s, struct archive *a, struct input *in, struct spool_entry *e,
+                      cb_error_t *err) {
   char name[32];
   e->idx = s->files++;
   snprintf(name, sizeof name, "%u", e->idx);
@@ -240,7 +238,10 @@ static int spool_archive(struct spool *s, int fd, cb_error_t *err) {
       read_failed(a, in, err);
       goto out;
     }
-    members++;
+    if (++members > MAX_MEMBERS) {
+      cb_error_make(err, 0, "invalid archive: more than %d members", MAX_MEMBERS);
+      goto out;
+    }
     const char *raw = archive_entry_pathname(e);
     if (!raw) {
       cb_error_make(err, 0, "invalid archive: a member has no usable name");
@@ -255,8 +256,7 @@ static int spool_archive(struct spool *s, int fd, cb_error_t *err) {
     if (hard) {
       cleanup_free char *target = cb_archive_clean_path(hard);
       if (!target) {
-        cb_error_make(err, 0, "invalid archive: the hard link `%s` leads outside the archive",
-                      raw);
+        cb_error_make(err, 0, "invalid archive: the hard link `%s` leads outside the archive", raw);
         goto out;
       }
       spool_put(s, name, S_HARDLINK)->target = steal_pointer(&target);
@@ -265,7 +265,6 @@ static int spool_archive(struct spool *s, int fd, cb_error_t *err) {
       spool_put(s, name, S_SYMLINK)->target = xstrdup(t ? t : "");
     } else if (archive_entry_filetype(e) == AE_IFREG) {
       struct spool_entry *x = spool_put(s, name, S_FILE);
-      x->size = 0;
       if (spool_data(s, a, in, x, err) < 0)
         goto out;
     }
@@ -328,9 +327,8 @@ static struct spool_entry *spool_lookup(struct spool *s, const char *path, cb_er
         size_t plen = (size_t)(p - cur);
         char *slash = memrchr(cur, '/', plen);
         cleanup_free char *dir = slash ? strndup(cur, (size_t)(slash - cur)) : xstrdup("");
-        cleanup_free char *joined = e->target[0] == '/'
-                                        ? xasprintf("%s%s", e->target, p)
-                                        : xasprintf("%s/%s%s", dir, e->target, p);
+        cleanup_free char *joined = e->target[0] == '/' ? xasprintf("%s%s", e->target, p)
+                                                        : xasprintf("%s/%s%s", dir, e->target, p);
         free(cur);
         cur = clean_in_root(joined);
         restarted = true;
@@ -383,8 +381,7 @@ static int spool_read(struct spool *s, const char *path, char **out, size_t *len
   return 0;
 }
 
-static int spool_read_json(struct spool *s, const char *path, json_object **out,
-                           cb_error_t *err) {
+static int spool_read_json(struct spool *s, const char *path, json_object **out, cb_error_t *err) {
   cleanup_free char *text = NULL;
   size_t len;
   if (spool_read(s, path, &text, &len, NULL, err) < 0)
@@ -495,8 +492,8 @@ static void plan_tag(struct plan_image *im, const char *tag) {
   cb_strv_append(&im->tags, tag);
 }
 
-static int plan_layers(struct plan_image *im, char **diff_ids, struct spool_entry **srcs,
-                       size_t n, cb_error_t *err) {
+static int plan_layers(struct plan_image *im, char **diff_ids, struct spool_entry **srcs, size_t n,
+                       cb_error_t *err) {
   if (cb_strv_len(diff_ids) != n)
     return cb_error_make(err, 0, "invalid manifest, layers length mismatch: expected %zu, got %zu",
                          n, cb_strv_len(diff_ids));
@@ -614,8 +611,7 @@ static struct spool_entry *oci_blob(struct spool *s, json_object *desc, cb_error
   return e;
 }
 
-static int oci_read_blob(struct spool *s, json_object *desc, json_object **out,
-                         cb_error_t *err) {
+static int oci_read_blob(struct spool *s, json_object *desc, json_object **out, cb_error_t *err) {
   struct spool_entry *e = oci_blob(s, desc, err);
   if (!e)
     return -1;
@@ -660,8 +656,8 @@ static int oci_tag(json_object *desc, char **out, cb_error_t *err) {
   return 0;
 }
 
-static int plan_oci_manifest(struct spool *s, struct plan *p, json_object *man,
-                             const char *tag, cb_error_t *err) {
+static int plan_oci_manifest(struct spool *s, struct plan *p, json_object *man, const char *tag,
+                             cb_error_t *err) {
   json_object *cdesc = cb_json_get(man, "config");
   json_object *layers = cb_json_get(man, "layers");
   if (!cdesc || !json_object_is_type(cdesc, json_type_object) ||
@@ -848,8 +844,8 @@ static int unpack_layers(const struct cb_ctx *ctx, struct spool *s, struct plan 
       if (cb_image_txn_add_layer(t, fd, CB_EXTRACT_WHITEOUTS, got, NULL, err) < 0)
         return cb_error_wrap(err, "layer %s", l->diff_id);
       if (strcmp(got, l->diff_id))
-        return cb_error_make(err, 0, "invalid diffID for layer %zu: expected \"%s\", got \"%s\"",
-                             k, l->diff_id, got);
+        return cb_error_make(err, 0, "invalid diffID for layer %zu: expected \"%s\", got \"%s\"", k,
+                             l->diff_id, got);
       cb_strv_append(&done, l->diff_id);
       l->src->verified = true;
       if (show)
@@ -867,7 +863,7 @@ static int commit_images(const struct cb_ctx *ctx, struct plan *p, struct cb_ima
     struct plan_image *im = &p->v[i];
     /* What the tags named before, for Docker's notice. */
     size_t nt = cb_strv_len(im->tags);
-    char (*prev)[CB_ID_LEN + 1] = xcalloc(nt ? nt : 1, sizeof *prev);
+    char(*prev)[CB_ID_LEN + 1] = xcalloc(nt ? nt : 1, sizeof *prev);
     for (size_t k = 0; k < nt; k++) {
       cleanup_image struct cb_image *old = NULL;
       cb_error_t e = NULL;
@@ -914,8 +910,9 @@ static int do_load(const struct cb_ctx *ctx, int fd, bool show, cb_error_t *err)
     if (plan_oci(&s, &p, err) < 0)
       goto out;
   } else {
-    cb_error_make(err, 0, "invalid archive: no manifest.json or index.json (not a `docker "
-                          "save` or OCI image-layout archive)");
+    cb_error_make(err, 0,
+                  "invalid archive: no manifest.json or index.json (not a `docker "
+                  "save` or OCI image-layout archive)");
     goto out;
   }
   if (check_interrupted(err) < 0 || cb_image_txn_begin(ctx, "load", &t, err) < 0)

@@ -47,7 +47,9 @@ CB_VERB(save, "Save one or more images to a tar archive (streamed to STDOUT by d
 #define COPY_BUF (1024 * 1024)
 
 static volatile sig_atomic_t interrupted;
-static void on_signal(int sig) { interrupted = sig; }
+static void on_signal(int sig) {
+  interrupted = sig;
+}
 
 static void usage(FILE *out) {
   fputs("Usage: crowbar save [OPTIONS] IMAGE [IMAGE...]\n\n"
@@ -65,10 +67,10 @@ static void usage(FILE *out) {
 
 struct saved_image {
   char id[CB_ID_LEN + 1];
-  char **tags;       /* "repo:tag", in the order asked */
-  char *config;      /* the config's exact bytes */
+  char **tags;  /* "repo:tag", in the order asked */
+  char *config; /* the config's exact bytes */
   size_t config_len;
-  json_object *cfg;  /* parsed */
+  json_object *cfg; /* parsed */
   char **diff_ids;
   int64_t created_s; /* the config's creation time, for member times */
 };
@@ -266,9 +268,8 @@ static json_object *go_field(json_object *o, const char *key) {
 }
 
 static json_object *go_string(json_object *v) {
-  return json_object_new_string(json_object_is_type(v, json_type_string)
-                                    ? json_object_get_string(v)
-                                    : "");
+  return json_object_new_string(json_object_is_type(v, json_type_string) ? json_object_get_string(v)
+                                                                         : "");
 }
 
 static json_object *go_bool(json_object *v) {
@@ -712,8 +713,8 @@ static int oci_members(struct save *s, struct members *m, cb_error_t *err) {
     /* One descriptor per tag, or one plain descriptor for an untagged image. */
     size_t nt = cb_strv_len(im->tags);
     for (size_t t = 0; t < (nt ? nt : 1); t++) {
-      json_object *d = descriptor("application/vnd.oci.image.manifest.v1+json", mdigest,
-                                  (int64_t)mlen);
+      json_object *d =
+          descriptor("application/vnd.oci.image.manifest.v1+json", mdigest, (int64_t)mlen);
       json_object *plat = json_object_new_object();
       cb_json_set_str(plat, "architecture", cb_json_get_str(im->cfg, "architecture", ""));
       cb_json_set_str(plat, "os", cb_json_get_str(im->cfg, "os", "linux"));
@@ -1024,8 +1025,7 @@ int cmd_save(int argc, char **argv) {
   if (output && !*output)
     output = NULL;
   if (!output && isatty(STDOUT_FILENO)) {
-    fputs("Error: cowardly refusing to save to a terminal. Use the -o flag or redirect\n",
-          stderr);
+    fputs("Error: cowardly refusing to save to a terminal. Use the -o flag or redirect\n", stderr);
     return 1;
   }
   struct sigaction sa = {.sa_handler = on_signal};
