@@ -464,6 +464,13 @@ assert j["Os"] == "linux" and j["Layers"] == [sys.argv[1]], j' "$diff"
   # The base image still has them.
   run crowbar run --rm "$DTAG:base" ls /etc/group /home/app
   [ "$status" -eq 0 ]
+  # And back: Docker forgets the image, then loads crowbar's archive of it.
+  docker rmi "$DTAG:deleted" "$DTAG:base" >/dev/null
+  crowbar save "$DTAG:deleted" | docker load -q
+  run docker run --rm "$DTAG:deleted" sh -c 'cat /etc/added; ls /etc/group /home/app 2>&1'
+  [ "${lines[0]}" = new ]
+  [[ "${lines[1]}" == *"No such file or directory"* ]]
+  [[ "${lines[2]}" == *"No such file or directory"* ]]
 }
 
 @test "docker: crowbar save of a Docker-made image writes what docker save wrote" {
