@@ -76,7 +76,12 @@ int cb_write_file_atomic_at(int dirfd, const char *name, const void *data, size_
   cleanup_close int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0)
     return cb_error_sys(err, "create `%s`", tmp);
-  if (cb_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+  /* An exact modification time (not the file system's coarse clock), so that readers
+   * that cache by (inode, mtime, size) see every rewrite. */
+  struct timespec now, times[2] = {{0, UTIME_OMIT}, {0, 0}};
+  clock_gettime(CLOCK_REALTIME, &now);
+  times[1] = now;
+  if (cb_write_all(fd, data, len) < 0 || futimens(fd, times) < 0 || fsync(fd) < 0) {
     int e = errno;
     unlinkat(dirfd, tmp, 0);
     errno = e;
