@@ -250,6 +250,10 @@ static int enter_exec(const struct enter_opts *o, unsigned which, int rootfd,
     }
   }
   if (tb) {
+    /* A busybox built to save its shell's history would write $HOME/.ash_history into
+     * the container: an empty HISTFILE turns that off (unless the caller set one). */
+    if (!cb_env_get(env, "HISTFILE"))
+      cb_env_set(&env, "HISTFILE=");
     execveat(tb->fd, "", argv, env, AT_EMPTY_PATH);
     cb_error_sys(err, "exec the toolbox %s as \"%s\"", tb->path, argv[0]);
   } else {
