@@ -117,8 +117,7 @@ static int target_open(const struct cb_ctx *ctx, const struct enter_opts *o, str
     t->pid = t->c->state.pid;
     t->pidfd = cb_pidfd_open_checked(t->pid, t->c->state.pid_start);
     if (t->pidfd < 0)
-      return cb_error_make(err, 0, "container %s is not running: its PID 1 is gone",
-                           o->container);
+      return cb_error_make(err, 0, "container %s is not running: its PID 1 is gone", o->container);
     t->paused = t->c->state.status == CB_STATUS_PAUSED;
   } else {
     t->label = xasprintf("process %d", o->pid);
@@ -130,7 +129,8 @@ static int target_open(const struct cb_ctx *ctx, const struct enter_opts *o, str
     if (t->pidfd < 0)
       return cb_error_sys(err, "process %d", o->pid);
   }
-  if (!t->paused)
+  /* Only --cgroup cares, and --pid has no record that says "paused". */
+  if (o->join_cgroup && !t->paused)
     t->paused = process_frozen(t->pid);
   return 0;
 }
@@ -222,8 +222,7 @@ static int enter_exec(const struct enter_opts *o, unsigned which, int rootfd,
       prog = cb_look_path("/bin/sh", env, &e);
       if (!prog) {
         cb_error_release(&e);
-        cb_error_make(err, 0,
-                      "no shell to run: %s%s/bin/sh not found%s", sh && *sh ? sh : "",
+        cb_error_make(err, 0, "no shell to run: %s%s/bin/sh not found%s", sh && *sh ? sh : "",
                       sh && *sh ? " and " : "",
                       rootfd >= 0 ? " in the container (try --toolbox)" : "");
         return cb_error_set_code(err, 127);
@@ -242,9 +241,9 @@ static int enter_exec(const struct enter_opts *o, unsigned which, int rootfd,
       int d = fcntl(tb->dirfd, F_DUPFD, 100);
       if (d >= 0) {
         const char *path = cb_env_get(env, "PATH");
-        cleanup_free char *kv = xasprintf(
-            "PATH=/proc/self/fd/%d:%s", d,
-            path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        cleanup_free char *kv =
+            xasprintf("PATH=/proc/self/fd/%d:%s", d,
+                      path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         cb_env_set(&env, kv);
       }
     }
@@ -297,8 +296,10 @@ int enter_run(const struct cb_ctx *ctx, const struct enter_opts *o, int *exit_co
       return -1;
     cb_error_t e = NULL;
     if (toolbox_make_applet_dir(&tb, &e) < 0) {
-      fprintf(stderr, "crowbar enter: warning: %s: only the applets busybox's shell runs "
-                      "itself are found by name\n", cb_error_text(e));
+      fprintf(stderr,
+              "crowbar enter: warning: %s: only the applets busybox's shell runs "
+              "itself are found by name\n",
+              cb_error_text(e));
       cb_error_release(&e);
     }
   }

@@ -11,15 +11,15 @@
 #include "crowbar/error.h"
 
 struct enter_opts {
-  unsigned ns;           /* CB_NS_* asked for; 0: all the target has that differ from ours */
-  bool join_cgroup;      /* --cgroup */
-  bool take_env;         /* --env */
-  bool toolbox;          /* --toolbox[=PATH] */
+  unsigned ns;              /* CB_NS_* asked for; 0: all the target has that differ from ours */
+  bool join_cgroup;         /* --cgroup */
+  bool take_env;            /* --env */
+  bool toolbox;             /* --toolbox[=PATH] */
   const char *toolbox_path; /* NULL: $CROWBAR_TOOLBOX, else busybox from our PATH */
-  const char *workdir;   /* -w */
-  const char *container; /* CONTAINER, or NULL with pid */
-  pid_t pid;             /* --pid */
-  char **argv;           /* CMD [ARG...]; empty: a shell */
+  const char *workdir;      /* -w */
+  const char *container;    /* CONTAINER, or NULL with pid */
+  pid_t pid;                /* --pid */
+  char **argv;              /* CMD [ARG...]; empty: a shell */
 };
 
 /* Enter and run the command. Returns only when the command ran in a child (the PID
@@ -31,9 +31,9 @@ int enter_run(const struct cb_ctx *ctx, const struct enter_opts *o, int *exit_co
 
 /* The toolbox (toolbox.c). */
 struct toolbox {
-  int fd;       /* the binary, opened on the host (O_CLOEXEC) */
-  int dirfd;    /* a detached tmpfs with the binary and its applet links, or -1 */
-  char *path;   /* where it was found, for messages */
+  int fd;     /* the binary, opened on the host (O_CLOEXEC) */
+  int dirfd;  /* a detached tmpfs with the binary and its applet links, or -1 */
+  char *path; /* where it was found, for messages */
 };
 /* Find and open the toolbox binary on the host; refuse a binary that is not a static ELF
  * executable (its loader would be looked up in the container). */

@@ -159,4 +159,6 @@ int cmd_enter(int argc, char **argv) {
   return ret;
 }
 
-int main(int argc, char **argv) { return cmd_enter(argc, argv); }
+int main(int argc, char **argv) {
+  return cmd_enter(argc, argv);
+}
