@@ -269,7 +269,8 @@ static void forward_signal(int sig) {
 }
 
 int enter_run(const struct cb_ctx *ctx, const struct enter_opts *o, int *exit_code,
-              cb_error_t *err) {
+              bool *entered, cb_error_t *err) {
+  *entered = false;
   struct target t __attribute__((cleanup(target_release))) = {.pidfd = -1};
   if (target_open(ctx, o, &t, err) < 0)
     return -1;
@@ -318,6 +319,7 @@ int enter_run(const struct cb_ctx *ctx, const struct enter_opts *o, int *exit_co
     return cb_error_wrap(err, "join the cgroup of %s", t.label);
   if (cb_ns_enter(t.pidfd, t.pid, which, err) < 0)
     return -1;
+  *entered = which != 0;
 
   /* A new PID namespace is for our children only: run the command in one. */
   if (!(which & CB_NS_PID))

@@ -25,9 +25,10 @@ struct enter_opts {
 /* Enter and run the command. Returns only when the command ran in a child (the PID
  * namespace needs one) or on failure: *exit_code gets the command's exit code (128+N for
  * signal N); a failure returns -1 with err, whose exit-code hint is 126/127 for a command
- * that cannot be run or is not found (0: crowbar's own failure, 125). */
+ * that cannot be run or is not found (0: crowbar's own failure, 125). *entered tells
+ * whether we are now in the target's namespaces. */
 int enter_run(const struct cb_ctx *ctx, const struct enter_opts *o, int *exit_code,
-              cb_error_t *err);
+              bool *entered, cb_error_t *err);
 
 /* The toolbox (toolbox.c). */
 struct toolbox {
