@@ -268,8 +268,8 @@ static void forward_signal(int sig) {
     kill(child_pid, sig);
 }
 
-int enter_run(const struct cb_ctx *ctx, const struct enter_opts *o, int *exit_code,
-              bool *entered, cb_error_t *err) {
+int enter_run(const struct cb_ctx *ctx, const struct enter_opts *o, int *exit_code, bool *entered,
+              cb_error_t *err) {
   *entered = false;
   struct target t __attribute__((cleanup(target_release))) = {.pidfd = -1};
   if (target_open(ctx, o, &t, err) < 0)

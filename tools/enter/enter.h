@@ -27,8 +27,8 @@ struct enter_opts {
  * signal N); a failure returns -1 with err, whose exit-code hint is 126/127 for a command
  * that cannot be run or is not found (0: crowbar's own failure, 125). *entered tells
  * whether we are now in the target's namespaces. */
-int enter_run(const struct cb_ctx *ctx, const struct enter_opts *o, int *exit_code,
-              bool *entered, cb_error_t *err);
+int enter_run(const struct cb_ctx *ctx, const struct enter_opts *o, int *exit_code, bool *entered,
+              cb_error_t *err);
 
 /* The toolbox (toolbox.c). */
 struct toolbox {
