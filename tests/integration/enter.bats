@@ -107,9 +107,10 @@ teardown_file() {
 }
 
 @test "enter: -p -m sees the container's PIDs (and keeps the host's hostname)" {
-  run crowbar enter -p -m web sh -c 'echo $$; cat /proc/1/cmdline | tr "\0" " "; echo; hostname'
+  run crowbar enter -p -m web sh -c 'readlink /proc/self/ns/pid; cat /proc/1/cmdline | tr "\0" " "; echo; hostname'
   [ "$status" -eq 0 ]
-  [ "${lines[0]}" -lt 100 ]
+  [ "${lines[0]}" = "$(readlink /proc/"$(ctr_pid "$WEB_ID")"/ns/pid)" ]
+  [ "${lines[0]}" != "$(readlink /proc/self/ns/pid)" ]
   [ "${lines[1]}" = "sleep 1000 " ]
   [ "${lines[2]}" = "$(hostname)" ]
   run crowbar enter -p -m web ps
@@ -259,6 +260,8 @@ teardown_file() {
   run crowbar enter --toolbox bare sh -c 'cat /proc/1/cmdline; echo; grep -c "" /proc/self/mounts; sleep 0'
   [ "$status" -eq 0 ]
   [ "${lines[0]}" = /app ]
+  run crowbar enter --toolbox --env bare sh -c 'echo "$PATH"'
+  [[ "$output" == /proc/self/fd/[0-9]*:/usr/local/sbin:* ]]
   # The default command: sh, reading its commands from stdin.
   run crowbar enter --toolbox bare <<<'ls /; ps; vi --help >/dev/null 2>&1; echo "vi: $?"'
   [ "$status" -eq 0 ]
