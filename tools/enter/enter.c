@@ -177,7 +177,8 @@ static int build_env(const struct enter_opts *o, const struct target *t, char **
 /* Everything between setns and exec, in the process that execs (a child when the PID
  * namespace was entered). Returns only on failure. */
 static int enter_exec(const struct enter_opts *o, unsigned which, int rootfd,
-                      const struct toolbox *tb, char **env, cb_error_t *err) {
+                      const struct toolbox *tb, char ***envp, cb_error_t *err) {
+  char **env = *envp; /* cb_env_set may move the vector: *envp follows it */
   if (which & CB_NS_USER) {
     /* As nsenter: become root of the user namespace we entered. */
     setgroups(0, NULL);
@@ -244,15 +245,18 @@ static int enter_exec(const struct enter_opts *o, unsigned which, int rootfd,
         cleanup_free char *kv =
             xasprintf("PATH=/proc/self/fd/%d:%s", d,
                       path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-        cb_env_set(&env, kv);
+        cb_env_set(envp, kv);
+        env = *envp;
       }
     }
   }
   if (tb) {
     /* A busybox built to save its shell's history would write $HOME/.ash_history into
      * the container: an empty HISTFILE turns that off (unless the caller set one). */
-    if (!cb_env_get(env, "HISTFILE"))
-      cb_env_set(&env, "HISTFILE=");
+    if (!cb_env_get(env, "HISTFILE")) {
+      cb_env_set(envp, "HISTFILE=");
+      env = *envp;
+    }
     execveat(tb->fd, "", argv, env, AT_EMPTY_PATH);
     cb_error_sys(err, "exec the toolbox %s as \"%s\"", tb->path, argv[0]);
   } else {
@@ -323,7 +327,7 @@ int enter_run(const struct cb_ctx *ctx, const struct enter_opts *o, int *exit_co
 
   /* A new PID namespace is for our children only: run the command in one. */
   if (!(which & CB_NS_PID))
-    return enter_exec(o, which, rootfd, o->toolbox ? &tb : NULL, env, err);
+    return enter_exec(o, which, rootfd, o->toolbox ? &tb : NULL, &env, err);
 
   int errp[2];
   if (pipe2(errp, O_CLOEXEC) < 0)
@@ -338,7 +342,7 @@ int enter_run(const struct cb_ctx *ctx, const struct enter_opts *o, int *exit_co
   if (pid == 0) {
     close(errp[0]);
     cb_error_t e = NULL;
-    enter_exec(o, which, rootfd, o->toolbox ? &tb : NULL, env, &e);
+    enter_exec(o, which, rootfd, o->toolbox ? &tb : NULL, &env, &e);
     int code = e && e->exit_code ? e->exit_code : 125;
     dprintf(errp[1], "%d %s", code, cb_error_text(e));
     _exit(code);
