@@ -37,12 +37,13 @@ int cmd_attach(int argc, char **argv) {
   const char *keys = NULL;
   bool no_stdin = false;
   int c;
-  while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
     switch (c) {
     case OPT_DETACH_KEYS: keys = optarg; break;
     case OPT_NO_STDIN: no_stdin = true; break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: fputs("See 'crowbar attach --help'.\n", stderr); return 1;
+    default: cb_opt_error("attach", argv, c); return 1;
     }
   }
   if (argc - optind != 1) {

@@ -59,7 +59,8 @@ int cmd_exec(int argc, char **argv) {
   struct exec_opts o = {0};
   cb_error_t err = NULL;
   int c, ret = 125;
-  while ((c = getopt_long(argc, argv, "+dite:u:w:", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "+:dite:u:w:", longopts, NULL)) != -1) {
     switch (c) {
     case 'd': o.detach = true; break;
     case 'i': o.interactive = true; break;
@@ -90,7 +91,7 @@ int cmd_exec(int argc, char **argv) {
       o.workdir = xstrdup(optarg);
       break;
     case 'h': usage(stdout); ret = cb_close_stdout() < 0 ? 1 : 0; goto out;
-    default: fputs("See 'crowbar exec --help'.\n", stderr); goto out;
+    default: cb_opt_error("exec", argv, c); goto out;
     }
   }
   if (argc - optind < 2) {

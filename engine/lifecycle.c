@@ -38,13 +38,10 @@ static int spawn_shim(const struct cb_ctx *ctx, const char *id, int sync_w, int 
   snprintf(s_sync, sizeof s_sync, "%d", sync_w);
   snprintf(s_lock, sizeof s_lock, "%d", lock_fd);
   snprintf(s_attach, sizeof s_attach, "%d", attach_fd);
-  char *argv[] = {"crowbar-shim", "--root", ctx->root, "--runroot", ctx->runroot,
-                  "--sync-fd", s_sync, "--lock-fd", s_lock,
-                  attach_fd >= 0 ? "--attach-fd" : NULL, s_attach, (char *)id, NULL};
-  if (attach_fd < 0) {
-    argv[9] = (char *)id;
-    argv[10] = NULL;
-  }
+  /* The ID first, so that `ps fauxw` shows it even on a narrow terminal. */
+  char *argv[] = {"crowbar-shim", "--id", (char *)id, "--root", ctx->root,
+                  "--runroot", ctx->runroot, "--sync-fd", s_sync, "--lock-fd", s_lock,
+                  attach_fd >= 0 ? "--attach-fd" : NULL, s_attach, NULL};
   pid_t pid = fork();
   if (pid < 0)
     return cb_error_sys(err, "fork");

@@ -29,6 +29,7 @@
 
 #include "crowbar/digest.h"
 #include "crowbar/error.h"
+#include "crowbar/util.h"
 
 enum {
   /* OCI whiteouts become overlayfs ones, as Docker's overlay2 driver applies a layer:
@@ -45,17 +46,16 @@ struct cb_extract {
   /* Results. */
   char digest[CB_DIGEST_LEN + 1]; /* sha256 of the uncompressed stream (a layer's diff_id) */
   int64_t stream_size;            /* bytes of the uncompressed stream */
-  int64_t unpacked_size; /* regular files (hard links once) plus symlink targets, in bytes:
-                            the size Docker reports for a layer */
-  uint64_t entries;      /* members read */
+  int64_t unpacked_size;          /* regular files (hard links once) plus symlink targets, in bytes:
+                                     the size Docker reports for a layer */
+  uint64_t entries;               /* members read */
 };
 
 /* Extract the (possibly compressed) tar stream readable from fd into the existing folder
  * dest. On failure the folder holds a partial tree: the caller removes it. */
 int cb_archive_extract_fd(int fd, const char *dest, struct cb_extract *x, cb_error_t *err);
 
-/* The confined form of a member name as extraction writes it: "/a//b/./c/" -> "a/b/c",
- * "" or "./" -> "."; NULL when the name climbs out ("../x", "a/../../x"). Malloc'd. */
-char *cb_archive_clean_path(const char *name);
+/* The confined form of a member name as extraction writes it: cb_path_clean (util.h). */
+#define cb_archive_clean_path cb_path_clean
 
 #endif
