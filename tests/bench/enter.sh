@@ -15,11 +15,8 @@ medians() {
       /"min"/ { printf "  %-44s %7.2f / %5.2f\n", c, m * 1000, $2 * 1000 }'
 }
 
-# Our own container goes first on exit (bench_cleanup lists containers with `ps`).
-trap 'crowbar rm -f benter >/dev/null 2>&1; bench_cleanup' EXIT
-id=$(crowbar run -d --name benter busybox sleep 100000)
-pid=$(crowbar inspect -f '{{.State.Pid}}' benter 2>/dev/null ||
-  grep -o '"Pid":[0-9]*' "$CROWBAR_ROOT/containers/$id/container.json" | cut -d: -f2)
+crowbar run -d --name benter busybox sleep 100000 >/dev/null
+pid=$(crowbar inspect -f '{{.State.Pid}}' benter)
 [ -n "$pid" ] || { echo "bench: no PID for the container" >&2; exit 1; }
 
 cmds=(-n "crowbar enter" "crowbar enter benter true"
