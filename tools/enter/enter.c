@@ -333,13 +333,23 @@ int enter_run(const struct cb_ctx *ctx, const struct enter_opts *o, int *exit_co
   if (pipe2(errp, O_CLOEXEC) < 0)
     return cb_error_sys(err, "pipe");
   fflush(NULL);
+  /* Signals wait until the parent's handlers are in place (the child keeps ours). */
+  sigset_t block, saved;
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  sigaddset(&block, SIGHUP);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGQUIT);
+  sigprocmask(SIG_BLOCK, &block, &saved);
   pid_t pid = fork();
   if (pid < 0) {
+    sigprocmask(SIG_SETMASK, &saved, NULL);
     close(errp[0]);
     close(errp[1]);
     return cb_error_sys(err, "fork");
   }
   if (pid == 0) {
+    sigprocmask(SIG_SETMASK, &saved, NULL);
     close(errp[0]);
     cb_error_t e = NULL;
     enter_exec(o, which, rootfd, o->toolbox ? &tb : NULL, &env, &e);
@@ -356,6 +366,7 @@ int enter_run(const struct cb_ctx *ctx, const struct enter_opts *o, int *exit_co
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
+  sigprocmask(SIG_SETMASK, &saved, NULL);
 
   char msg[2048];
   ssize_t n;
