@@ -119,7 +119,6 @@ $(B)/crowbar-init: $(INIT_OBJ)
 
 
 .SECONDEXPANSION:
-# (No % inside: in a static pattern rule every % of the prerequisites becomes the stem.)
 $(TOOL_BINS): $(B)/crowbar-%: $$(addprefix $(B)/obj/,$$(subst .c,.o,$$(wildcard tools/$$*/*.c))) $(B)/libcommon.a
 	$(QLD)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS) $(TOOL_LIBS_$*)
 
