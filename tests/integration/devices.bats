@@ -4,7 +4,11 @@
 # controller and by the BPF device program on the container's cgroup v2 folder. On a
 # hybrid host both run (the kernel asks the program of the task's v2 cgroup first);
 # the tests that relax the v1 rules, or join only the v2 cgroup, show the program alone
-# refuses.
+# refuses. A pure v2 host is played by mounting the v2 hierarchy on /sys/fs/cgroup in a
+# private mount namespace, and a kernel without BPF by a seccomp filter on bpf(2).
+#
+# Nodes for numbers no driver serves (8:0 and 1:1 on most VMs) tell the rules apart:
+# let through, opening fails with ENXIO; refused, with EPERM.
 
 load helpers
 
@@ -49,9 +53,46 @@ free_block_dev() {
 
 ctr_pid() { crowbar inspect -f '{{.State.Pid}}' "$1"; }
 
+# Run a command as on a pure cgroup v2 host: in a private mount namespace with the v2
+# hierarchy mounted on /sys/fs/cgroup (on a v2 host that changes nothing).
+as_v2() {
+  unshare -m --propagation private sh -c 'mount -t cgroup2 none /sys/fs/cgroup && exec "$@"' sh "$@"
+}
+
 setup_file() {
   crowbar_setup_root
   import_busybox
+  # nobpf ERRNO CMD...: run CMD with bpf(2) failing with ERRNO (a seccomp filter), as on
+  # a kernel without BPF cgroup-device support or with BPF locked down.
+  cat >"$CROWBAR_ROOT/nobpf.c" <<'C'
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  if (argc < 3)
+    return 2;
+  struct sock_filter f[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_bpf, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (atoi(argv[1]) & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog p = {sizeof f / sizeof f[0], f};
+  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &p) < 0) {
+    perror("seccomp");
+    return 2;
+  }
+  execvp(argv[2], argv + 2);
+  perror("exec");
+  return 127;
+}
+C
+  cc -O2 -o "$CROWBAR_ROOT/nobpf" "$CROWBAR_ROOT/nobpf.c"
   export CTR
   CTR=$(crowbar run -d --name dev busybox sleep 1000)
 }
@@ -99,6 +140,7 @@ teardown_file() { crowbar_teardown_root; }
   [[ "$output" == *"/dev/b: Operation not permitted"* ]]
 }
 
+# (Some sandboxes refuse even the host the disk; there this one cannot fail.)
 @test "the host's own disk cannot be read through a node made inside" {
   disk=$(host_disk)
   [ -n "$disk" ] || skip "no disk in /sys/block"
@@ -179,4 +221,43 @@ teardown_file() { crowbar_teardown_root; }
   run crowbar exec dev ls -l /proc/1/fd/ /proc/self/fd/
   [ "$status" -eq 0 ]
   [[ "$output" != *bpf* ]]
+}
+
+@test "on a pure v2 layout the program alone guards" {
+  id=$(as_v2 crowbar run -d busybox sleep 1000)
+  pid=$(ctr_pid "$id")
+  # In the v2 folder only: every v1 hierarchy left at the host's root.
+  grep -qx "0::/crowbar/$id" "/proc/$pid/cgroup"
+  ! grep -q ':/crowbar/' <(grep -v '^0::' "/proc/$pid/cgroup")
+  run crowbar exec "$id" sh -c 'mknod /dev/sda-test b 8 0 && echo made && head -c 1 /dev/sda-test'
+  [ "$status" -ne 0 ]
+  [ "${lines[0]}" = made ]
+  [[ "$output" == *"/dev/sda-test: Operation not permitted"* ]]
+  run crowbar exec "$id" sh -c 'echo x > /dev/null && head -c 2 /dev/zero | od -An -tx1'
+  [ "$status" -eq 0 ]
+  [ "$output" = " 00 00" ]
+  crowbar rm -f "$id"
+}
+
+@test "a pure v2 host that refuses BPF starts no container, and says why in one line" {
+  for e in 1 22; do # EPERM (locked down), EINVAL (no CGROUP_DEVICE programs)
+    run as_v2 "$CROWBAR_ROOT/nobpf" $e crowbar run --name "nobpf$e" busybox true
+    [ "$status" -eq 125 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == "Error: failed to start container nobpf$e: cannot enforce the device rules on cgroup v2: load the BPF device filter (the kernel needs CONFIG_CGROUP_BPF, and BPF must not be locked down): "* ]]
+    id=$(crowbar inspect -f '{{.Id}}' "nobpf$e")
+    [ "$(ctr_status "$id")" = created ]
+    # Its cgroup is gone again.
+    [ ! -e "$(v2_dir "$id" || echo "/sys/fs/cgroup/crowbar/$id")" ]
+    crowbar rm "$id"
+  done
+  [[ "$output" == *": Invalid argument" ]]
+}
+
+@test "a hybrid host that refuses BPF still starts containers, the v1 controller guarding" {
+  [ "$(cgroup_layout)" = hybrid ] || skip "not a hybrid host (v1 devices controller and a v2 tree)"
+  run "$CROWBAR_ROOT/nobpf" 1 crowbar run --rm busybox sh -c 'mknod /dev/b b 8 0 && echo made && head -c 1 /dev/b'
+  [ "$status" -eq 1 ]
+  [ "${lines[0]}" = made ]
+  [[ "$output" == *"/dev/b: Operation not permitted"* ]]
 }
