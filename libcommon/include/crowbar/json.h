@@ -22,6 +22,16 @@ int cb_json_read_file(const char *path, json_object **out, cb_error_t *err);
 int cb_json_write_file_at(int dirfd, const char *path, json_object *o, cb_error_t *err);
 int cb_json_write_file(const char *path, json_object *o, cb_error_t *err);
 
+/* JSON as Docker prints it (Go's encoding/json with SetEscapeHTML(false), as the daemon's
+ * API and the CLI's `json` template function use it): keys in stored order, Go's string
+ * escapes (\u00XX, \u2028, invalid UTF-8 as \ufffd) and number forms. indent 0 gives the
+ * compact form; indent N gives json.MarshalIndent(v, "", N spaces). Malloc'd. */
+char *cb_json_go_string(json_object *o, int indent);
+/* The same, appended to a growing buffer (*buf of *len bytes, *cap allocated). */
+void cb_json_go_append(char **buf, size_t *len, size_t *cap, json_object *o, int indent);
+/* Go's strconv.FormatFloat(f, 'g', -1, 64) as fmt's %v prints a float64. */
+void cb_go_format_float(double f, char out[40]);
+
 /* Getters: a missing or mistyped key gives the default. Paths may be dotted ("State.Pid"). */
 json_object *cb_json_get(json_object *o, const char *path);
 const char *cb_json_get_str(json_object *o, const char *path, const char *def);

@@ -3,7 +3,18 @@
  *   {{.Field}}, {{.Field.Sub}}, {{json .X}}, {{join .X ","}}, {{lower .X}}, {{upper .X}},
  *   {{split .X ","}}, {{title .X}}, {{println .X}}, {{.}}, literal text, and the escapes
  *   \t and \n in the template text (as the docker CLI expands them).
- * A leading "table " marks a headed table (ps, images): see cb_template_is_table().
+ * Also: {{.A | upper}} pipelines, "string" and `raw` literals, numbers, true/false/nil,
+ * $ and $variables, (parenthesised pipelines), {{if}}/{{else if}}/{{else}}/{{end}},
+ * {{range [$i, $e :=] .X}}...{{else}}...{{end}}, {{with}}, {{- trim markers -}},
+ * comment actions, and the functions pad, truncate (Docker's), print, printf, len,
+ * index, not, and, or, eq, ne, lt, le, gt, ge (Go's). An unknown function is a parse
+ * error: `template: 1: function "nope" not defined`.
+ * A leading "table" marks a headed table (ps, images): see cb_template_is_table(); as in
+ * the docker CLI, the prefix and surrounding spaces are dropped before parsing.
+ * Printing follows Go's fmt of decoded JSON: strings raw, integral numbers as integers,
+ * true/false, null as <no value>, arrays [a b c], objects map[k:v ...] (sorted keys).
+ * A field that is missing is an error when its name is capitalised (a field of Docker's
+ * structs: `template: no field "Nope"`), <no value> otherwise (a map key, e.g. Labels).
  * Data is a JSON object; a field missing from it is an error, as in Docker
  * ("template: :1:2: executing "" at <.Nope>: map has no entry for key "Nope"" becomes
  * `Error: template: no field "Nope"`). */
@@ -22,6 +33,11 @@ int cb_template_parse(const char *text, struct cb_template **out, cb_error_t *er
 bool cb_template_is_table(const struct cb_template *t);
 /* Execute against data; the result (malloc'd) goes to *out. */
 int cb_template_exec(const struct cb_template *t, json_object *data, char **out, cb_error_t *err);
+/* Execute for a table's header line, as the docker CLI does: against an object of column
+ * titles ({"ID": "CONTAINER ID", ...}), with json, split, join, title, lower, upper and
+ * truncate leaving the title intact, and a missing key printing <no value>. */
+int cb_template_exec_header(const struct cb_template *t, json_object *header, char **out,
+                            cb_error_t *err);
 void cb_template_free(struct cb_template *t);
 
 #endif
