@@ -2,6 +2,8 @@
 # CROWBAR_RUNROOT in a temporary folder, the real binaries from build/ on PATH, and a
 # clean-up that removes its containers, shims, mounts and cgroups even when a test fails.
 
+bats_require_minimum_version 1.5.0
+
 CROWBAR_TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 export PATH="$CROWBAR_TOP/build:$PATH"
 FIXTURES="$CROWBAR_TOP/build/fixtures"
@@ -14,11 +16,15 @@ crowbar_setup_root() {
   mkdir -p "$CROWBAR_RUNROOT"
 }
 
-# Remove every container of this root (shims included). Call from teardown.
+# Remove every container of this root (shims included). Call from teardown. The records
+# are listed from the state folder, not with `ps`, so that clean-up does not depend on the
+# verb under test.
 crowbar_remove_all() {
-  local ids
-  ids=$(crowbar ps -aq --no-trunc 2>/dev/null) || true
-  for id in $ids; do crowbar rm -f "$id" >/dev/null 2>&1 || true; done
+  local d
+  for d in "$CROWBAR_ROOT"/containers/*/; do
+    [ -e "$d/container.json" ] || continue
+    crowbar rm -f "$(basename "$d")" >/dev/null 2>&1 || true
+  done
   crowbar_kill_strays
 }
 
@@ -41,23 +47,39 @@ crowbar_teardown_root() {
   rm -rf "$CROWBAR_ROOT"
 }
 
+# True when the tarball is older than the script that makes it or a helper it holds.
+fixture_stale() {
+  local tar=$1 f
+  [ -s "$tar" ] || return 0
+  for f in "$CROWBAR_TOP/tests/fixtures/mkrootfs.sh" "$CROWBAR_TOP"/build/tests/helpers/*; do
+    [ "$f" -nt "$tar" ] && return 0
+  done
+  return 1
+}
+
 # The busybox rootfs tarball (and the static helper programs), built once per build.
 fixture_rootfs() {
   local tar="$FIXTURES/busybox.tar"
+  if [ ! -x "$CROWBAR_TOP/build/tests/helpers/cbtest" ]; then
+    echo "Error: build/tests/helpers/cbtest is missing: run 'make build/tests/helpers/cbtest'" >&2
+    return 1
+  fi
   mkdir -p "$FIXTURES"
-  if [ ! -s "$tar" ] || [ "$CROWBAR_TOP/tests/fixtures/mkrootfs.sh" -nt "$tar" ]; then
+  if fixture_stale "$tar"; then
     (flock 9
-     [ -s "$tar" ] && [ "$tar" -nt "$CROWBAR_TOP/tests/fixtures/mkrootfs.sh" ] ||
+     ! fixture_stale "$tar" ||
        "$CROWBAR_TOP/tests/fixtures/mkrootfs.sh" "$tar" "$CROWBAR_TOP"/build/tests/helpers/*
-    ) 9>"$FIXTURES/.lock"
+    ) 9>"$FIXTURES/.lock" || return 1
   fi
   echo "$tar"
 }
 
 # Import the busybox image as busybox:latest into this root (once per file).
 import_busybox() {
+  local tar
   crowbar images -q busybox:latest 2>/dev/null | grep -q . && return 0
-  crowbar import "$(fixture_rootfs)" busybox:latest >/dev/null
+  tar=$(fixture_rootfs) || return 1
+  crowbar import "$tar" busybox:latest >/dev/null
 }
 
 # Wait until a command succeeds (up to $1 tenths of a second).
@@ -73,3 +95,34 @@ wait_until() {
 
 # The state of a container ("running", "exited", ...).
 ctr_status() { crowbar inspect -f '{{.State.Status}}' "$1"; }
+
+# The host PID of a container's PID 1 (0 when it does not run).
+ctr_pid() { crowbar inspect -f '{{.State.Pid}}' "$1"; }
+
+# The host PID of a container's shim: the parent of its PID 1.
+shim_pid() {
+  local pid
+  pid=$(ctr_pid "$1") && [ "$pid" -gt 0 ] && ps -o ppid= -p "$pid" | tr -d ' '
+}
+
+# The full ID of a container.
+ctr_id() { crowbar inspect -f '{{.Id}}' "$1"; }
+
+# The container's record on disk (for tests that play a crash or a reused PID).
+ctr_json() { echo "$CROWBAR_ROOT/containers/$(ctr_id "$1")/container.json"; }
+
+# True when the container's log (both streams) has a line matching the extended regex.
+logs_match() { crowbar logs "$1" 2>&1 | grep -qE "$2"; }
+
+# Wait (up to 5 s) until the container's log has a line matching the regex.
+wait_logs() { wait_until 50 logs_match "$1" "$2"; }
+
+# wait_status CTR STATUS [TENTHS]: wait (default 5 s) until the container's state is STATUS.
+status_is() { [ "$(ctr_status "$1")" = "$2" ]; }
+wait_status() { wait_until "${3:-50}" status_is "$1" "$2"; }
+
+# The wall-clock milliseconds since the epoch (for elapsed-time assertions).
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# The processes of the host whose parent is $1, one "PID STAT" line each.
+children_of() { ps -o pid=,stat= --ppid "$1"; }
