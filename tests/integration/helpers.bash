@@ -16,11 +16,29 @@ crowbar_setup_root() {
   mkdir -p "$CROWBAR_RUNROOT"
 }
 
+# Start a command in the background, its output to $1 (a file), with bats' descriptor 3
+# closed (or bats would wait for it); BG_PID is its PID. Teardown kills what is left.
+bg_start() {
+  local out=$1
+  shift
+  "$@" >"$out" 2>&1 3>&- &
+  BG_PID=$!
+  echo "$BG_PID" >>"$BATS_TEST_TMPDIR/.bg-pids"
+}
+
+bg_kill_all() {
+  local p
+  [ -n "${BATS_TEST_TMPDIR:-}" ] && [ -f "$BATS_TEST_TMPDIR/.bg-pids" ] || return 0
+  for p in $(cat "$BATS_TEST_TMPDIR/.bg-pids"); do kill -9 "$p" 2>/dev/null || true; done
+  rm -f "$BATS_TEST_TMPDIR/.bg-pids"
+}
+
 # Remove every container of this root (shims included). Call from teardown. The records
 # are listed from the state folder, not with `ps`, so that clean-up does not depend on the
 # verb under test.
 crowbar_remove_all() {
   local d
+  bg_kill_all
   for d in "$CROWBAR_ROOT"/containers/*/; do
     [ -e "$d/container.json" ] || continue
     crowbar rm -f "$(basename "$d")" >/dev/null 2>&1 || true
