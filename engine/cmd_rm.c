@@ -57,6 +57,7 @@ int cmd_rm(int argc, char **argv) {
     }
     printf("%s\n", argv[i]);
   }
+  cb_container_sweep(&ctx);
   cb_ctx_release(&ctx);
   if (cb_close_stdout() < 0)
     ret = 1;

@@ -15,6 +15,10 @@
 #include "crowbar/format.h"
 #include "crowbar/image.h"
 #include "crowbar/json.h"
+#include "crowbar/lock.h"
+#include "crowbar/lookpath.h"
+#include "crowbar/security.h"
+#include "crowbar/tty.h"
 #include "crowbar/util.h"
 #include "engine.h"
 
@@ -251,36 +255,18 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
                            argv[optind - 1], is_run ? "run" : "create");
     }
   }
-  if (o->tty)
-    return cb_error_make(err, 0, "--tty is not supported yet (it comes with the terminal "
-                                 "support of exec and attach)");
+  if (o->detach_keys) {
+    unsigned char keys[CB_DETACH_MAX];
+    size_t n;
+    if (cb_detach_keys_parse(o->detach_keys, keys, &n, err) < 0)
+      return -1;
+  }
   if (optind >= argc)
     return cb_error_make(err, 0, "\"crowbar %s\" requires at least 1 argument.\nSee 'crowbar %s "
                          "--help'.", is_run ? "run" : "create", is_run ? "run" : "create");
   o->image = xstrdup(argv[optind++]);
   o->cmd = cb_strv_dup(argv + optind);
   return 0;
-}
-
-/* Merge KEY=VALUE lists: later entries replace earlier ones with the same key. */
-static void env_set(char ***env, const char *kv) {
-  size_t kl = strcspn(kv, "=");
-  for (char **p = *env; p && *p; p++) {
-    if (!strncmp(*p, kv, kl) && ((*p)[kl] == '=' || (*p)[kl] == '\0')) {
-      free(*p);
-      *p = xstrdup(kv);
-      return;
-    }
-  }
-  cb_strv_append(env, kv);
-}
-
-static bool env_has(char **env, const char *key) {
-  size_t kl = strlen(key);
-  for (char **p = env; p && *p; p++)
-    if (!strncmp(*p, key, kl) && (*p)[kl] == '=')
-      return true;
-  return false;
 }
 
 static int write_text(int dirfd, const char *name, const char *text, cb_error_t *err) {
@@ -298,6 +284,29 @@ static char *host_file(const char *path, const char *fallback) {
     return xstrdup(fallback);
   }
   return steal_pointer(&text);
+}
+
+/* The init layer, as Docker's "-init" layer: the mount points the engine itself needs
+ * (/proc, /sys, /dev, the /etc files it bind-mounts) in a folder of the container's that
+ * sits as the topmost lower layer, so that they never land in the container's upper dir
+ * and `diff` never shows them. Volume mount points are made at start, in the upper dir. */
+static int make_init_layer(int dfd, cb_error_t *err) {
+  static const char *const dirs[] = {"init", "init/dev", "init/dev/pts", "init/dev/shm",
+                                     "init/proc", "init/sys", "init/etc"};
+  static const char *const files[] = {"init/etc/hostname", "init/etc/hosts",
+                                      "init/etc/resolv.conf"};
+  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+    if (mkdirat(dfd, dirs[i], 0755) < 0)
+      return cb_error_sys(err, "create `%s`", dirs[i]);
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    int fd = openat(dfd, files[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+      return cb_error_sys(err, "create `%s`", files[i]);
+    close(fd);
+  }
+  if (symlinkat("/proc/mounts", dfd, "init/etc/mtab") < 0)
+    return cb_error_sys(err, "create `init/etc/mtab`");
+  return 0;
 }
 
 /* Parse -v SRC:DST[:ro|rw] into a Mounts entry and a HostConfig.Binds string. */
@@ -385,15 +394,23 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     return cb_error_make(err, 0, "No command specified");
 
   cleanup_strv char **env = cb_json_get_strv(icfg, "Env");
-  if (!env_has(env, "PATH"))
-    env_set(&env, DEFAULT_PATH);
+  if (!cb_env_get(env, "PATH"))
+    cb_env_set(&env, DEFAULT_PATH);
   for (char **p = o->env; p && *p; p++)
-    env_set(&env, *p);
-  if (o->tty && !env_has(env, "TERM"))
-    env_set(&env, "TERM=xterm");
+    cb_env_set(&env, *p);
+  if (o->tty && !cb_env_get(env, "TERM"))
+    cb_env_set(&env, "TERM=xterm");
 
+  if (cb_caps_validate(o->cap_add, err) < 0 || cb_caps_validate(o->cap_drop, err) < 0)
+    return -1;
+  cb_container_sweep(ctx);
   char id[CB_ID_LEN + 1];
   if (cb_random_id(id, err) < 0)
+    return -1;
+  /* Held until the record is in place: a sweeper knows a .tmp folder with a free lock is
+   * a dead create's. */
+  cleanup_close int lk = cb_lock(ctx, id, 1, err);
+  if (lk < 0)
     return -1;
   cleanup_free char *name = o->name ? xstrdup(o->name[0] == '/' ? o->name + 1 : o->name)
                                     : cb_name_generate(ctx);
@@ -410,8 +427,10 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
   }
   {
     cleanup_close int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || mkdirat(dfd, "upper", 0755) < 0 || mkdirat(dfd, "work", 0700) < 0) {
-      cb_error_sys(err, "create the container's folders");
+    if (dfd < 0 || mkdirat(dfd, "upper", 0755) < 0 || mkdirat(dfd, "work", 0700) < 0 ||
+        make_init_layer(dfd, err) < 0) {
+      if (!*err)
+        cb_error_sys(err, "create the container's folders");
       goto out;
     }
     char hostname[HOST_NAME_MAX + 1];
@@ -486,13 +505,14 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     json_object_object_add(j, "HostConfig", hc);
 
     cleanup_strv char **layers = cb_image_layer_dirs(ctx, img);
-    size_t ll = 0;
+    cleanup_free char *initdir = xasprintf("%s/init", final);
+    size_t ll = strlen(initdir) + 1;
     for (char **p = layers; p && *p; p++)
       ll += strlen(*p) + 1;
     cleanup_free char *lower = xcalloc(ll + 1, 1);
+    strcpy(lower, initdir);
     for (char **p = layers; p && *p; p++) {
-      if (p != layers)
-        strcat(lower, ":");
+      strcat(lower, ":");
       strcat(lower, *p);
     }
     json_object *gd = json_object_new_object();

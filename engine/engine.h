@@ -44,6 +44,10 @@ int container_start(const struct cb_ctx *ctx, const char *id, const struct start
                     int *exit_code, cb_error_t *err);
 /* Send sig to the container's PID 1 (checked against its start time). */
 int container_signal(const struct cb_ctx *ctx, struct cb_container *c, int sig, cb_error_t *err);
+/* Thaw a paused container and record it running; the caller holds its lock. */
+int container_thaw_locked(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err);
+/* Pause (freeze) or unpause a running container, under its lock. */
+int container_pause(const struct cb_ctx *ctx, const char *id, bool pause, cb_error_t *err);
 /* Stop: the stop signal, then SIGKILL after timeout seconds (<0: the container's own). */
 int container_stop(const struct cb_ctx *ctx, const char *id, int timeout, cb_error_t *err);
 /* Wait until the container no longer runs (timeout_ms < 0: forever). Returns 0 when it
@@ -54,9 +58,21 @@ int container_wait_stopped(const struct cb_ctx *ctx, const char *id, int timeout
 int container_remove(const struct cb_ctx *ctx, const char *id, bool force, bool volumes,
                      cb_error_t *err);
 
+/* An attached client's session: terminal set-up, sizes, signals, until EXIT (0, with the
+ * container's code) or DETACHED (1). */
+struct attach_session {
+  bool tty, stdin_;
+  const char *detach_keys; /* NULL: the container's (default ctrl-p,ctrl-q) */
+};
+int attach_session(int sock, const struct attach_session *as, int *exit_code, cb_error_t *err);
+/* Hand our stdio (stdin too when asked) to the shim on an attach socket. */
+int attach_send_fds(int sock, bool with_stdin, cb_error_t *err);
+
 /* Common verb helpers. */
 /* stop and restart share their options and loop (cmd_stop.c). */
 int stop_or_restart(int argc, char **argv, bool restart);
+/* pause and unpause share their loop (cmd_pause.c). */
+int pause_or_unpause(int argc, char **argv, bool pause);
 int engine_ctx(struct cb_ctx *ctx, const char *argv0, cb_error_t *err);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -18,6 +19,7 @@
 #include "crowbar/json.h"
 #include "crowbar/lock.h"
 #include "crowbar/proc.h"
+#include "crowbar/tty.h"
 #include "engine.h"
 
 int engine_ctx(struct cb_ctx *ctx, const char *argv0, cb_error_t *err) {
@@ -78,27 +80,62 @@ static int spawn_shim(const struct cb_ctx *ctx, const char *id, int sync_w, int 
   return 0;
 }
 
-/* Wait on an attach socket for the exit code, forwarding signals (Docker's sig-proxy). */
-static int attach_wait(int sock, int *exit_code, cb_error_t *err) {
+/* Send a terminal's size to the shim. */
+static void send_size(int sock, int fd) {
+  struct winsize ws;
+  if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
+    struct cb_attach_msg m = {.type = CB_RESIZE, .a = ws.ws_row, .b = ws.ws_col};
+    cb_attach_send(sock, &m, NULL, 0);
+  }
+}
+
+int attach_session(int sock, const struct attach_session *as, int *exit_code, cb_error_t *err) {
+  if (as->detach_keys) {
+    unsigned char keys[CB_DETACH_MAX];
+    size_t n = 0;
+    if (cb_detach_keys_parse(as->detach_keys, keys, &n, err) < 0)
+      return -1;
+    struct cb_attach_msg m = {.type = CB_DETACH_KEYS, .a = n <= 8 ? (int32_t)n : 0};
+    for (size_t k = 0; k < n && k < 8; k++) {
+      uint32_t *w = (uint32_t *)(k < 4 ? &m.b : &m.c);
+      *w |= (uint32_t)keys[k] << (8 * (k % 4));
+    }
+    cb_attach_send(sock, &m, NULL, 0);
+  }
+  int term = as->tty ? (isatty(0) ? 0 : isatty(1) ? 1 : -1) : -1;
+  if (term >= 0)
+    send_size(sock, term);
+  if (as->tty && as->stdin_ && isatty(0) && cb_tty_raw(0, err) < 0)
+    return -1;
   sigset_t set;
   sigemptyset(&set);
+  /* Docker's sig-proxy: these go to the container's PID 1 (without a terminal; with one,
+   * the keys reach the container through it). */
   int proxied[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
   for (size_t i = 0; i < sizeof proxied / sizeof proxied[0]; i++)
     sigaddset(&set, proxied[i]);
+  if (term >= 0)
+    sigaddset(&set, SIGWINCH);
   sigprocmask(SIG_BLOCK, &set, NULL);
   cleanup_close int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+  int ret = -1;
   for (;;) {
     struct pollfd p[2] = {{sock, POLLIN, 0}, {sfd, POLLIN, 0}};
     if (poll(p, sfd >= 0 ? 2 : 1, -1) < 0) {
       if (errno == EINTR)
         continue;
-      return cb_error_sys(err, "poll");
+      cb_error_sys(err, "poll");
+      break;
     }
     if (sfd >= 0 && p[1].revents & POLLIN) {
       struct signalfd_siginfo si;
       if (read(sfd, &si, sizeof si) == sizeof si) {
-        struct cb_attach_msg m = {.type = CB_SIGNAL, .a = (int32_t)si.ssi_signo};
-        cb_attach_send(sock, &m, NULL, 0);
+        if (si.ssi_signo == SIGWINCH) {
+          send_size(sock, term);
+        } else {
+          struct cb_attach_msg m = {.type = CB_SIGNAL, .a = (int32_t)si.ssi_signo};
+          cb_attach_send(sock, &m, NULL, 0);
+        }
       }
     }
     if (p[0].revents) {
@@ -108,18 +145,38 @@ static int attach_wait(int sock, int *exit_code, cb_error_t *err) {
       for (int k = 0; k < 3; k++)
         if (fds[k] >= 0)
           close(fds[k]);
-      if (r <= 0)
-        return cb_error_make(err, 0, "the container's monitor went away");
+      if (r <= 0) {
+        cb_error_make(err, 0, "the container's monitor went away");
+        break;
+      }
       if (m.type == CB_EXIT) {
         *exit_code = m.a;
-        return 0;
+        ret = 0;
+        break;
       }
       if (m.type == CB_DETACHED) {
         *exit_code = 0;
-        return 1;
+        ret = 1;
+        break;
       }
     }
   }
+  cb_tty_restore();
+  sigprocmask(SIG_UNBLOCK, &set, NULL);
+  return ret;
+}
+
+/* The attach request: our stdio descriptors, handed to the shim. */
+int attach_send_fds(int sock, bool with_stdin, cb_error_t *err) {
+  int fds[3], n = 0, flags = CB_ATTACH_STDOUT | CB_ATTACH_STDERR;
+  if (with_stdin)
+    fds[n++] = 0, flags |= CB_ATTACH_STDIN;
+  fds[n++] = 1;
+  fds[n++] = 2;
+  struct cb_attach_msg m = {.type = CB_ATTACH, .a = flags};
+  if (cb_attach_send(sock, &m, fds, n) < 0)
+    return cb_error_sys(err, "attach");
+  return 0;
 }
 
 int container_start(const struct cb_ctx *ctx, const char *id, const struct start_opts *opts,
@@ -155,14 +212,8 @@ int container_start(const struct cb_ctx *ctx, const char *id, const struct start
       return cb_error_sys(err, "socketpair");
     sock = sp[0];
     peer = sp[1];
-    int fds[3], n = 0, flags = CB_ATTACH_STDOUT | CB_ATTACH_STDERR;
-    if (opts->stdin_)
-      fds[n++] = 0, flags |= CB_ATTACH_STDIN;
-    fds[n++] = 1;
-    fds[n++] = 2;
-    struct cb_attach_msg m = {.type = CB_ATTACH, .a = flags};
-    if (cb_attach_send(sock, &m, fds, n) < 0)
-      return cb_error_sys(err, "attach");
+    if (attach_send_fds(sock, opts->stdin_, err) < 0)
+      return -1;
   }
   if (spawn_shim(ctx, id, sync_w, lk, peer, err) < 0)
     return -1;
@@ -206,7 +257,9 @@ int container_start(const struct cb_ctx *ctx, const char *id, const struct start
     return 0;
   }
   int code = 0;
-  if (attach_wait(sock, &code, err) < 0)
+  struct attach_session as = {.tty = cb_json_get_bool(c->json, "Config.Tty", false),
+                              .stdin_ = opts->stdin_, .detach_keys = opts->detach_keys};
+  if (attach_session(sock, &as, &code, err) < 0)
     return -1;
   if (exit_code)
     *exit_code = code;
@@ -223,13 +276,27 @@ int container_signal(const struct cb_ctx *ctx, struct cb_container *c, int sig, 
                          c->name, c->id);
   if (cb_pidfd_send_signal(pfd, sig) < 0)
     return cb_error_sys(err, "Cannot kill container: %s", c->name);
-  /* A frozen process cannot act on the signal: thaw a paused container so it does. */
-  if (c->state.status == CB_STATUS_PAUSED && (sig == SIGKILL || sig == SIGTERM)) {
-    cb_error_t e2 = NULL;
-    if (cb_cgroup_freeze(c->id, false, &e2) < 0)
-      cb_error_release(&e2);
-  }
   return 0;
+}
+
+int container_thaw_locked(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
+  if (c->state.status != CB_STATUS_PAUSED)
+    return 0;
+  if (cb_cgroup_freeze(c->id, false, err) < 0)
+    return -1;
+  c->state.status = CB_STATUS_RUNNING;
+  return cb_container_save(ctx, c, err);
+}
+
+/* Thaw a paused container (under its lock), so that it can act on a signal. */
+static int thaw(const struct cb_ctx *ctx, const char *id, cb_error_t *err) {
+  cleanup_close int lk = cb_lock(ctx, id, 1, err);
+  if (lk < 0)
+    return -1;
+  cleanup_container struct cb_container *c = NULL;
+  if (cb_container_load(ctx, id, &c, err) < 0)
+    return -1;
+  return container_thaw_locked(ctx, c, err);
 }
 
 /* Poll a pidfd until the process exits or timeout_ms passes; 0 exited, 1 timeout. */
@@ -290,6 +357,9 @@ int container_stop(const struct cb_ctx *ctx, const char *id, int timeout, cb_err
     return 0;
   if (timeout < 0)
     timeout = stop_timeout(c);
+  /* A frozen process cannot act on its stop signal: thaw a paused container first. */
+  if (c->state.status == CB_STATUS_PAUSED && thaw(ctx, id, err) < 0)
+    return -1;
   cb_error_t e2 = NULL;
   if (container_signal(ctx, c, stop_signal(c), &e2) < 0) {
     cb_error_release(&e2);
@@ -326,6 +396,8 @@ int container_remove(const struct cb_ctx *ctx, const char *id, bool force, bool 
       return cb_error_make(err, 0, "cannot remove container \"/%s\": container is running: stop "
                                    "the container before removing or force remove", c->name);
     cb_error_t e2 = NULL;
+    if (container_thaw_locked(ctx, c, &e2) < 0)
+      cb_error_release(&e2);
     if (container_signal(ctx, c, SIGKILL, &e2) < 0)
       cb_error_release(&e2);
     close(lk);
@@ -334,4 +406,33 @@ int container_remove(const struct cb_ctx *ctx, const char *id, bool force, bool 
       return -1;
   }
   return cb_error_make(err, 0, "cannot remove container %s: it keeps running", id);
+}
+
+int container_pause(const struct cb_ctx *ctx, const char *id, bool pause, cb_error_t *err) {
+  cleanup_close int lk = cb_lock(ctx, id, 1, err);
+  if (lk < 0)
+    return -1;
+  cleanup_container struct cb_container *c = NULL;
+  if (cb_container_load(ctx, id, &c, err) < 0)
+    return -1;
+  cb_container_refresh(ctx, c);
+  if (!cb_container_is_running(c) || !cb_container_pid_alive(c))
+    return cb_error_make(err, 0, "Container %s is not running", c->id);
+  if (pause) {
+    if (c->state.status == CB_STATUS_PAUSED)
+      return cb_error_make(err, 0, "Container %s is already paused", c->id);
+    if (cb_cgroup_freeze(c->id, true, err) < 0)
+      return cb_error_wrap(err, "Cannot pause container %s", c->id);
+    c->state.status = CB_STATUS_PAUSED;
+    if (cb_container_save(ctx, c, err) < 0) {
+      cb_error_t e2 = NULL;
+      if (cb_cgroup_freeze(c->id, false, &e2) < 0)
+        cb_error_release(&e2);
+      return -1;
+    }
+    return 0;
+  }
+  if (c->state.status != CB_STATUS_PAUSED)
+    return cb_error_make(err, 0, "Container %s is not paused", c->id);
+  return container_thaw_locked(ctx, c, err);
 }

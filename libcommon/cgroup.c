@@ -300,3 +300,45 @@ int cb_cgroup_destroy(const char *id, cb_error_t *err) {
 }
 
 char *cb_cgroup_path(const char *id) { return xasprintf("/" CG_PARENT "/%s", id); }
+
+int cb_cgroup_join_process(pid_t target, pid_t pid, cb_error_t *err) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/cgroup", target);
+  cleanup_free char *text = NULL;
+  if (cb_read_file(path, &text, NULL, err) < 0)
+    return -1;
+  char val[24];
+  snprintf(val, sizeof val, "%d", pid);
+  bool v2 = cb_cgroup_detect() == CB_CGROUP_V2;
+  char *save = NULL;
+  for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    /* hierarchy-ID:controller-list:path */
+    char *c1 = strchr(l, ':');
+    char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c2)
+      continue;
+    *c2 = '\0';
+    const char *ctl = c1 + 1, *cpath = c2 + 1;
+    cleanup_free char *dir = NULL;
+    if (!*ctl)
+      dir = v2 ? xasprintf(CG_ROOT "%s", cpath) : xasprintf(CG_ROOT "/unified%s", cpath);
+    else if (!strncmp(ctl, "name=", 5))
+      dir = xasprintf(CG_ROOT "/%s%s", ctl + 5, cpath);
+    else {
+      /* "cpu,cpuacct" may be mounted as either name, or as the joined one. */
+      char first[64];
+      snprintf(first, sizeof first, "%.*s", (int)strcspn(ctl, ","), ctl);
+      dir = xasprintf(CG_ROOT "/%s%s", ctl, cpath);
+      if (access(dir, F_OK) != 0) {
+        free(dir);
+        dir = xasprintf(CG_ROOT "/%s%s", first, cpath);
+      }
+    }
+    cleanup_free char *procs = xasprintf("%s/cgroup.procs", dir);
+    if (access(procs, F_OK) != 0)
+      continue;
+    if (cb_write_string(procs, val, err) < 0)
+      return -1;
+  }
+  return 0;
+}

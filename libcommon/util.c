@@ -261,31 +261,44 @@ int cb_parse_int(const char *s, int *out) {
 }
 
 int cb_parse_bytes(const char *s, int64_t *out) {
-  if (!s || !*s)
+  /* go-units RAMInBytes: ^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$, binary multiples. */
+  if (!s || !isdigit((unsigned char)*s))
     return -1;
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (errno || end == s || v < 0 || !isfinite(v))
-    return -1;
-  double mult = 1;
-  if (*end) {
-    switch (tolower((unsigned char)*end)) {
-    case 'b': mult = 1; break;
-    case 'k': mult = 1024.0; break;
-    case 'm': mult = 1024.0 * 1024; break;
-    case 'g': mult = 1024.0 * 1024 * 1024; break;
-    case 't': mult = 1024.0 * 1024 * 1024 * 1024; break;
-    default: return -1;
-    }
-    end++;
-    if (*end == 'b' || *end == 'B')
-      end++;
-    if (*end)
+  const char *p = s;
+  while (isdigit((unsigned char)*p))
+    p++;
+  if (*p == '.') {
+    p++;
+    if (!isdigit((unsigned char)*p))
       return -1;
+    while (isdigit((unsigned char)*p))
+      p++;
   }
+  char num[64];
+  if ((size_t)(p - s) >= sizeof num)
+    return -1;
+  memcpy(num, s, (size_t)(p - s));
+  num[p - s] = '\0';
+  double v = strtod(num, NULL);
+  if (*p == ' ')
+    p++;
+  double mult = 1;
+  switch (tolower((unsigned char)*p)) {
+  case 'k': mult = 1024.0; p++; break;
+  case 'm': mult = 1024.0 * 1024; p++; break;
+  case 'g': mult = 1024.0 * 1024 * 1024; p++; break;
+  case 't': mult = 1024.0 * 1024 * 1024 * 1024; p++; break;
+  case 'p': mult = 1024.0 * 1024 * 1024 * 1024 * 1024; p++; break;
+  default: break;
+  }
+  if (*p == 'i' || *p == 'I')
+    p++;
+  if (*p == 'b' || *p == 'B')
+    p++;
+  if (*p)
+    return -1;
   double r = v * mult;
-  if (r > 9.2e18)
+  if (!isfinite(r) || r > 9.2e18)
     return -1;
   *out = (int64_t)r;
   return 0;

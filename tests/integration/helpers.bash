@@ -35,8 +35,8 @@ bg_kill_all() {
 
 # Remove every container of this root (shims included). Call from teardown. The records
 # are listed from the state folder, not with `ps`, so that clean-up does not depend on the
-# verb under test.
-# A hung rm (an engine bug) is cut short, so that it fails the test rather than the suite.
+# verb under test; a hung rm (an engine bug) is cut short and the container taken down by
+# hand, so that it fails one test rather than the suite.
 crowbar_remove_all() {
   local d
   bg_kill_all
@@ -55,7 +55,7 @@ crowbar_remove_all() {
 crowbar_kill_strays() {
   [ -n "${CROWBAR_ROOT:-}" ] || return 0
   local p
-  for p in $(pgrep -f "crowbar-shim --root $CROWBAR_ROOT " 2>/dev/null); do
+  for p in $(pgrep -f "crowbar-shim .*--root $CROWBAR_ROOT " 2>/dev/null); do
     kill -9 $(cat /proc/$p/task/*/children 2>/dev/null) "$p" 2>/dev/null || true
   done
 }
@@ -100,18 +100,23 @@ fixture_stale() {
 # The busybox rootfs tarball (and the static helper programs), built once per build.
 fixture_rootfs() {
   local tar="$FIXTURES/busybox.tar"
-  if [ ! -x "$CROWBAR_TOP/build/tests/helpers/cbtest" ]; then
-    echo "Error: build/tests/helpers/cbtest is missing: run 'make build/tests/helpers/cbtest'" >&2
-    return 1
-  fi
   mkdir -p "$FIXTURES"
   if fixture_stale "$tar"; then
     (flock 9
-     ! fixture_stale "$tar" ||
-       "$CROWBAR_TOP/tests/fixtures/mkrootfs.sh" "$tar" "$CROWBAR_TOP"/build/tests/helpers/*
+     shopt -s nullglob # no helper programs built yet is fine
+     helpers=("$CROWBAR_TOP"/build/tests/helpers/*)
+     ! fixture_stale "$tar" || "$CROWBAR_TOP/tests/fixtures/mkrootfs.sh" "$tar" "${helpers[@]}"
     ) 9>"$FIXTURES/.lock" || return 1
   fi
   echo "$tar"
+}
+
+# The engine suites run build/tests/helpers/cbtest inside their containers: fail at once,
+# and say how to build it, when it is missing. Call from setup_file before import_busybox.
+require_cbtest() {
+  [ -x "$CROWBAR_TOP/build/tests/helpers/cbtest" ] && return 0
+  echo "Error: build/tests/helpers/cbtest is missing: run 'make build/tests/helpers/cbtest'" >&2
+  return 1
 }
 
 # Import the busybox image as busybox:latest into this root (once per file).

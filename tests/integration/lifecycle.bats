@@ -5,6 +5,7 @@
 load helpers
 
 setup_file() {
+  require_cbtest
   crowbar_setup_root
   import_busybox
 }

@@ -5,6 +5,7 @@
 load helpers
 
 setup_file() {
+  require_cbtest
   crowbar_setup_root
   import_busybox
 }
@@ -123,7 +124,7 @@ proc_dead() { [ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/de
   run ls -A "$CROWBAR_ROOT/containers"
   echo "left over: $output"
   [ -z "$output" ]
-  ! pgrep -f "crowbar-shim --root $CROWBAR_ROOT " >/dev/null
+  ! pgrep -f "crowbar-shim .*--root $CROWBAR_ROOT " >/dev/null
 }
 
 @test "two rm -f racing on one container both exit cleanly, with one removal" {
