@@ -74,8 +74,10 @@ teardown_file() { crowbar_teardown_root; }
 
 @test "--rm: the container is gone after it exits" {
   run -3 crowbar run --rm --name gone busybox cbtest exit 3
-  run -1 crowbar inspect gone
-  [[ "$output" == *"No such container: gone"* ]]
+  run -1 --separate-stderr crowbar inspect gone
+  [ "$stderr" = "Error: No such object: gone" ]
+  run -1 --separate-stderr crowbar inspect --type container gone
+  [ "$stderr" = "Error: No such container: gone" ]
   [ -z "$(ls "$CROWBAR_ROOT/containers")" ]
   # The name is free again.
   run -0 crowbar run --rm --name gone busybox true
