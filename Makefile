@@ -119,7 +119,7 @@ $(B)/crowbar-init: $(INIT_OBJ)
 
 
 .SECONDEXPANSION:
-$(TOOL_BINS): $(B)/crowbar-%: $$(patsubst %.c,$(B)/obj/%.o,$$(wildcard tools/%/*.c)) $(B)/libcommon.a
+$(TOOL_BINS): $(B)/crowbar-%: $$(addprefix $(B)/obj/,$$(subst .c,.o,$$(wildcard tools/$$*/*.c))) $(B)/libcommon.a
 	$(QLD)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS) $(TOOL_LIBS_$*)
 
 $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(B)/libcommon.a

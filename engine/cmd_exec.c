@@ -59,7 +59,8 @@ int cmd_exec(int argc, char **argv) {
   struct exec_opts o = {0};
   cb_error_t err = NULL;
   int c, ret = 125;
-  while ((c = getopt_long(argc, argv, "+dite:u:w:", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "+:dite:u:w:", longopts, NULL)) != -1) {
     switch (c) {
     case 'd': o.detach = true; break;
     case 'i': o.interactive = true; break;
@@ -73,9 +74,15 @@ int cmd_exec(int argc, char **argv) {
         goto out;
       }
       char *save = NULL;
-      for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+      for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        /* As run reads it: blanks before, a \r after, comments and empty lines. */
+        l += strspn(l, " \t");
+        size_t ll = strlen(l);
+        if (ll && l[ll - 1] == '\r')
+          l[--ll] = '\0';
         if (*l && *l != '#')
           add_env(&o.env, l);
+      }
       free(text);
       break;
     }
@@ -90,7 +97,7 @@ int cmd_exec(int argc, char **argv) {
       o.workdir = xstrdup(optarg);
       break;
     case 'h': usage(stdout); ret = cb_close_stdout() < 0 ? 1 : 0; goto out;
-    default: fputs("See 'crowbar exec --help'.\n", stderr); goto out;
+    default: cb_opt_error("exec", argv, c); goto out;
     }
   }
   if (argc - optind < 2) {
@@ -98,7 +105,7 @@ int cmd_exec(int argc, char **argv) {
           stderr);
     goto out;
   }
-  if (o.tty && !isatty(0)) {
+  if (o.tty && o.interactive && !o.detach && !isatty(0)) {
     fputs("Error: the input device is not a TTY\n", stderr);
     ret = 1;
     goto out;

@@ -146,7 +146,8 @@ int cmd_inspect(int argc, char **argv) {
   const char *format = NULL;
   enum kind kind = ANY;
   int c;
-  while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":f:h", longopts, NULL)) != -1) {
     switch (c) {
     case 'f': format = optarg; break;
     case OPT_TYPE:
@@ -162,7 +163,7 @@ int cmd_inspect(int argc, char **argv) {
       }
       break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: fprintf(stderr, "See 'crowbar inspect --help'.\n"); return 1;
+    default: cb_opt_error("inspect", argv, c); return 1;
     }
   }
   if (optind >= argc) {

@@ -292,7 +292,8 @@ int cmd_logs(int argc, char **argv) {
   struct logs_opts o = {.tail = -1};
   const char *since = NULL, *until = NULL;
   int c;
-  while ((c = getopt_long(argc, argv, "fn:th", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":fn:th", longopts, NULL)) != -1) {
     switch (c) {
     case 'f': o.follow = true; break;
     case OPT_SINCE: since = optarg; break;
@@ -310,7 +311,7 @@ int cmd_logs(int argc, char **argv) {
       break;
     case 't': o.timestamps = true; break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: fprintf(stderr, "See 'crowbar logs --help'.\n"); return 1;
+    default: cb_opt_error("logs", argv, c); return 1;
     }
   }
   if (argc - optind != 1) {

@@ -568,7 +568,8 @@ int cmd_ps(int argc, char **argv) {
   struct ps_opts po = {.trunc = true, .last = -1};
   cb_error_t err = NULL;
   int c, ret = 1;
-  while ((c = getopt_long(argc, argv, "af:n:lqh", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":af:n:lqh", longopts, NULL)) != -1) {
     switch (c) {
     case 'a': po.all = true; break;
     case 'f':
@@ -591,7 +592,7 @@ int cmd_ps(int argc, char **argv) {
       usage(stdout);
       ret = 0;
       goto out;
-    default: goto usage_hint;
+    default: cb_opt_error("ps", argv, c); filters_free(&po.fs); return 1;
     }
   }
   if (optind < argc) {

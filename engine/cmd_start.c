@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crowbar/tty.h"
 #include "crowbar/verb.h"
 #include "engine.h"
 
@@ -32,13 +33,14 @@ int cmd_start(int argc, char **argv) {
   };
   struct start_opts so = {0};
   int c;
-  while ((c = getopt_long(argc, argv, "ai", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":ai", longopts, NULL)) != -1) {
     switch (c) {
     case 'a': so.attach = true; break;
     case 'i': so.stdin_ = true; break;
     case CHAR_MAX + 1: so.detach_keys = optarg; break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: fputs("See 'crowbar start --help'.\n", stderr); return 1;
+    default: cb_opt_error("start", argv, c); return 1;
     }
   }
   if (optind >= argc) {
@@ -51,6 +53,15 @@ int cmd_start(int argc, char **argv) {
     return 1;
   }
   so.attach = so.attach || so.stdin_;
+  if (so.detach_keys) {
+    unsigned char keys[CB_DETACH_MAX];
+    size_t nk;
+    cb_error_t kerr = NULL;
+    if (cb_detach_keys_parse(so.detach_keys, keys, &nk, &kerr) < 0) {
+      cb_error_print(&kerr);
+      return 125;
+    }
+  }
   struct cb_ctx ctx;
   cb_error_t err = NULL;
   if (engine_ctx(&ctx, argv[0], &err) < 0) {
@@ -63,7 +74,8 @@ int cmd_start(int argc, char **argv) {
     int code = 0;
     if (cb_container_resolve(&ctx, argv[i], id, &err) < 0 ||
         container_start(&ctx, id, &so, &code, &err) < 0) {
-      ret = so.attach && err->exit_code ? err->exit_code : 1;
+      /* Attached, crowbar's own failures are 125, as for run. */
+      ret = so.attach ? (err->exit_code ? err->exit_code : 125) : 1;
       cb_error_print(&err);
       continue;
     }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* create/run options and the container record they become. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -103,6 +104,27 @@ static void usage(FILE *out, bool is_run) {
   fprintf(out, "\nSee crowbar-%s(1).\n", v);
 }
 
+/* RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens. */
+static bool hostname_valid(const char *h) {
+  size_t len = strlen(h);
+  if (!len || len > 253)
+    return false;
+  size_t label = 0;
+  for (const char *p = h;; p++) {
+    if (*p == '.' || !*p) {
+      if (!label || label > 63 || p[-1] == '-')
+        return false;
+      if (!*p)
+        return true;
+      label = 0;
+      continue;
+    }
+    if (!isalnum((unsigned char)*p) && !(*p == '-' && label > 0))
+      return false;
+    label++;
+  }
+}
+
 void create_opts_free(struct create_opts *o) {
   free(o->name);
   free(o->workdir);
@@ -149,7 +171,7 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
   int c;
   optind = 1;
   opterr = 0;
-  const char *shortopts = is_run ? "+dite:w:u:v:h:m:" : "+ite:w:u:v:h:m:";
+  const char *shortopts = is_run ? "+:dite:w:u:v:h:m:" : "+:ite:w:u:v:h:m:";
   while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
     switch (c) {
     case 'd':
@@ -210,7 +232,7 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
                              optarg);
       break;
     case 'h':
-      if (strlen(optarg) > 64 || !cb_name_valid(optarg) )
+      if (!hostname_valid(optarg))
         return cb_error_make(err, 0, "invalid hostname format: %s", optarg);
       o->hostname = dup_opt(o->hostname, optarg);
       break;
@@ -243,16 +265,16 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
       break;
     case OPT_DETACH_KEYS: o->detach_keys = dup_opt(o->detach_keys, optarg); break;
     case 'H': usage(stdout, is_run); return 1;
-    case '?':
-      if (optopt && optopt < CHAR_MAX)
-        return cb_error_make(err, 0, "unknown shorthand flag: '%c' in -%c\nSee 'crowbar %s "
-                             "--help'.", optopt, optopt, is_run ? "run" : "create");
-      return cb_error_make(err, 0, "unknown flag: %s\nSee 'crowbar %s --help'.",
-                           argv[optind - 1], is_run ? "run" : "create");
     case ':':
-    default:
       return cb_error_make(err, 0, "flag needs an argument: %s\nSee 'crowbar %s --help'.",
                            argv[optind - 1], is_run ? "run" : "create");
+    default:
+      if (optopt && !cb_str_has_prefix(argv[optind - 1], "--"))
+        return cb_error_make(err, 0, "unknown shorthand flag: '%c' in %s\nSee 'crowbar %s "
+                             "--help'.", optopt, argv[optind - 1], is_run ? "run" : "create");
+      return cb_error_make(err, 0, "unknown flag: %.*s\nSee 'crowbar %s --help'.",
+                           (int)strcspn(argv[optind - 1], "="), argv[optind - 1],
+                           is_run ? "run" : "create");
     }
   }
   if (o->detach_keys) {
@@ -267,6 +289,28 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
   o->image = xstrdup(argv[optind++]);
   o->cmd = cb_strv_dup(argv + optind);
   return 0;
+}
+
+static int cmp_keys(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A copy of a JSON object with its keys sorted, as Go's encoding of a map comes out. */
+static json_object *sorted_copy(json_object *o) {
+  json_object *r = json_object_new_object();
+  if (!o || !json_object_is_type(o, json_type_object))
+    return r;
+  size_t n = (size_t)json_object_object_length(o), i = 0;
+  const char **keys = xcalloc(n + 1, sizeof *keys);
+  json_object_object_foreach(o, k, v) {
+    (void)v;
+    keys[i++] = k;
+  }
+  qsort(keys, i, sizeof *keys, cmp_keys);
+  for (size_t j = 0; j < i; j++)
+    json_object_object_add(r, keys[j], json_object_get(json_object_object_get(o, keys[j])));
+  free(keys);
+  return r;
 }
 
 static int write_text(int dirfd, const char *name, const char *text, cb_error_t *err) {
@@ -371,6 +415,10 @@ static int parse_volume(const struct cb_ctx *ctx, const char *spec, json_object 
 
 int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
                      struct cb_container **out, cb_error_t *err) {
+  /* The image may not go away (rmi) between here and the record naming its layers. */
+  cleanup_close int images_lock = cb_lock(ctx, "images", 0, err);
+  if (images_lock < 0)
+    return -1;
   cleanup_image struct cb_image *img = NULL;
   if (cb_image_locate(ctx, o->image, &img, err) < 0)
     return -1;
@@ -414,8 +462,15 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     return -1;
   cleanup_free char *name = o->name ? xstrdup(o->name[0] == '/' ? o->name + 1 : o->name)
                                     : cb_name_generate(ctx);
-  if (cb_name_reserve(ctx, name, id, err) < 0)
-    return -1;
+  /* A generated name can be taken by a racing create between generation and
+   * reservation: pick another. */
+  for (int attempt = 0; cb_name_reserve(ctx, name, id, err) < 0; attempt++) {
+    if (o->name || attempt >= 20)
+      return -1;
+    cb_error_release(err);
+    free(name);
+    name = cb_name_generate(ctx);
+  }
 
   cleanup_free char *final = cb_container_dir(ctx, id);
   cleanup_free char *tmp = cb_ctx_path(ctx, "containers/.tmp-%s", id);
@@ -546,9 +601,7 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     cb_json_set_str(cfg, "WorkingDir", o->workdir ? o->workdir : cb_json_get_str(icfg, "WorkingDir", ""));
     cb_json_set_strv(cfg, "Entrypoint", entry);
     json_object_object_add(cfg, "OnBuild", NULL);
-    json_object *labels = cb_json_get(icfg, "Labels");
-    json_object_object_add(cfg, "Labels",
-                           labels ? json_object_get(labels) : json_object_new_object());
+    json_object_object_add(cfg, "Labels", sorted_copy(cb_json_get(icfg, "Labels")));
     const char *isig = cb_json_get_str(icfg, "StopSignal", NULL);
     if (o->stop_signal || isig)
       cb_json_set_str(cfg, "StopSignal", o->stop_signal ? o->stop_signal : isig);
@@ -570,9 +623,7 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     j = NULL;
     c->state.status = CB_STATUS_CREATED;
     /* Write the record into the temporary folder, then make the whole folder appear. */
-    cleanup_free char *tmpjson = xasprintf("%s/container.json", tmp);
-    cb_container_sync_json(c);
-    if (cb_json_write_file(tmpjson, c->json, err) < 0) {
+    if (cb_container_write_new(c, tmp, err) < 0) {
       cb_container_free(c);
       goto out;
     }

@@ -38,13 +38,10 @@ static int spawn_shim(const struct cb_ctx *ctx, const char *id, int sync_w, int 
   snprintf(s_sync, sizeof s_sync, "%d", sync_w);
   snprintf(s_lock, sizeof s_lock, "%d", lock_fd);
   snprintf(s_attach, sizeof s_attach, "%d", attach_fd);
-  char *argv[] = {"crowbar-shim", "--root", ctx->root, "--runroot", ctx->runroot,
-                  "--sync-fd", s_sync, "--lock-fd", s_lock,
-                  attach_fd >= 0 ? "--attach-fd" : NULL, s_attach, (char *)id, NULL};
-  if (attach_fd < 0) {
-    argv[9] = (char *)id;
-    argv[10] = NULL;
-  }
+  /* The ID first, so that `ps fauxw` shows it even on a narrow terminal. */
+  char *argv[] = {"crowbar-shim", "--id", (char *)id, "--root", ctx->root,
+                  "--runroot", ctx->runroot, "--sync-fd", s_sync, "--lock-fd", s_lock,
+                  attach_fd >= 0 ? "--attach-fd" : NULL, s_attach, NULL};
   pid_t pid = fork();
   if (pid < 0)
     return cb_error_sys(err, "fork");
@@ -112,7 +109,7 @@ int attach_session(int sock, const struct attach_session *as, int *exit_code, cb
   /* Docker's sig-proxy: these go to the container's PID 1 (without a terminal; with one,
    * the keys reach the container through it). */
   int proxied[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-  for (size_t i = 0; i < sizeof proxied / sizeof proxied[0]; i++)
+  for (size_t i = 0; !as->no_sig_proxy && i < sizeof proxied / sizeof proxied[0]; i++)
     sigaddset(&set, proxied[i]);
   if (term >= 0)
     sigaddset(&set, SIGWINCH);
@@ -346,6 +343,15 @@ static int stop_signal(struct cb_container *c) {
   const char *s = cb_json_get_str(c->json, "Config.StopSignal", NULL);
   int sig = s ? cb_signal_parse(s) : -1;
   return sig > 0 ? sig : SIGTERM;
+}
+
+int container_kill(const struct cb_ctx *ctx, struct cb_container *c, int sig, cb_error_t *err) {
+  if (container_signal(ctx, c, sig, err) < 0)
+    return -1;
+  /* A frozen process would only act on it once thawed: thaw it now. */
+  if (c->state.status == CB_STATUS_PAUSED && thaw(ctx, c->id, err) < 0)
+    return -1;
+  return 0;
 }
 
 int container_stop(const struct cb_ctx *ctx, const char *id, int timeout, cb_error_t *err) {

@@ -105,8 +105,9 @@ int cb_cgroup_create(const char *id, const struct cb_cgroup_limits *lim, cb_erro
       snprintf(val, sizeof val, "%lld", (long long)lim->memory);
       if (write_file(d, "memory.max", val, err) < 0)
         return cb_error_wrap(err, "set the memory limit");
+      /* Docker's default: as much swap again as memory. */
       cb_error_t e2 = NULL;
-      if (write_file(d, "memory.swap.max", "0", &e2) < 0)
+      if (write_file(d, "memory.swap.max", val, &e2) < 0)
         cb_error_release(&e2);
     }
     if (lim->pids > 0) {
@@ -127,11 +128,11 @@ int cb_cgroup_create(const char *id, const struct cb_cgroup_limits *lim, cb_erro
       snprintf(val, sizeof val, "%lld", (long long)lim->memory);
       if (write_file(d, "memory.limit_in_bytes", val, err) < 0)
         return cb_error_wrap(err, "set the memory limit");
+      /* Docker's default: memory plus as much swap again, when swap is accounted. */
       cb_error_t e2 = NULL;
-      /* No swap beyond the limit, when swap accounting exists. */
-      if (write_file(d, "memory.memsw.limit_in_bytes", val, &e2) < 0)
-        cb_error_release(&e2);
-      if (write_file(d, "memory.swappiness", "0", &e2) < 0)
+      char both[32];
+      snprintf(both, sizeof both, "%lld", (long long)lim->memory * 2);
+      if (write_file(d, "memory.memsw.limit_in_bytes", both, &e2) < 0)
         cb_error_release(&e2);
     } else if (!strcmp(ctl, "pids") && lim->pids > 0) {
       snprintf(val, sizeof val, "%lld", (long long)lim->pids);
@@ -200,6 +201,12 @@ int cb_cgroup_freeze(const char *id, bool frozen, cb_error_t *err) {
     if (cb_cgroup_frozen(id) == frozen)
       return 0;
     sleep_ms(2);
+  }
+  if (frozen) {
+    /* Do not leave it half-frozen. */
+    cb_error_t e2 = NULL;
+    if (cb_cgroup_freeze(id, false, &e2) < 0)
+      cb_error_release(&e2);
   }
   return cb_error_make(err, 0, "timed out waiting for the cgroup to %s", frozen ? "freeze" : "thaw");
 }

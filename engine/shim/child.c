@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -90,6 +92,9 @@ void container_child(const struct shim_config *cfg, int syncfd, int errfd, int c
   cleanup_free char *home = NULL;
   if (cb_user_switch(cfg->user, &home, &err) < 0)
     fail_err(errfd, 126, &err);
+  /* A change of user clears the parent-death signal: set it again, so that PID 1 never
+   * outlives its monitor unwatched. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (!cb_env_get(env, "HOSTNAME") && cfg->hostname) {
     cleanup_free char *h = xasprintf("HOSTNAME=%s", cfg->hostname);
     cb_strv_append(&env, h);

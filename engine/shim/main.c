@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* crowbar-shim: one small process per running container, the parent of its PID 1.
  *
- *   crowbar-shim --root ROOT --runroot RUNROOT --sync-fd N --lock-fd N [--attach-fd N] ID
+ *   crowbar-shim --id ID --root ROOT --runroot RUNROOT --sync-fd N --lock-fd N [--attach-fd N]
  *
  * Started (detached, in its own session) by the CLI that holds the container's lock. It
  * creates the cgroup, clones the container process into new namespaces, records it as
@@ -114,9 +114,9 @@ static void client_add(struct shim *s, int sock) {
   for (; k < 3; k++)
     if (fds[k] >= 0)
       close(fds[k]);
-  /* Input goes to the container's stdin pipe (-i) or its terminal (-t); one client at a
-   * time feeds it. */
-  if (cl->in >= 0 && ((!s->cfg.open_stdin && !s->cfg.tty) || s->stdin_owner >= 0)) {
+  /* Input goes to the container's stdin pipe or its terminal, when it was started with
+   * -i (as in Docker, -t alone takes no input); one client at a time feeds it. */
+  if (cl->in >= 0 && (!s->cfg.open_stdin || s->stdin_owner >= 0)) {
     close(cl->in);
     cl->in = -1;
   }
@@ -483,11 +483,11 @@ int main(int argc, char **argv) {
       s.lock_fd = parse_fd(argv[++i]);
     else if (!strcmp(argv[i], "--attach-fd") && i + 1 < argc)
       attach_fd = parse_fd(argv[++i]);
-    else if (argv[i][0] != '-' && !id)
-      id = argv[i];
+    else if (!strcmp(argv[i], "--id") && i + 1 < argc)
+      id = argv[++i];
     else {
-      fprintf(stderr, "Usage: crowbar-shim --root ROOT --runroot RUNROOT --sync-fd N "
-                      "--lock-fd N [--attach-fd N] ID\n(started by crowbar; not for users)\n");
+      fprintf(stderr, "Usage: crowbar-shim --id ID --root ROOT --runroot RUNROOT --sync-fd N "
+                      "--lock-fd N [--attach-fd N]\n(started by crowbar; not for users)\n");
       return 1;
     }
   }
