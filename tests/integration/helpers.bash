@@ -156,8 +156,12 @@ ctr_exists() { crowbar inspect "$1" >/dev/null 2>&1; }
 # The full ID of a container.
 ctr_id() { crowbar inspect -f '{{.Id}}' "$1"; }
 
-# The container's record on disk (for tests that play a crash or a reused PID).
-ctr_json() { echo "$CROWBAR_ROOT/containers/$(ctr_id "$1")/container.json"; }
+# The file that holds a container's State on disk, by full ID (for tests that play a
+# crash or a reused PID): state.json beside the record, or the record itself.
+state_file() {
+  local d="$CROWBAR_ROOT/containers/$1"
+  if [ -e "$d/state.json" ]; then echo "$d/state.json"; else echo "$d/container.json"; fi
+}
 
 # True when the container's log (both streams) has a line matching the extended regex.
 logs_match() { crowbar logs "$1" 2>&1 | grep -qE "$2"; }

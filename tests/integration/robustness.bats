@@ -65,7 +65,7 @@ proc_dead() { [ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/de
 
 @test "a recorded PID that now belongs to another process is not taken for the container" {
   id=$(crowbar run -d --name reused busybox sleep 100)
-  json="$CROWBAR_ROOT/containers/$id/container.json"
+  json=$(state_file "$id")
   pid=$(ctr_pid reused)
   shim=$(shim_pid reused)
   # Both die behind crowbar's back (no verb runs in between), then their PIDs "come back"
@@ -123,7 +123,8 @@ proc_dead() { [ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/de
   # Nothing is left over in the state: no record, no temporary folder, no shim.
   run ls -A "$CROWBAR_ROOT/containers"
   echo "left over: $output"
-  [ -z "$output" ]
+  ! grep -qE '^(\.[a-z]+-)?[0-9a-f]{64}$' <<<"$output"
+  [ -z "$(ls -A "$CROWBAR_ROOT/names")" ]
   ! pgrep -f "crowbar-shim .*--root $CROWBAR_ROOT " >/dev/null
 }
 

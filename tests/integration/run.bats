@@ -214,3 +214,22 @@ teardown_file() { crowbar_teardown_root; }
   [ "$status" -eq 0 ]
   [ "$output" = file-content ]
 }
+
+@test "exit code 137: a foreground run whose container is killed (crowbar kill)" {
+  bg_start "$BATS_TEST_TMPDIR/fg" crowbar run --name killed busybox cbtest ignore-term
+  wait_until 50 ctr_exists killed
+  wait_logs killed '^ready$'
+  crowbar kill killed
+  rc=0
+  wait "$BG_PID" || rc=$?
+  [ "$rc" -eq 137 ]
+}
+
+@test "-i passes our stdin to the command, and its end" {
+  run bash -c 'printf "one\ntwo\n" | crowbar run -i busybox sh -c "cat; echo eof"'
+  [ "$status" -eq 0 ]
+  [ "$output" = $'one\ntwo\neof' ]
+  # Without -i the command's stdin is empty.
+  run bash -c 'echo lost | crowbar run busybox sh -c "cat; echo eof"'
+  [ "$output" = eof ]
+}
