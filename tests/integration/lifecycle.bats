@@ -273,6 +273,14 @@ ps_line() { crowbar ps "${@:2}" | grep "^${1:0:12} "; }
   done
 }
 
+@test "rm -f of a missing container reports it on stderr but succeeds, as Docker's" {
+  crowbar run --name present busybox true
+  run -0 --separate-stderr crowbar rm -f nosuchctr present
+  [ "$stderr" = "Error: No such container: nosuchctr" ]
+  [ "$output" = present ]
+  run -1 crowbar rm nosuchctr
+}
+
 @test "verbs on several containers act on each and report each" {
   crowbar run -d --name m1 busybox sleep 100
   crowbar run -d --name m2 busybox sleep 100

@@ -164,10 +164,11 @@ teardown_file() { crowbar_teardown_root; }
   [ "$output" = "1000 10" ]
 }
 
-@test "-u with an unknown user fails to start" {
-  run crowbar run -u nosuchuser busybox true
-  [ "$status" -ne 0 ]
-  [[ "$output" == *"unable to find user nosuchuser"* ]]
+@test "-u with an unknown user fails to start with 125, as Docker's" {
+  run -125 crowbar run -u nosuchuser busybox true
+  [[ "$output" == *"unable to find user nosuchuser: no matching entries in passwd file"* ]]
+  run -125 crowbar run -u app:nosuchgroup busybox true
+  [[ "$output" == *"unable to find group nosuchgroup"* ]]
 }
 
 @test "--entrypoint replaces the image's entrypoint; the arguments follow it" {
