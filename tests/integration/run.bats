@@ -234,3 +234,9 @@ teardown_file() { crowbar_teardown_root; }
   run bash -c 'echo lost | crowbar run busybox sh -c "cat; echo eof"'
   [ "$output" = eof ]
 }
+
+@test "the test helper's load generators run (write-files, sysloop)" {
+  run crowbar run busybox sh -c 'cbtest write-files /data 50 && ls /data | wc -l && cat /data/file-50 && cbtest sysloop 100000'
+  [ "$status" -eq 0 ]
+  [ "$output" = $'50\nfile 50' ]
+}
