@@ -198,7 +198,16 @@ ps_line() { crowbar ps "${@:2}" | grep "^${1:0:12} "; }
   [ "$pid2" -gt 0 ] && [ "$pid2" != "$pid1" ]
   [ "$(ctr_id cycle)" = "$id" ]
   [ "$(crowbar inspect -f '{{.State.StartedAt}}' cycle)" != "$started1" ]
-  [ "$(crowbar inspect -f '{{.State.FinishedAt}}' cycle)" = "0001-01-01T00:00:00Z" ]
+}
+
+@test "start keeps the previous FinishedAt until the next exit, as Docker does" {
+  crowbar run -d --name fin busybox sleep 100
+  [ "$(crowbar inspect -f '{{.State.FinishedAt}}' fin)" = "0001-01-01T00:00:00Z" ]
+  crowbar stop -t 0 fin
+  finished=$(crowbar inspect -f '{{.State.FinishedAt}}' fin)
+  [ "$finished" != "0001-01-01T00:00:00Z" ]
+  crowbar start fin
+  [ "$(crowbar inspect -f '{{.State.Status}} {{.State.FinishedAt}}' fin)" = "running $finished" ]
 }
 
 @test "restart: stops and starts again, printing the argument" {

@@ -181,7 +181,7 @@ proc_dead() { [ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/de
   proc_dead "$pid" || kill -9 "$pid"
   wait_until 20 proc_dead "$pid"
   # (timeout: a hang is a failure, not a stuck suite)
-  run -0 timeout 5 crowbar rm -f noshim
+  run -0 timeout 3 crowbar rm -f noshim
   [ ! -e "$CROWBAR_ROOT/containers/$id" ]
   [ ! -e "$CROWBAR_RUNROOT/$id" ]
   [ -z "$(find /sys/fs/cgroup -maxdepth 3 -name "$id" 2>/dev/null)" ]
@@ -194,7 +194,7 @@ proc_dead() { [ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/de
   kill -9 "$(shim_pid restartable)"
   proc_dead "$pid" || kill -9 "$pid"
   wait_until 20 proc_dead "$pid"
-  run -0 timeout 5 crowbar start restartable
+  run -0 timeout 3 crowbar start restartable
   [ "$(ctr_status restartable)" = running ]
   [ "$(ctr_pid restartable)" != "$pid" ]
 }
