@@ -489,3 +489,13 @@ char *cb_path_clean(const char *name) {
   out[n] = '\0';
   return out;
 }
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
+
+void cb_leak_check_now(void) {
+#if defined(__SANITIZE_ADDRESS__)
+  __lsan_do_leak_check();
+#endif
+}

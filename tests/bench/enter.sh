@@ -6,6 +6,19 @@
 WARM=${WARM:-20}
 RUNS=${RUNS:-300}
 
+# exec (issue 4): crowbar exec against docker exec and nsenter on equivalent containers
+# (the goal: 10x faster than Docker, within 2x of nsenter).
+crowbar run -d --name bexec busybox sleep 100000 >/dev/null
+xpid=$(crowbar inspect -f '{{.State.Pid}}' bexec)
+cmds=(-n "crowbar exec" "crowbar exec bexec true" -n "nsenter -a" "nsenter -t $xpid -a true")
+if [ "$HAVE_DOCKER" = 1 ]; then
+  docker rm -f cbbench-exec >/dev/null 2>&1 || true
+  docker run -d --name cbbench-exec --network none cbbench-busybox sleep 100000 >/dev/null
+  cmds+=(-n "docker exec" "docker exec cbbench-exec true")
+fi
+bench exec -N -w 5 -r 100 "${cmds[@]}"
+[ "$HAVE_DOCKER" = 1 ] && docker rm -f cbbench-exec >/dev/null 2>&1
+
 # Medians and minimums from hyperfine's JSON (means suffer most from a busy machine).
 medians() {
   echo "-- $1: median / min (ms)"

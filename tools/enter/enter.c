@@ -321,6 +321,8 @@ int enter_run(const struct cb_ctx *ctx, const struct enter_opts *o, int *exit_co
   /* The cgroup first, while /sys/fs/cgroup is still the host's. */
   if (o->join_cgroup && cb_cgroup_join_process(t.pid, getpid(), err) < 0)
     return cb_error_wrap(err, "join the cgroup of %s", t.label);
+  if (which & CB_NS_PID)
+    cb_leak_check_now();
   if (cb_ns_enter(t.pidfd, t.pid, which, err) < 0)
     return -1;
   *entered = which != 0;

@@ -76,6 +76,11 @@ void cb_ignore_sigpipe(void);
  * `flag needs an argument: -t`) and the hint `See 'crowbar VERB --help'.` on stderr. */
 void cb_opt_error(const char *verb, char *const *argv, int c);
 
+/* Under AddressSanitizer, run the leak check now instead of at exit: call it before
+ * entering another PID namespace, where LeakSanitizer's exit-time check (which clones a
+ * tracer into the namespace of our children) would hang. A no-op otherwise. */
+void cb_leak_check_now(void);
+
 /* Check stdout for lost output (fflush/ferror/fclose); returns 0 or -1 (util-linux close_stdout). */
 int cb_close_stdout(void);
 
