@@ -90,8 +90,9 @@ void container_child(const struct shim_config *cfg, int syncfd, int errfd, int c
   }
   char **env = cb_strv_dup(cfg->env);
   cleanup_free char *home = NULL;
+  /* An unknown user is the engine's failure (125), as in Docker. */
   if (cb_user_switch(cfg->user, &home, &err) < 0)
-    fail_err(errfd, 126, &err);
+    fail_err(errfd, 125, &err);
   /* A change of user clears the parent-death signal: set it again, so that PID 1 never
    * outlives its monitor unwatched. */
   prctl(PR_SET_PDEATHSIG, SIGKILL);

@@ -395,8 +395,8 @@ static int record_running(struct shim *s, cb_error_t *err) {
   st->exit_code = 0;
   free(st->error);
   st->error = NULL;
+  /* FinishedAt keeps the end of the previous run, as Docker's does. */
   st->started_ns = cb_now_ns();
-  st->finished_ns = 0;
   return cb_container_save(&s->ctx, s->c, err);
 }
 
