@@ -263,8 +263,22 @@ static int extract_entries(struct archive *in, struct archive *out, struct tee *
     if (!clean)
       return cb_error_make(err, 0, "refusing `%s`: the path leads outside the destination", name);
     if (!strcmp(clean, ".")) {
-      if (set_root(e, x->flags, err) < 0)
+      if (!(x->flags & CB_EXTRACT_NO_FILES) && set_root(e, x->flags, err) < 0)
         return -1;
+      continue;
+    }
+    if (x->flags & CB_EXTRACT_NO_FILES) {
+      /* Only the sizes, counted as below; the data is read (and hashed) by the next
+       * header read. */
+      const char *base = strrchr(clean, '/');
+      base = base ? base + 1 : clean;
+      bool wh = (x->flags & CB_EXTRACT_WHITEOUTS) && !strncmp(base, WH_PREFIX, strlen(WH_PREFIX));
+      if (!wh && !archive_entry_hardlink(e)) {
+        if (archive_entry_filetype(e) == AE_IFREG)
+          x->unpacked_size += archive_entry_size(e);
+        else if (archive_entry_filetype(e) == AE_IFLNK && archive_entry_symlink(e))
+          x->unpacked_size += (int64_t)strlen(archive_entry_symlink(e));
+      }
       continue;
     }
     if (x->flags & CB_EXTRACT_WHITEOUTS) {

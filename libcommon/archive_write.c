@@ -180,6 +180,16 @@ static void progress(struct tw *t) {
   }
 }
 
+/* The overlay xattrs (after "trusted.overlay.") that only mean something in an upper dir:
+ * inode identity and readdir bookkeeping, nothing of the files' contents. */
+static bool upper_only_xattr(const char *name) {
+  static const char *const v[] = {"origin", "impure", "uuid", "nlink", "upper"};
+  for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+    if (!strcmp(name, v[i]))
+      return true;
+  return false;
+}
+
 /* Add the xattrs of the entry (fd, or dirfd/name when fd < 0) to t->e; *opaque tells
  * whether trusted.overlay.opaque is "y". */
 static int add_xattrs(struct tw *t, int fd, int dirfd, const char *name, bool *opaque,
@@ -202,10 +212,20 @@ static int add_xattrs(struct tw *t, int fd, int dirfd, const char *name, bool *o
     t->xcap = (size_t)need + 256;
     t->xnames = xrealloc(t->xnames, t->xcap);
   }
+  bool strip = t->w->flags & CB_TAR_STRIP_UPPER;
+  bool kept = false;
   for (char *x = t->xnames; x < t->xnames + n; x += strlen(x) + 1) {
     bool overlay = !strncmp(x, OVERLAY_XATTR_PREFIX, strlen(OVERLAY_XATTR_PREFIX));
-    if (overlay && !(opaque && !strcmp(x, OPAQUE_XATTR)))
+    if (overlay && strip && upper_only_xattr(x + strlen(OVERLAY_XATTR_PREFIX))) {
+      int r = fd >= 0 ? fremovexattr(fd, x) : lremovexattr(proc, x);
+      if (r < 0 && errno != ENODATA)
+        return cb_error_sys(err, "remove the xattr %s of `%s`", x, t->path);
       continue;
+    }
+    if (overlay && !(opaque && !strcmp(x, OPAQUE_XATTR))) {
+      kept = true;
+      continue;
+    }
     ssize_t v;
     for (;;) {
       v = fd >= 0 ? fgetxattr(fd, x, t->xval, t->xvcap) : lgetxattr(proc, x, t->xval, t->xvcap);
@@ -229,6 +249,8 @@ static int add_xattrs(struct tw *t, int fd, int dirfd, const char *name, bool *o
     }
     archive_entry_xattr_add_entry(t->e, x, t->xval, (size_t)v);
   }
+  if (kept && strip)
+    t->w->stats.overlay_kept++;
   return 0;
 }
 

@@ -39,6 +39,10 @@ enum {
   CB_EXTRACT_WHITEOUTS = 1u << 0,
   /* Do not restore owners: files belong to the caller (cp without -a). */
   CB_EXTRACT_NO_OWNER = 1u << 1,
+  /* Write no file: read and check every member (names confined as above), count the
+   * sizes, hash and tee the stream, and leave the destination as it is. For a layer whose
+   * files are already in place (commit by rename, commit.h). */
+  CB_EXTRACT_NO_FILES = 1u << 2,
 };
 
 struct cb_extract {
@@ -92,12 +96,20 @@ enum {
    * and mtime kept), a folder with trusted.overlay.opaque=y is followed by an empty
    * ".wh..wh..opq" in it. Whiteouts are never hard links. */
   CB_TAR_WHITEOUTS = 1u << 1,
+  /* With CB_TAR_WHITEOUTS, for an upper dir about to become a store layer as it is
+   * (commit by rename, commit.h): the xattrs overlayfs keeps only in an upper dir
+   * (trusted.overlay.origin, impure, uuid, nlink, upper: inode identity and readdir
+   * bookkeeping) are removed from the tree as it is read. The others, which a lower layer
+   * would not show the same (redirect, metacopy, protattr, anything unknown; opaque
+   * markers on folders excepted), are left in place and counted in stats.overlay_kept. */
+  CB_TAR_STRIP_UPPER = 1u << 2,
 };
 
 struct cb_tar_stats {
-  uint64_t entries; /* members written */
-  uint64_t data;    /* bytes of file data */
-  uint64_t written; /* bytes of the stream */
+  uint64_t entries;      /* members written */
+  uint64_t data;         /* bytes of file data */
+  uint64_t written;      /* bytes of the stream */
+  uint64_t overlay_kept; /* CB_TAR_STRIP_UPPER: entries with overlay xattrs left in place */
 };
 
 struct cb_tar_write {
