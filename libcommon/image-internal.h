@@ -21,4 +21,19 @@ int cb_image_repos_read(const struct cb_ctx *ctx, json_object **out, cb_error_t 
 int cb_image_repos_write(const struct cb_ctx *ctx, json_object *repos, cb_error_t *err);
 char **cb_image_repos_tags_of(json_object *repos, const char *hex);
 
+/* imagegc.c. Open (creating it) the store folder $ROOT/name. */
+int cb_image_store_dir(const struct cb_ctx *ctx, const char *name, cb_error_t *err);
+/* Move name (under dirfd) into tmp/ and remove it there, so that it disappears from the
+ * store at once. */
+int cb_image_trash(const struct cb_ctx *ctx, int dirfd, const char *name, cb_error_t *err);
+/* Remove work folders whose owner is gone. Returns how many. Hold the images lock. */
+int cb_image_sweep_tmp(const struct cb_ctx *ctx);
+/* The layers (hex) that images (but except_image) and containers still need; 1 (and
+ * nothing) when a container's layers cannot be known. Hold the images lock. */
+int cb_image_layers_in_use(const struct cb_ctx *ctx, const char *except_image, char ***out,
+                           cb_error_t *err);
+/* Remove every layer no image or container needs. Hold the images lock. */
+int cb_image_gc_locked(const struct cb_ctx *ctx, cb_error_t *err);
+bool cb_image_strv_has(char **v, const char *s);
+
 #endif

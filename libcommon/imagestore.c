@@ -40,189 +40,15 @@ struct cb_image_txn {
 };
 
 
-static int open_store_dir(const struct cb_ctx *ctx, const char *name, cb_error_t *err) {
-  cleanup_free char *p = cb_ctx_path(ctx, "%s", name);
-  if (cb_mkdir_p(p, 0700, err) < 0)
-    return -1;
-  int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return cb_error_sys(err, "open `%s`", p);
-  return fd;
-}
-
-/* Move name (under dirfd) into tmp/ and remove it there, so that it disappears from
- * the store at once. */
-static int trash(const struct cb_ctx *ctx, int dirfd, const char *name, cb_error_t *err) {
-  cleanup_close int tmpfd = open_store_dir(ctx, "tmp", err);
-  if (tmpfd < 0)
-    return -1;
-  char tname[64];
-  char rnd[CB_ID_LEN + 1];
-  if (cb_random_id(rnd, err) < 0)
-    return -1;
-  snprintf(tname, sizeof tname, TMP_PREFIX "trash-%.16s", rnd);
-  if (renameat(dirfd, name, tmpfd, tname) < 0)
-    return errno == ENOENT ? 0 : cb_error_sys(err, "remove `%s`", name);
-  return cb_rm_rf_at(tmpfd, tname, err);
-}
-
-/* Remove work folders whose owner is gone. Returns how many. Hold the images lock. */
-static int sweep_tmp(const struct cb_ctx *ctx) {
-  cb_error_t e = NULL;
-  cleanup_close int tmpfd = open_store_dir(ctx, "tmp", &e);
-  if (tmpfd < 0) {
-    cb_error_release(&e);
-    return 0;
-  }
-  cleanup_dir DIR *d = fdopendir(dup(tmpfd));
-  if (!d)
-    return 0;
-  int swept = 0;
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    if (!cb_str_has_prefix(de->d_name, TMP_PREFIX))
-      continue;
-    cleanup_close int fd =
-        openat(tmpfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-      continue;
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-      continue; /* its owner lives */
-    if (cb_rm_rf_at(tmpfd, de->d_name, &e) < 0)
-      cb_error_release(&e);
-    swept++;
-  }
-  return swept;
-}
-
-/* Add the layer hex IDs named in a container's LowerDir ("/x/layers/<hex>/diff:..."). */
-static void add_lowerdir_layers(const char *lower, char ***keep) {
-  for (const char *p = strstr(lower, "/layers/"); p; p = strstr(p + 1, "/layers/")) {
-    const char *h = p + strlen("/layers/");
-    if (strlen(h) >= CB_ID_LEN && cb_is_hex(h, CB_ID_LEN) &&
-        (h[CB_ID_LEN] == '/' || !h[CB_ID_LEN])) {
-      char hex[CB_ID_LEN + 1];
-      memcpy(hex, h, CB_ID_LEN);
-      hex[CB_ID_LEN] = '\0';
-      cb_strv_append(keep, hex);
-    }
-  }
-}
-
-static bool strv_has(char **v, const char *s) {
-  for (; v && *v; v++)
-    if (!strcmp(*v, s))
-      return true;
-  return false;
-}
-
-/* The layers (hex) that images and containers still need. Returns -1 when a container's
- * layers cannot be known (its image is gone and it recorded no LowerDir): then nothing
- * may be collected. Hold the images lock. */
-static int layers_in_use(const struct cb_ctx *ctx, const char *except_image, char ***out,
-                         cb_error_t *err) {
-  char **keep = xcalloc(1, sizeof *keep);
-  cleanup_free char *idir = cb_ctx_path(ctx, "images");
-  cleanup_dir DIR *d = opendir(idir);
-  struct dirent *de;
-  while (d && (de = readdir(d))) {
-    if (!cb_image_is_full_id(de->d_name) || (except_image && !strcmp(de->d_name, except_image)))
-      continue;
-    cleanup_free char *p = xasprintf("%s/%s/config.json", idir, de->d_name);
-    cleanup_json json_object *cfg = NULL;
-    if (cb_json_read_file(p, &cfg, err) < 0) {
-      if ((*err)->errno_ == ENOENT) {
-        cb_error_release(err);
-        continue;
-      }
-      cb_strv_free(keep);
-      return -1;
-    }
-    cleanup_strv char **diffs = cb_json_get_strv(cfg, "rootfs.diff_ids");
-    for (char **x = diffs; x && *x; x++)
-      cb_strv_append(&keep, cb_digest_hex(*x));
-  }
-  cleanup_free char *cdir = cb_ctx_path(ctx, "containers");
-  cleanup_dir DIR *cd = opendir(cdir);
-  while (cd && (de = readdir(cd))) {
-    if (!cb_image_is_full_id(de->d_name))
-      continue;
-    struct cb_container *c = NULL;
-    if (cb_container_load(ctx, de->d_name, &c, err) < 0) {
-      if ((*err)->errno_ == ENOENT) {
-        cb_error_release(err);
-        continue;
-      }
-      cb_strv_free(keep);
-      return -1;
-    }
-    const char *image = cb_json_get_str(c->json, "Image", "");
-    const char *lower = cb_json_get_str(c->json, "GraphDriver.Data.LowerDir", NULL);
-    bool known = false;
-    if (lower) {
-      add_lowerdir_layers(lower, &keep);
-      known = true;
-    }
-    if (cb_digest_valid(image) && (!except_image || strcmp(cb_digest_hex(image), except_image))) {
-      cleanup_free char *p = cb_ctx_path(ctx, "images/%s/config.json", cb_digest_hex(image));
-      if (access(p, F_OK) == 0)
-        known = true; /* its layers are that image's */
-    }
-    if (!known && except_image && !strcmp(cb_digest_hex(image), except_image)) {
-      /* It uses the image being deleted: keep that image's layers. */
-      cleanup_free char *p = cb_ctx_path(ctx, "images/%s/config.json", except_image);
-      cleanup_json json_object *cfg = NULL;
-      if (cb_json_read_file(p, &cfg, err) == 0) {
-        cleanup_strv char **diffs = cb_json_get_strv(cfg, "rootfs.diff_ids");
-        for (char **x = diffs; x && *x; x++)
-          cb_strv_append(&keep, cb_digest_hex(*x));
-        known = true;
-      } else {
-        cb_error_release(err);
-      }
-    }
-    cb_container_free(c);
-    if (!known && *image) {
-      cb_strv_free(keep);
-      *out = NULL;
-      return 1; /* unknown: collect nothing */
-    }
-  }
-  *out = keep;
-  return 0;
-}
-
-/* Remove every layer no image or container needs. Hold the images lock. */
-static int gc_layers(const struct cb_ctx *ctx, cb_error_t *err) {
-  cleanup_strv char **keep = NULL;
-  int r = layers_in_use(ctx, NULL, &keep, err);
-  if (r != 0)
-    return r < 0 ? -1 : 0;
-  cleanup_close int lfd = open_store_dir(ctx, "layers", err);
-  if (lfd < 0)
-    return -1;
-  cleanup_dir DIR *d = fdopendir(dup(lfd));
-  if (!d)
-    return cb_error_sys(err, "open the layers folder");
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    if (!cb_image_is_full_id(de->d_name) || strv_has(keep, de->d_name))
-      continue;
-    if (trash(ctx, lfd, de->d_name, err) < 0)
-      return -1;
-  }
-  return 0;
-}
-
 int cb_image_txn_begin(const struct cb_ctx *ctx, const char *what, struct cb_image_txn **out,
                        cb_error_t *err) {
   cleanup_close int lk = cb_lock(ctx, "images", 1, err);
   if (lk < 0)
     return -1;
-  if (sweep_tmp(ctx) > 0) {
+  if (cb_image_sweep_tmp(ctx) > 0) {
     /* A writer died: it may have left a layer without its image. */
     cb_error_t e = NULL;
-    if (gc_layers(ctx, &e) < 0)
+    if (cb_image_gc_locked(ctx, &e) < 0)
       cb_error_release(&e);
   }
   cleanup_free char *tmp = cb_ctx_path(ctx, "tmp");
@@ -296,6 +122,92 @@ int cb_image_txn_add_layer(struct cb_image_txn *t, int fd, unsigned flags,
   return 0;
 }
 
+int cb_image_txn_unpack_layer(struct cb_image_txn *t, const char *diff_id, unsigned flags,
+                              cb_error_t *err) {
+  struct txn_layer *l = NULL;
+  for (size_t i = 0; i < t->n; i++)
+    if (!t->layers[i].moved && !strcmp(t->layers[i].diff_id, diff_id))
+      l = &t->layers[i];
+  if (!l)
+    return cb_error_make(err, 0, "layer %s not found", diff_id);
+  cleanup_free char *tar = xasprintf("%s/%s/layer.tar", t->dir, l->name);
+  cleanup_free char *diff = xasprintf("%s/%s/diff", t->dir, l->name);
+  cleanup_close int fd = open(tar, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return cb_error_sys(err, "open `%s`", tar);
+  struct cb_extract x = {.flags = flags & ~(unsigned)CB_EXTRACT_NO_FILES, .tee_fd = -1};
+  if (cb_archive_extract_fd(fd, diff, &x, err) < 0)
+    return -1;
+  if (strcmp(x.digest, diff_id))
+    return cb_error_make(err, 0, "layer %s changed while it was unpacked", diff_id);
+  return 0;
+}
+
+/* A layer of the store that a commit by rename has not filled yet (CB_LAYER_PLACING): not
+ * to be reused. Fills err and returns true then. */
+static bool layer_in_progress(int lfd, const char *hex, cb_error_t *err) {
+  cleanup_free char *p = xasprintf("%s/" CB_LAYER_PLACING, hex);
+  if (faccessat(lfd, p, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+    return false;
+  cb_error_make(err, 0,
+                "layer sha256:%s is being committed by a container whose commit was "
+                "interrupted: start or commit that container, then try again",
+                hex);
+  return true;
+}
+
+char *cb_image_txn_layer_diff(struct cb_image_txn *t, const char *diff_id) {
+  for (size_t i = 0; i < t->n; i++)
+    if (!t->layers[i].moved && !strcmp(t->layers[i].diff_id, diff_id))
+      return xasprintf("%s/%s/diff", t->dir, t->layers[i].name);
+  return NULL;
+}
+
+int cb_image_txn_place_layer(struct cb_image_txn *t, const char *diff_id, cb_image_place_fn fn,
+                             void *arg, cb_error_t *err) {
+  struct txn_layer *l = NULL;
+  for (size_t i = 0; i < t->n; i++)
+    if (!t->layers[i].moved && !strcmp(t->layers[i].diff_id, diff_id))
+      l = &t->layers[i];
+  if (!l || !cb_digest_valid(diff_id))
+    return cb_error_make(err, 0, "layer %s not found", diff_id);
+  const char *hex = cb_digest_hex(diff_id);
+  cleanup_close int lk = cb_lock(t->ctx, "images", 1, err);
+  if (lk < 0)
+    return -1;
+  cleanup_close int lfd = cb_image_store_dir(t->ctx, "layers", err);
+  if (lfd < 0)
+    return -1;
+  struct stat st;
+  if (fstatat(lfd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    return layer_in_progress(lfd, hex, err) ? -1 : 1;
+  cleanup_free char *placing = xasprintf("%s/" CB_LAYER_PLACING, l->name);
+  cleanup_close int pf = openat(t->fd, placing, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (pf < 0 || fsync(pf) < 0)
+    return cb_error_sys(err, "create `%s/%s`", t->dir, placing);
+  if (renameat(t->fd, l->name, lfd, hex) < 0)
+    return cb_error_sys(err, "move layer %s into the store", diff_id);
+  fsync(lfd);
+  l->moved = true;
+  cleanup_free char *dir = cb_ctx_path(t->ctx, "layers/%s", hex);
+  int rc = fn(dir, arg, err);
+  if (rc == 0) {
+    cleanup_free char *p = xasprintf("%s/" CB_LAYER_PLACING, hex);
+    unlinkat(lfd, p, 0);
+  }
+  if (rc == -1) {
+    /* Nothing names it: out of the store again (the work folder's removal takes it). */
+    if (renameat(lfd, hex, t->fd, l->name) == 0) {
+      l->moved = false;
+    } else {
+      cb_error_t e = NULL;
+      if (cb_image_trash(t->ctx, lfd, hex, &e) < 0)
+        cb_error_release(&e);
+    }
+  }
+  return rc < 0 ? -1 : 0;
+}
+
 static json_object *descriptor(const char *media, const char *digest, int64_t size) {
   json_object *o = json_object_new_object();
   cb_json_set_str(o, "mediaType", media);
@@ -366,14 +278,17 @@ static int commit_locked(struct cb_image_txn *t, const char *config, size_t len,
     return -1;
   memcpy(id, cb_digest_hex(digest), CB_ID_LEN + 1);
 
-  cleanup_close int lfd = open_store_dir(ctx, "layers", err);
+  cleanup_close int lfd = cb_image_store_dir(ctx, "layers", err);
   if (lfd < 0)
     return -1;
   for (char **d = diffs; d && *d; d++) {
     const char *hex = cb_digest_hex(*d);
     struct stat st;
-    if (fstatat(lfd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    if (fstatat(lfd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (layer_in_progress(lfd, hex, err))
+        return -1;
       continue; /* already in the store: reuse it */
+    }
     struct txn_layer *l = NULL;
     for (size_t i = 0; i < t->n; i++)
       if (!t->layers[i].moved && !strcmp(t->layers[i].diff_id, *d))
@@ -388,7 +303,7 @@ static int commit_locked(struct cb_image_txn *t, const char *config, size_t len,
   if (*moved_any)
     fsync(lfd);
 
-  cleanup_close int ifd = open_store_dir(ctx, "images", err);
+  cleanup_close int ifd = cb_image_store_dir(ctx, "images", err);
   if (ifd < 0)
     return -1;
   struct stat st;
@@ -428,11 +343,11 @@ int cb_image_txn_commit(struct cb_image_txn *t, const char *config, size_t len, 
   /* Leave no image or layer behind. */
   cb_error_t e = NULL;
   if (created) {
-    cleanup_close int ifd = open_store_dir(t->ctx, "images", &e);
-    if (ifd < 0 || trash(t->ctx, ifd, id, &e) < 0)
+    cleanup_close int ifd = cb_image_store_dir(t->ctx, "images", &e);
+    if (ifd < 0 || cb_image_trash(t->ctx, ifd, id, &e) < 0)
       cb_error_release(&e);
   }
-  if (moved && gc_layers(t->ctx, &e) < 0)
+  if (moved && cb_image_gc_locked(t->ctx, &e) < 0)
     cb_error_release(&e);
   return -1;
 }
@@ -626,31 +541,31 @@ static int delete_image(const struct cb_ctx *ctx, const struct cb_image *img, co
       return -1;
   /* Which of its layers stay: those of other images and of containers. */
   cleanup_strv char **keep = NULL;
-  int r = layers_in_use(ctx, img->id, &keep, err);
+  int r = cb_image_layers_in_use(ctx, img->id, &keep, err);
   if (r < 0)
     return -1;
   cleanup_strv char **chains = chain_ids(img->diff_ids, err);
   if (!chains)
     return -1;
-  cleanup_close int ifd = open_store_dir(ctx, "images", err);
-  if (ifd < 0 || trash(ctx, ifd, img->id, err) < 0)
+  cleanup_close int ifd = cb_image_store_dir(ctx, "images", err);
+  if (ifd < 0 || cb_image_trash(ctx, ifd, img->id, err) < 0)
     return -1;
   cleanup_free char *line = xasprintf("Deleted: " CB_DIGEST_PREFIX "%s", img->id);
   cb_strv_append(records, line);
   if (r > 0)
     return 0; /* some container's layers are unknown: keep every layer */
-  cleanup_close int lfd = open_store_dir(ctx, "layers", err);
+  cleanup_close int lfd = cb_image_store_dir(ctx, "layers", err);
   if (lfd < 0)
     return -1;
   size_t n = cb_strv_len(img->diff_ids);
   for (size_t i = n; i-- > 0;) {
     const char *hex = cb_digest_hex(img->diff_ids[i]);
-    if (strv_has(keep, hex))
+    if (cb_image_strv_has(keep, hex))
       continue;
     struct stat st;
     if (fstatat(lfd, hex, &st, AT_SYMLINK_NOFOLLOW) < 0)
       continue;
-    if (trash(ctx, lfd, hex, err) < 0)
+    if (cb_image_trash(ctx, lfd, hex, err) < 0)
       return -1;
     cb_strv_append(&keep, hex); /* a layer listed twice goes once */
     cleanup_free char *l = xasprintf("Deleted: %s", chains[i]);

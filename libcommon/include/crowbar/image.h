@@ -111,6 +111,32 @@ int cb_image_txn_commit(struct cb_image_txn *t, const char *config, size_t len, 
                         char id[CB_ID_LEN + 1], cb_error_t *err);
 void cb_image_txn_free(struct cb_image_txn *t);
 
+/* Commit by rename (commit.h): a layer added with CB_EXTRACT_NO_FILES (its tar, its
+ * diff_id, an empty diff/ folder) is moved into the store under the images lock, then fn
+ * is called, the lock still held, with the layer's folder in the store ($ROOT/layers/<hex>);
+ * fn fills the layer (renames the files in) and records who uses it. When the store already holds a layer of
+ * that diff_id, nothing moves, fn is not called, and 1 is returned: the image can use the
+ * one there. fn returns 0 on success; -1 when it failed and nothing names the layer (it
+ * leaves the store again); -2 when it failed but a record names the layer (it stays). */
+typedef int (*cb_image_place_fn)(const char *layer_dir, void *arg, cb_error_t *err);
+/* While fn has not filled the layer, its folder holds this file: such a layer is never
+ * reused by another writer; whoever fills it (fn, or cb_container_finish_commit after a
+ * crash) removes the file, and the collection of unused layers removes an unnamed one. */
+#define CB_LAYER_PLACING ".placing"
+int cb_image_txn_place_layer(struct cb_image_txn *t, const char *diff_id, cb_image_place_fn fn,
+                             void *arg, cb_error_t *err);
+/* Unpack the tar of a layer added with CB_EXTRACT_NO_FILES into its (empty) diff/ folder
+ * after all (flags: CB_EXTRACT_*), checking its digest again. */
+int cb_image_txn_unpack_layer(struct cb_image_txn *t, const char *diff_id, unsigned flags,
+                              cb_error_t *err);
+/* The path of the diff/ folder of a layer this transaction holds (not yet in the store), or
+ * NULL. The caller frees. */
+char *cb_image_txn_layer_diff(struct cb_image_txn *t, const char *diff_id);
+
+/* Remove every layer that no image and no container's LowerDir names (rm of a container
+ * whose own layers or image are gone). Takes the images lock. */
+int cb_image_gc_layers(const struct cb_ctx *ctx, cb_error_t *err);
+
 struct cb_image_import_opts {
   const char *ref;      /* "repo[:tag]" to point at the image, or NULL */
   char *const *changes; /* Dockerfile instructions, NULL-terminated, or NULL */
