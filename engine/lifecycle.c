@@ -18,7 +18,10 @@
 #include "crowbar/cleanup.h"
 #include "crowbar/json.h"
 #include "crowbar/lock.h"
+#include "crowbar/digest.h"
+#include "crowbar/image.h"
 #include "crowbar/proc.h"
+#include "crowbar/stack.h"
 #include "crowbar/tty.h"
 #include "engine.h"
 
@@ -193,6 +196,9 @@ int container_start(const struct cb_ctx *ctx, const char *id, const struct start
   if (c->state.status == CB_STATUS_REMOVING || c->state.status == CB_STATUS_DEAD)
     return cb_error_make(err, 0, "container %s is marked for removal and cannot be started",
                          c->name);
+  /* An interrupted commit by rename first moves the files out of the upper dir (stack.h). */
+  if (cb_container_finish_commit(ctx, c, err) < 0)
+    return -1;
   cleanup_free char *rundir = cb_container_rundir(ctx, id);
   if (cb_mkdir_p(rundir, 0700, err) < 0)
     return -1;
@@ -396,8 +402,21 @@ int container_remove(const struct cb_ctx *ctx, const char *id, bool force, bool 
       return -1;
     }
     cb_container_refresh_locked(ctx, c);
-    if (!cb_container_is_running(c))
-      return cb_container_destroy(ctx, c, err);
+    if (!cb_container_is_running(c)) {
+      /* Its own layers (commits by rename) go with it unless an image has them; so do the
+       * layers of its image if that was removed meanwhile (rmi -f). */
+      const char *image = cb_json_get_str(c->json, "Image", "");
+      cleanup_free char *icfg =
+          cb_digest_valid(image) ? cb_ctx_path(ctx, "images/%s/config.json", cb_digest_hex(image))
+                                 : NULL;
+      bool collect = cb_container_own_layers(c) > 0 || (icfg && access(icfg, F_OK) < 0);
+      if (cb_container_destroy(ctx, c, err) < 0)
+        return -1;
+      cb_error_t e2 = NULL;
+      if (collect && cb_image_gc_layers(ctx, &e2) < 0)
+        cb_error_release(&e2);
+      return 0;
+    }
     if (!force)
       return cb_error_make(err, 0, "cannot remove container \"/%s\": container is running: stop "
                                    "the container before removing or force remove", c->name);

@@ -104,10 +104,11 @@ static struct cb_container *from_json(json_object *j, const char *id) {
 }
 
 /* What changes after create lives in state.json; container.json is written once. A listing
- * reads state.json alone, so it carries the few static fields ps shows and filters on. */
+ * reads state.json alone, so it carries the few static fields ps shows and filters on.
+ * GraphDriver changes when a commit by rename gives the container a layer (stack.h). */
 static const char *const state_keys[] = {"Id",    "Name",  "Created", "Path",   "Args",
                                          "State", "Image", "RestartCount", "Mounts",
-                                         "Crowbar"};
+                                         "Crowbar", "GraphDriver"};
 static const char *const state_sub_keys[][2] = {{"Config", "Labels"},
                                                 {"HostConfig", "NetworkMode"}};
 

@@ -18,6 +18,7 @@
 #include "crowbar/lock.h"
 #include "crowbar/proc.h"
 #include "crowbar/rootfs.h"
+#include "crowbar/stack.h"
 #include "crowbar/util.h"
 
 /* The longest string fsconfig(FSCONFIG_SET_STRING) takes (fs/fsopen.c: strndup_user(, 256)). */
@@ -42,6 +43,9 @@ int cb_container_layer_paths(const struct cb_container *c, struct cb_layer_paths
   char *save = NULL;
   for (char *t = strtok_r(copy, ":", &save); t; t = strtok_r(NULL, ":", &save))
     cb_strv_append(&out->lowers, t);
+  out->nown = cb_container_own_layers(c);
+  if (out->nown > cb_strv_len(out->lowers))
+    out->nown = cb_strv_len(out->lowers);
   return 0;
 }
 
@@ -398,6 +402,10 @@ int cb_rootfs_open(const struct cb_ctx *ctx, struct cb_container *c, unsigned fl
     }
     if (cb_container_is_running(c))
       continue; /* recorded running, but its process is gone: refresh fixes the record */
+    /* Writes go to the upper dir: an interrupted commit by rename must have moved it out
+     * first (stack.h). */
+    if (writable && cb_container_finish_commit(ctx, c, err) < 0)
+      return cb_error_wrap(err, "container %s", c->name);
     if (!writable && (flags & CB_ROOTFS_LAYERS) && union_is_exact()) {
       if (open_layers(c, r, err) < 0) {
         cb_rootfs_close(r);

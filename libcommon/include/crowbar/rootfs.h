@@ -87,10 +87,12 @@ static inline void cb_rootfs_closep(struct cb_rootfs *r) {
 #define cleanup_rootfs __attribute__((cleanup(cb_rootfs_closep)))
 
 /* The layers of a container as recorded (GraphDriver.Data): upper, work and lower dirs,
- * lowers top first (the init layer, then the image's layers). */
+ * lowers top first (the container's own layers, the init layer, then the image's layers:
+ * stack.h). */
 struct cb_layer_paths {
   char *upper, *work, *merged;
   char **lowers; /* NULL-terminated */
+  size_t nown;   /* the first nown lowers are the container's own layers (commits by rename) */
 };
 int cb_container_layer_paths(const struct cb_container *c, struct cb_layer_paths *out,
                              cb_error_t *err);
