@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "crowbar/cleanup.h"
+#include "crowbar/json.h"
 #include "crowbar/layers.h"
 #include "crowbar/rootfs.h"
 #include "crowbar/util.h"
@@ -72,6 +73,8 @@ struct walker {
   size_t live; /* changes made so far (placeholders once they become C) */
   char *path;  /* the folder being walked, "" for the root */
   size_t plen, pcap;
+  char *const *hide; /* paths hidden with everything below them (mount points) */
+  size_t hidden;     /* entries hidden so far */
 };
 
 static size_t add_change(struct walker *w, char kind, const char *name) {
@@ -330,6 +333,32 @@ static void child_lowers(const int *L, size_t nl, int k, const char *name, int *
   *n = m;
 }
 
+/* The folders of the container's side of a folder name, found first in layer k of U (as a
+ * folder): as child_lowers, and *hides tells whether the parent's folder is hidden from the
+ * container (an opaque folder, or a file or whiteout below a folder of the container's). */
+static void child_tops(const int *U, size_t nu, int k, const char *name, int **out, size_t *n,
+                       bool *hides) {
+  int *v = xcalloc(nu, sizeof *v);
+  size_t m = 0;
+  *hides = false;
+  for (size_t i = (size_t)k; i < nu; i++) {
+    int fd = openat(U[i], name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT && i != (size_t)k)
+        continue;
+      *hides = i != (size_t)k;
+      break;
+    }
+    v[m++] = fd;
+    if (is_opaque(fd)) {
+      *hides = true;
+      break;
+    }
+  }
+  *out = v;
+  *n = m;
+}
+
 struct item {
   const char *name;
   unsigned char type;
@@ -337,6 +366,7 @@ struct item {
   bool descend; /* walk its contents */
   bool all_new; /* ... where everything is A */
   int layer;    /* the lower layer it was found in, for child_lowers */
+  int top;      /* the container's layer it was found in (0: the upper dir) */
   size_t ph;    /* its change (placeholder) index */
 };
 
@@ -354,7 +384,8 @@ static int cmp_item_name(const void *a, const void *b) {
   return strcmp(((const struct item *)a)->name, ((const struct item *)b)->name);
 }
 
-static int walk(struct walker *w, int U, const int *L, size_t nl, cb_error_t *err);
+static int walk(struct walker *w, const int *U, size_t nu, bool hides, const int *L, size_t nl,
+                cb_error_t *err);
 
 static int classify(struct walker *w, int U, const int *L, size_t nl, const struct lindex *x,
                     struct item *it, cb_error_t *err) {
@@ -408,13 +439,15 @@ static int classify(struct walker *w, int U, const int *L, size_t nl, const stru
   return 0;
 }
 
-static int walk_sub(struct walker *w, int U, const int *L, size_t nl, struct item *it,
-                    cb_error_t *err) {
-  cleanup_close int sub = openat(U, it->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (sub < 0) {
-    if (errno == ENOENT || errno == ENOTDIR)
-      return 0;
-    return cb_error_sys(err, "open `%s/%s`", w->path, it->name);
+static int walk_sub(struct walker *w, const int *U, size_t nu, const int *L, size_t nl,
+                    struct item *it, cb_error_t *err) {
+  int *ct = NULL;
+  size_t nct = 0;
+  bool hides = false;
+  child_tops(U, nu, it->top, it->name, &ct, &nct, &hides);
+  if (nct == 0) {
+    free(ct);
+    return 0; /* gone meanwhile */
   }
   int *cl = NULL;
   size_t ncl = 0;
@@ -422,32 +455,75 @@ static int walk_sub(struct walker *w, int U, const int *L, size_t nl, struct ite
     child_lowers(L, nl, it->layer, it->name, &cl, &ncl);
   size_t saved;
   path_push(w, it->name, &saved);
-  size_t before = w->live;
-  int rc = walk(w, sub, cl, ncl, err);
+  size_t before = w->live, hidden = w->hidden;
+  int rc = walk(w, ct, nct, hides, cl, ncl, err);
   path_pop(w, saved);
   for (size_t i = 0; i < ncl; i++)
     close(cl[i]);
   free(cl);
+  for (size_t i = 0; i < nct; i++)
+    close(ct[i]);
+  free(ct);
   if (rc == 0 && it->kind == 'P' && w->live > before) {
     w->raw[it->ph].kind = CB_CHANGE_MODIFY;
     w->live++;
   }
+  /* A new folder whose only content was hidden held a mount point: the engine made it. */
+  if (rc == 0 && it->kind == CB_CHANGE_ADD && w->live == before && w->hidden > hidden &&
+      w->raw[it->ph].kind) {
+    w->raw[it->ph].kind = 0;
+    w->live--;
+  }
   return rc;
 }
 
-static int walk(struct walker *w, int U, const int *L, size_t nl, cb_error_t *err) {
-  struct listing up;
-  if (read_listing(U, &up, err) < 0)
-    return cb_error_wrap(err, "`%s`", *w->path ? w->path : "/");
-  size_t nitems = up.n;
-  struct item *items = xcalloc(nitems ? nitems : 1, sizeof *items);
-  for (size_t i = 0; i < up.n; i++) {
-    items[i].name = up.v[i].name;
-    items[i].type = up.v[i].type;
+/* The names of this folder's entries that are hidden (mount points), into *names. */
+static size_t hidden_here(const struct walker *w, const char **names, size_t max) {
+  size_t n = 0;
+  for (char *const *h = w->hide; h && *h && n < max; h++) {
+    const char *slash = strrchr(*h, '/');
+    if (!slash || (size_t)(slash - *h) != w->plen || strncmp(*h, w->path, w->plen) || !slash[1])
+      continue;
+    names[n++] = slash + 1;
   }
+  return n;
+}
+
+static int walk(struct walker *w, const int *U, size_t nu, bool hides, const int *L, size_t nl,
+                cb_error_t *err) {
+  /* The container's side of the folder: one listing, or the union of its layers' (the
+   * topmost entry of each name, whiteouts included: they are deletions to report). */
+  struct listing up = {0};
+  struct lindex ux = {0};
+  size_t nitems = 0;
+  struct item *items = NULL;
+  if (nu == 1) {
+    if (read_listing(U[0], &up, err) < 0)
+      return cb_error_wrap(err, "`%s`", *w->path ? w->path : "/");
+    nitems = up.n;
+    items = xcalloc(nitems ? nitems : 1, sizeof *items);
+    for (size_t i = 0; i < up.n; i++) {
+      items[i].name = up.v[i].name;
+      items[i].type = up.v[i].type;
+    }
+  } else {
+    if (lindex_build(&ux, U, nu, err) < 0)
+      return cb_error_wrap(err, "`%s`", *w->path ? w->path : "/");
+    size_t cap = 16;
+    items = xcalloc(cap, sizeof *items);
+    for (size_t s = 0; s < ux.cap; s++) {
+      if (!ux.slot[s].name)
+        continue;
+      if (nitems == cap)
+        items = xrealloc(items, (cap *= 2) * sizeof *items);
+      items[nitems++] = (struct item){
+          .name = ux.slot[s].name, .type = ux.slot[s].type, .top = ux.slot[s].layer};
+    }
+  }
+  size_t nup = nitems;
   int rc = 0;
   struct lindex x = {0};
-  bool opaque = nl && is_opaque(U);
+  bool opaque = nl && hides;
   struct ord *ord = NULL;
   if (nl && (nitems >= LIST_LOWER_MIN || opaque)) {
     if (lindex_build(&x, L, nl, err) < 0) {
@@ -455,19 +531,19 @@ static int walk(struct walker *w, int U, const int *L, size_t nl, cb_error_t *er
       goto out;
     }
   }
-  for (size_t i = 0; i < up.n && rc == 0; i++)
-    rc = classify(w, U, L, nl, &x, &items[i], err);
+  for (size_t i = 0; i < nup && rc == 0; i++)
+    rc = classify(w, U[items[i].top], L, nl, &x, &items[i], err);
   if (rc < 0)
     goto out;
   if (opaque) {
     /* The old entries missing from an opaque folder are deleted. */
-    qsort(items, up.n, sizeof *items, cmp_item_name);
+    qsort(items, nup, sizeof *items, cmp_item_name);
     size_t cap = nitems;
     for (size_t s = 0; s < x.cap; s++) {
       if (!x.slot[s].name)
         continue;
       struct item key = {.name = x.slot[s].name};
-      if (bsearch(&key, items, up.n, sizeof *items, cmp_item_name))
+      if (bsearch(&key, items, nup, sizeof *items, cmp_item_name))
         continue;
       struct stat lst;
       if (x.slot[s].type == DT_CHR || x.slot[s].type == DT_UNKNOWN) {
@@ -480,6 +556,16 @@ static int walk(struct walker *w, int U, const int *L, size_t nl, cb_error_t *er
       items[nitems++] = (struct item){.name = x.slot[s].name, .kind = CB_CHANGE_DELETE};
     }
   }
+  /* Mount points (and all below them) never show. */
+  const char *hid[16];
+  size_t nhid = w->hide ? hidden_here(w, hid, 16) : 0;
+  for (size_t i = 0; nhid && i < nitems; i++)
+    for (size_t k = 0; k < nhid; k++)
+      if (!strcmp(items[i].name, hid[k])) {
+        items[i].kind = 0;
+        items[i].descend = false;
+        w->hidden++;
+      }
   /* Each entry, and the contents of the folders to walk, in path order. */
   size_t nord = 0;
   ord = xmalloc((2 * nitems + 1) * sizeof *ord);
@@ -496,29 +582,43 @@ static int walk(struct walker *w, int U, const int *L, size_t nl, cb_error_t *er
       it->ph = add_change(w, it->kind == 'P' ? 0 : it->kind, it->name);
       continue;
     }
-    rc = walk_sub(w, U, L, nl, it, err);
+    rc = walk_sub(w, U, nu, L, nl, it, err);
   }
 out:
   free(ord);
   lindex_free(&x);
+  lindex_free(&ux);
   free(items);
   listing_free(&up);
   return rc;
 }
 
-int cb_layers_changes(int upperfd, const int *lowerfds, size_t nlowers, struct cb_changes *out,
-                      cb_error_t *err) {
+int cb_layers_changes_opts(const struct cb_changes_opts *o, struct cb_changes *out,
+                           cb_error_t *err) {
   memset(out, 0, sizeof *out);
-  struct walker w = {.out = out};
+  if (o->ntop == 0)
+    return cb_error_make(err, EINVAL, "no layers");
+  struct walker w = {.out = out, .hide = o->hide};
   w.pcap = 4096;
   w.path = xcalloc(w.pcap, 1);
-  cleanup_close int root = openat(upperfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  int rc = -1;
-  if (root < 0) {
-    cb_error_sys(err, "open the upper dir");
-  } else {
-    rc = walk(&w, root, lowerfds, nlowers, err);
+  /* The container's root folders, down to an opaque one. */
+  int *roots = xcalloc(o->ntop, sizeof *roots);
+  size_t nroots = 0;
+  bool hides = false;
+  int rc = 0;
+  for (size_t i = 0; i < o->ntop && !hides; i++) {
+    roots[nroots] = openat(o->top[i], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (roots[nroots] < 0) {
+      rc = cb_error_sys(err, "open a layer of the container");
+      break;
+    }
+    hides = is_opaque(roots[nroots++]);
   }
+  if (rc == 0)
+    rc = walk(&w, roots, nroots, hides, o->lower, o->nlower, err);
+  for (size_t i = 0; i < nroots; i++)
+    close(roots[i]);
+  free(roots);
   free(w.path);
   if (rc < 0) {
     free(w.raw);
@@ -535,31 +635,60 @@ int cb_layers_changes(int upperfd, const int *lowerfds, size_t nlowers, struct c
   return 0;
 }
 
+int cb_layers_changes(int upperfd, const int *lowerfds, size_t nlowers, struct cb_changes *out,
+                      cb_error_t *err) {
+  struct cb_changes_opts o = {.top = &upperfd, .ntop = 1, .lower = lowerfds, .nlower = nlowers};
+  return cb_layers_changes_opts(&o, out, err);
+}
+
+/* The container's mount destinations, cleaned ("/srv/data"), NULL-terminated. */
+static char **mount_points(const struct cb_container *c) {
+  char **v = xcalloc(1, sizeof *v);
+  json_object *mounts = cb_json_get(c->json, "Mounts");
+  size_t n = mounts && json_object_is_type(mounts, json_type_array)
+                 ? json_object_array_length(mounts)
+                 : 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *d = cb_json_get_str(json_object_array_get_idx(mounts, i), "Destination", "");
+    cleanup_free char *clean = *d ? cb_path_clean(d) : NULL;
+    if (!clean || !strcmp(clean, "."))
+      continue;
+    cleanup_free char *abs = xasprintf("/%s", clean);
+    cb_strv_append(&v, abs);
+  }
+  return v;
+}
+
 int cb_container_changes(const struct cb_container *c, struct cb_changes *out, cb_error_t *err) {
   struct cb_layer_paths lp;
   if (cb_container_layer_paths(c, &lp, err) < 0)
     return -1;
+  /* The container's side: its upper dir and its own layers; the parent's: the rest. */
   size_t nl = cb_strv_len(lp.lowers);
-  int *L = xcalloc(nl ? nl : 1, sizeof *L);
-  int rc = -1;
-  cleanup_close int U = open(lp.upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  size_t ntop = 1 + lp.nown;
+  int *fds = xcalloc(1 + nl, sizeof *fds);
   size_t opened = 0;
-  if (U < 0) {
-    cb_error_sys(err, "open the upper dir `%s`", lp.upper);
-    goto out;
-  }
-  for (; opened < nl; opened++) {
-    L[opened] = open(lp.lowers[opened], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (L[opened] < 0) {
-      cb_error_sys(err, "open the lower dir `%s`", lp.lowers[opened]);
+  int rc = -1;
+  char **hide = mount_points(c);
+  for (; opened < 1 + nl; opened++) {
+    const char *p = opened == 0 ? lp.upper : lp.lowers[opened - 1];
+    fds[opened] = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fds[opened] < 0) {
+      cb_error_sys(err, "open the %s `%s`", opened == 0 ? "upper dir" : "layer", p);
       goto out;
     }
   }
-  rc = cb_layers_changes(U, L, nl, out, err);
+  struct cb_changes_opts o = {.top = fds,
+                              .ntop = ntop,
+                              .lower = fds + ntop,
+                              .nlower = ntop <= nl + 1 ? nl + 1 - ntop : 0,
+                              .hide = hide};
+  rc = cb_layers_changes_opts(&o, out, err);
 out:
   for (size_t i = 0; i < opened; i++)
-    close(L[i]);
-  free(L);
+    close(fds[i]);
+  free(fds);
+  cb_strv_free(hide);
   cb_layer_paths_release(&lp);
   return rc;
 }

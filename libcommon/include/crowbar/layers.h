@@ -58,7 +58,28 @@ struct cb_changes {
 /* The changes of the upper dir over the lower dirs (top first), sorted by path. */
 int cb_layers_changes(int upperfd, const int *lowerfds, size_t nlowers, struct cb_changes *out,
                       cb_error_t *err);
-/* The same for a container, from its recorded layers (any state). */
+
+struct cb_changes_opts {
+  /* The container's side, top first: its upper dir, then its own layers (stack.h), walked
+   * as the union overlayfs shows (whiteouts hide what is below them, an opaque folder
+   * everything below it). */
+  const int *top;
+  size_t ntop;
+  /* The parent's side (what the container is compared with), top first: the init layer,
+   * then the image's layers. */
+  const int *lower;
+  size_t nlower;
+  /* Absolute paths ("/srv/data") that never show, nor anything below them: the mount
+   * points of volumes and bind mounts. A new folder whose only content was hidden (one the
+   * engine made to hold a mount point) does not show either, nor does a folder that would
+   * be C only because of a hidden path. NULL-terminated, or NULL. */
+  char *const *hide;
+};
+/* The changes of a union of layers over others, sorted by path. */
+int cb_layers_changes_opts(const struct cb_changes_opts *o, struct cb_changes *out,
+                           cb_error_t *err);
+/* The same for a container, from its recorded layers (any state): its upper dir and own
+ * layers over the init layer and its image's layers, its Mounts' destinations hidden. */
 int cb_container_changes(const struct cb_container *c, struct cb_changes *out, cb_error_t *err);
 void cb_changes_release(struct cb_changes *ch);
 
