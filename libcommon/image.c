@@ -428,10 +428,20 @@ void cb_image_list_free(struct cb_image **v, size_t n) {
 }
 
 char **cb_image_layer_dirs(const struct cb_ctx *ctx, const struct cb_image *img) {
-  size_t n = cb_strv_len(img->diff_ids);
+  /* A layer listed again lower down adds nothing overlayfs could show (the same layer
+   * above has every name it has), and overlayfs refuses a folder twice (ELOOP): each
+   * layer once, at its topmost place. (An image can list one twice: a commit whose
+   * changes tar the same as a layer below, e.g. the same files written in the same second.) */
+  size_t n = cb_strv_len(img->diff_ids), m = 0;
   char **v = xcalloc(n + 1, sizeof *v);
-  for (size_t i = 0; i < n; i++)
-    v[i] = cb_ctx_path(ctx, "layers/%s/diff", cb_digest_hex(img->diff_ids[n - 1 - i]));
+  for (size_t i = 0; i < n; i++) {
+    const char *d = img->diff_ids[n - 1 - i];
+    bool seen = false;
+    for (size_t k = n - i; k < n && !seen; k++)
+      seen = !strcmp(img->diff_ids[k], d);
+    if (!seen)
+      v[m++] = cb_ctx_path(ctx, "layers/%s/diff", cb_digest_hex(d));
+  }
   return v;
 }
 

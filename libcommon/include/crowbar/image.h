@@ -58,8 +58,8 @@ static inline void cb_image_freep(struct cb_image **i) {
 }
 #define cleanup_image __attribute__((cleanup(cb_image_freep)))
 
-/* The unpacked layer folders, top layer FIRST (the order overlayfs's lowerdir= wants).
- * NULL-terminated, malloc'd. */
+/* The unpacked layer folders, top layer FIRST (the order overlayfs's lowerdir= wants), a
+ * layer listed twice only at its topmost place. NULL-terminated, malloc'd. */
 char **cb_image_layer_dirs(const struct cb_ctx *ctx, const struct cb_image *img);
 /* Normalise a reference: "busybox" -> "busybox:latest". The caller frees. NULL when ref is
  * not a valid name[:tag] (see cb_image_parse_ref). */
