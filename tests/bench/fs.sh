@@ -3,8 +3,10 @@
 # small files, side by side with Docker on the same changes and with find and GNU tar on
 # the same tree. Tables go to build/bench/fs-*.md. Nothing is asserted.
 #
-#   N=100000 RUNS=5 COMMIT_RUNS=3 tests/bench/fs.sh
+#   N=100000 RUNS=5 COMMIT_RUNS=3 PARTS="diff export commit" tests/bench/fs.sh
 . "$(dirname "$0")/common.sh"
+PARTS=${PARTS:-diff export commit}
+want() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 N=${N:-100000}
 RUNS=${RUNS:-5}
 COMMIT_RUNS=${COMMIT_RUNS:-3}
@@ -17,6 +19,15 @@ WRITE="i=0; while [ \$i -lt $DIRS ]; do mkdir -p /data/d\$i; j=0;
   while [ \$j -lt $PER ]; do echo \"file \$i \$j\" > /data/d\$i/f\$j; j=\$((j+1)); done;
   i=\$((i+1)); done; echo >> /etc/passwd; rm /etc/group"
 
+cleanup_fs() {
+  if [ "$HAVE_DOCKER" = 1 ]; then
+    docker rm -f cbbench-fs >/dev/null 2>&1
+    docker rmi -f $(docker images -q --filter label=cbbench=1) >/dev/null 2>&1
+  fi
+  bench_cleanup
+}
+trap cleanup_fs EXIT
+if want diff || want export; then
 echo "== setting up: a container that writes $((DIRS * PER)) files (crowbar)"
 crowbar rm -f fsbench >/dev/null 2>&1 || true
 crowbar run --name fsbench busybox sh -c "$WRITE"
@@ -28,25 +39,20 @@ if [ "$HAVE_DOCKER" = 1 ]; then
   docker rm -f cbbench-fs >/dev/null 2>&1 || true
   docker run --name cbbench-fs --network none cbbench-busybox sh -c "$WRITE"
 fi
-cleanup_fs() {
-  if [ "$HAVE_DOCKER" = 1 ]; then
-    docker rm -f cbbench-fs >/dev/null 2>&1
-    docker rmi -f $(docker images -q --filter label=cbbench=1) >/dev/null 2>&1
-  fi
-  bench_cleanup
-}
-trap cleanup_fs EXIT
-
 # The same merged view that export archives, mounted privately for GNU tar.
 MERGED_TAR="unshare -m sh -c 'mount --make-rprivate / && m=\$(mktemp -d) && mount -t overlay -o ro,lowerdir=$UPPER:$LOWER overlay \$m && tar -cf - -C \$m . | cat >/dev/null'"
+fi
 
 # ---- diff -------------------------------------------------------------------------------
+if want diff; then
 cmds=(-n "crowbar diff" "crowbar diff fsbench >/dev/null")
 [ "$HAVE_DOCKER" = 1 ] && cmds+=(-n "docker diff" "docker diff cbbench-fs >/dev/null")
 cmds+=(-n "find UPPER | wc -l" "find $UPPER | wc -l >/dev/null")
 bench fs-diff -w 1 -r "$RUNS" "${cmds[@]}"
+fi
 
 # ---- export -----------------------------------------------------------------------------
+if want export; then
 cmds=(-n "crowbar export | cat" "crowbar export fsbench | cat >/dev/null")
 [ "$HAVE_DOCKER" = 1 ] && cmds+=(-n "docker export | cat" "docker export cbbench-fs | cat >/dev/null")
 cmds+=(-n "tar -cf - -C UPPER . | cat" "tar -cf - -C $UPPER . | cat >/dev/null")
@@ -54,11 +60,37 @@ cmds+=(-n "tar of the merged overlay | cat" "$MERGED_TAR")
 bench fs-export -w 1 -r "$RUNS" "${cmds[@]}"
 echo "export sizes: crowbar $(crowbar export fsbench | wc -c) bytes$([ "$HAVE_DOCKER" = 1 ] &&
   echo ", docker $(docker export cbbench-fs | wc -c) bytes")"
+fi
 
 # ---- commit -----------------------------------------------------------------------------
-# Each run makes a new image; none is removed between runs: ext4 allocates inodes slowly
+# Each run commits a fresh container that wrote the same files (hyperfine --prepare makes
+# it; its writing is not timed): a stopped one, which crowbar commits by renaming its upper
+# dir into the store (crowbar-commit(1)), and a running one, whose files crowbar copies
+# (as Docker does for both). Nothing is removed between runs: ext4 allocates inodes slowly
 # for a while after a mass deletion (recently_deleted() in its inode allocator), which
 # would time the deletion's aftermath rather than the commit.
-cmds=(-n "crowbar commit" "crowbar commit -c 'LABEL cbbench=1' fsbench >/dev/null")
-[ "$HAVE_DOCKER" = 1 ] && cmds+=(-n "docker commit" "docker commit -c 'LABEL cbbench=1' cbbench-fs >/dev/null")
-bench fs-commit -r "$COMMIT_RUNS" "${cmds[@]}"
+PREP="$BENCH_ROOT/prep"
+mkdir -p "$PREP"
+NEXT='n=$(( $(cat '"$PREP"'/n 2>/dev/null || echo 0) + 1 )); echo $n >'"$PREP"'/n'
+printf '#!/bin/sh\n%s\ncrowbar run --name fsc-$n busybox sh -c %s\n' "$NEXT" "'$WRITE'" >"$PREP/stopped.sh"
+printf '#!/bin/sh\n%s\ncrowbar run -d --name fsc-$n busybox sh -c %s >/dev/null
+u=$(crowbar inspect -f "{{.GraphDriver.Data.UpperDir}}" fsc-$n)
+until [ -e "$u/done" ]; do sleep 0.2; done\n' "$NEXT" "'$WRITE; touch /done; exec sleep 100000'" >"$PREP/running.sh"
+printf '#!/bin/sh\n%s\ndocker run --name cbbench-fsc-$n --label cbbench=1 --network none cbbench-busybox sh -c %s\n' \
+  "$NEXT" "'$WRITE'" >"$PREP/docker.sh"
+chmod +x "$PREP"/*.sh
+cleanup_commit() {
+  if [ "$HAVE_DOCKER" = 1 ]; then
+    docker rm -f $(docker ps -aq --filter label=cbbench=1) >/dev/null 2>&1
+  fi
+  cleanup_fs
+}
+trap cleanup_commit EXIT
+N_OF='$(cat '"$PREP"'/n)'
+cmds=(--prepare "$PREP/stopped.sh" -n "crowbar commit (stopped: by rename)"
+  "crowbar commit -c 'LABEL cbbench=1' fsc-$N_OF >/dev/null")
+cmds+=(--prepare "$PREP/running.sh" -n "crowbar commit (running: copied)"
+  "crowbar commit -c 'LABEL cbbench=1' fsc-$N_OF >/dev/null")
+[ "$HAVE_DOCKER" = 1 ] && cmds+=(--prepare "$PREP/docker.sh" -n "docker commit (stopped)"
+  "docker commit -c 'LABEL cbbench=1' cbbench-fsc-$N_OF >/dev/null")
+if want commit; then bench fs-commit -r "$COMMIT_RUNS" "${cmds[@]}"; fi

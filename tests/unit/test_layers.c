@@ -333,6 +333,97 @@ static void test_many_entries(void **state) {
   assert_null(strstr(got, "D /tmp/old001\n"));
 }
 
+/* The container's side as a union (its upper dir over its own layers, from commits by
+ * rename), and mount points hidden with the folders made for them. */
+static void test_own_layers_and_hidden(void **state) {
+  struct fx *f = *state;
+  if (!root)
+    skip();
+  assert_int_equal(mkdirat(f->dfd, "own", 0755), 0);
+  mk(f, 'd', "image/etc", NULL);
+  mk(f, 'f', "image/etc/passwd", "root\n");
+  mk(f, 'f', "image/etc/group", "root\n");
+  mk(f, 'd', "image/home", NULL);
+  mk(f, 'd', "image/home/app", NULL);
+  mk(f, 'd', "image/tmp", NULL);
+  /* The own layer (the first commit): /etc/passwd changed, /etc/group deleted, a new
+   * /data/f, /home made again (opaque), a volume's mount point /srv/data and one in /tmp. */
+  mk(f, 'd', "own/etc", NULL);
+  copy_meta(f, "image/etc", "own/etc");
+  mk(f, 'f', "own/etc/passwd", "root\napp\n");
+  mk(f, 'w', "own/etc/group", NULL);
+  mk(f, 'd', "own/data", NULL);
+  mk(f, 'f', "own/data/f", "x");
+  mk(f, 'o', "own/home", NULL);
+  copy_meta(f, "image/home", "own/home");
+  mk(f, 'f', "own/home/new", "n");
+  mk(f, 'd', "own/srv", NULL);
+  mk(f, 'd', "own/srv/data", NULL);
+  mk(f, 'd', "own/tmp", NULL);
+  copy_meta(f, "image/tmp", "own/tmp");
+  mk(f, 'd', "own/tmp/m", NULL);
+  /* The upper dir since: /data/f deleted again, /data/f2 new, /etc/group back (other
+   * contents), and the folders of a bind mount's point /x/y/z. */
+  mk(f, 'd', "upper/data", NULL);
+  mk(f, 'w', "upper/data/f", NULL);
+  mk(f, 'f', "upper/data/f2", "y");
+  mk(f, 'd', "upper/etc", NULL);
+  copy_meta(f, "own/etc", "upper/etc");
+  mk(f, 'f', "upper/etc/group", "root\nother\n");
+  mk(f, 'd', "upper/x", NULL);
+  mk(f, 'd', "upper/x/y", NULL);
+  mk(f, 'd', "upper/x/y/z", NULL);
+  int top[2] = {openat(f->dfd, "upper", O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+                openat(f->dfd, "own", O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  int low[2] = {openat(f->dfd, "init", O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+                openat(f->dfd, "image", O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  char *hide[] = {"/srv/data", "/tmp/m", "/x/y/z", NULL};
+  struct cb_changes_opts o = {.top = top, .ntop = 2, .lower = low, .nlower = 2, .hide = hide};
+  const char *want = "A /data\n"
+                     "A /data/f2\n"
+                     "C /etc\n"
+                     "C /etc/group\n"
+                     "C /etc/passwd\n"
+                     "C /home\n"
+                     "D /home/app\n"
+                     "A /home/new\n";
+  for (int pass = 0; pass < 2; pass++) {
+    struct cb_changes ch;
+    cb_error_t err = NULL;
+    if (cb_layers_changes_opts(&o, &ch, &err) < 0)
+      fail_msg("%s", cb_error_text(err));
+    char got[1024] = "";
+    for (size_t i = 0; i < ch.n; i++)
+      snprintf(got + strlen(got), sizeof got - strlen(got), "%c %s\n", ch.v[i].kind, ch.v[i].path);
+    cb_changes_release(&ch);
+    if (pass == 0) {
+      assert_string_equal(got, want);
+      /* Unhidden: the mount points and the folders made for them show. */
+      o.hide = NULL;
+    } else {
+      assert_string_equal(got, "A /data\n"
+                               "A /data/f2\n"
+                               "C /etc\n"
+                               "C /etc/group\n"
+                               "C /etc/passwd\n"
+                               "C /home\n"
+                               "D /home/app\n"
+                               "A /home/new\n"
+                               "A /srv\n"
+                               "A /srv/data\n"
+                               "C /tmp\n"
+                               "A /tmp/m\n"
+                               "A /x\n"
+                               "A /x/y\n"
+                               "A /x/y/z\n");
+    }
+  }
+  for (int i = 0; i < 2; i++) {
+    close(top[i]);
+    close(low[i]);
+  }
+}
+
 int main(void) {
   root = geteuid() == 0;
   const struct CMUnitTest tests[] = {
@@ -340,6 +431,7 @@ int main(void) {
       cmocka_unit_test(test_change_order),
       cmocka_unit_test_setup_teardown(test_adds_and_copy_ups, setup, teardown),
       cmocka_unit_test_setup_teardown(test_deletes_and_opaque, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_own_layers_and_hidden, setup, teardown),
       cmocka_unit_test_setup_teardown(test_many_entries, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
