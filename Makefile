@@ -49,9 +49,13 @@ LIBCOMMON_OBJ := $(LIBCOMMON_SRC:%.c=$(B)/obj/%.o)
 LIBCOMMON_PLAIN_OBJ := $(LIBCOMMON_SRC:%.c=$(B)/plain/%.o)
 
 # ---- engine ----------------------------------------------------------------------
-ENGINE_SRC := $(sort $(wildcard engine/*.c))
+# Every engine verb is its own small program (crowbar-run, crowbar-ps, ...), linked with
+# --as-needed against engine.a and libcommon.a: each loads only the libraries it uses
+# (run and exec never load libarchive or libcrypto), which is most of a verb's start-up.
+ENGINE_SRC := $(filter-out engine/main.c,$(sort $(wildcard engine/*.c)))
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(B)/obj/%.o)
 ENGINE_VERBS := $(patsubst engine/cmd_%.c,%,$(wildcard engine/cmd_*.c))
+ENGINE_BINS := $(ENGINE_VERBS:%=$(B)/crowbar-%)
 SHIM_SRC := $(sort $(wildcard engine/shim/*.c))
 SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/plain/%.o)
 INIT_SRC := $(sort $(wildcard engine/init/*.c))
@@ -60,9 +64,8 @@ INIT_OBJ := $(INIT_SRC:%.c=$(B)/plain/%.o)
 # ---- tools -----------------------------------------------------------------------
 TOOLS := $(patsubst tools/%/,%,$(sort $(dir $(wildcard tools/*/main.c))))
 TOOL_BINS := $(TOOLS:%=$(B)/crowbar-%)
-VERB_LINKS := $(ENGINE_VERBS:%=$(B)/crowbar-%)
 
-PROGRAMS := $(B)/crowbar $(B)/crowbar-engine $(B)/crowbar-shim $(B)/crowbar-init $(TOOL_BINS)
+PROGRAMS := $(B)/crowbar $(ENGINE_BINS) $(B)/crowbar-shim $(B)/crowbar-init $(TOOL_BINS)
 
 # ---- tests -----------------------------------------------------------------------
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -71,7 +74,7 @@ HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
 HELPER_BINS := $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/helpers/%)
 
 .PHONY: all clean install check test deps demo check-docs format check-format bench unit
-all: $(PROGRAMS) $(VERB_LINKS)
+all: $(PROGRAMS)
 
 # Verb tables, generated from the CB_VERB("name", "summary") lines of the sources.
 $(B)/gen/verbs.h: $(wildcard engine/cmd_*.c) $(wildcard tools/*/main.c) tests/gen-verbs.sh
@@ -95,10 +98,18 @@ $(B)/libcommon-plain.a: $(LIBCOMMON_PLAIN_OBJ)
 	$(Q)$(AR) rcs $@ $^
 
 $(B)/crowbar: $(B)/obj/tools/crowbar.o $(B)/libcommon.a
-	$(QLD)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(QLD)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
 
-$(B)/crowbar-engine: $(ENGINE_OBJ) $(B)/libcommon.a
-	$(QLD)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/engine.a: $(ENGINE_OBJ)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(B)/obj/engine/main-%.o: engine/main.c | $(B)/gen/verbs.h
+	@mkdir -p $(@D)
+	$(QCC)$(CC) $(CPPFLAGS) -DCB_VERB_FN=cmd_$(subst -,_,$*) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(ENGINE_BINS): $(B)/crowbar-%: $(B)/obj/engine/main-%.o $(B)/engine.a $(B)/libcommon.a
+	$(QLD)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
 
 $(B)/crowbar-shim: $(SHIM_OBJ) $(B)/libcommon-plain.a
 	$(QLD)$(CC) $(CFLAGS) -static $(LDFLAGS) -o $@ $^ $(STATIC_LIBS)
@@ -106,12 +117,10 @@ $(B)/crowbar-shim: $(SHIM_OBJ) $(B)/libcommon-plain.a
 $(B)/crowbar-init: $(INIT_OBJ)
 	$(QLD)$(CC) $(CFLAGS) -static $(LDFLAGS) -o $@ $^
 
-$(VERB_LINKS): $(B)/crowbar-%: | $(B)/crowbar-engine
-	$(Q)ln -sf crowbar-engine $@
 
 .SECONDEXPANSION:
 $(TOOL_BINS): $(B)/crowbar-%: $$(patsubst %.c,$(B)/obj/%.o,$$(wildcard tools/%/*.c)) $(B)/libcommon.a
-	$(QLD)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(TOOL_LIBS_$*)
+	$(QLD)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS) $(TOOL_LIBS_$*)
 
 $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(B)/libcommon.a
 	@mkdir -p $(@D)
@@ -143,8 +152,7 @@ check-docs: all
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(B)/crowbar $(DESTDIR)$(BINDIR)/crowbar
-	install -m 755 $(B)/crowbar-engine $(B)/crowbar-shim $(B)/crowbar-init $(TOOL_BINS) $(DESTDIR)$(LIBEXECDIR)/
-	for v in $(ENGINE_VERBS); do ln -sf crowbar-engine $(DESTDIR)$(LIBEXECDIR)/crowbar-$$v; done
+	install -m 755 $(ENGINE_BINS) $(B)/crowbar-shim $(B)/crowbar-init $(TOOL_BINS) $(DESTDIR)$(LIBEXECDIR)/
 	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1/
 
 format:

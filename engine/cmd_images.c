@@ -12,8 +12,7 @@
 #include "crowbar/format.h"
 #include "crowbar/image.h"
 #include "crowbar/json.h"
-#include "crowbar/tabwriter.h"
-#include "crowbar/template.h"
+#include "crowbar/output.h"
 #include "crowbar/util.h"
 #include "crowbar/verb.h"
 
@@ -30,7 +29,8 @@ static void usage(FILE *out) {
         "  -f, --filter FILTER        filter the output: dangling=true|false,\n"
         "                             reference=PATTERN, label=KEY[=VALUE], before=IMAGE,\n"
         "                             since=IMAGE\n"
-        "      --format TEMPLATE      format the output with a Go template, or \"table\"\n"
+        "      --format TEMPLATE      format the output with a Go template, \"table\" or\n"
+        "                             \"json\"\n"
         "      --no-trunc             do not truncate the output (full image IDs)\n"
         "  -q, --quiet                only show image IDs\n"
         "      --help                 show this help\n\n"
@@ -122,7 +122,7 @@ static json_object *row(const struct cb_image *img, const char *repo, const char
   if (localtime_r(&sec, &tm))
     strftime(at, sizeof at, "%Y-%m-%d %H:%M:%S %z %Z", &tm);
   cleanup_free char *since = img->created_ns ? cb_time_ago(img->created_ns, now) : xstrdup("");
-  cleanup_free char *size = cb_human_size_prec((double)img->size, 3);
+  cleanup_free char *size = cb_human_size_precision((double)img->size, 3);
   cleanup_free char *vsize = cb_human_size((double)img->size);
   char id[CB_ID_LEN + 8];
   if (no_trunc)
@@ -159,29 +159,8 @@ static json_object *header(void) {
   return o;
 }
 
-struct out {
-  struct cb_template *t;
-  struct cb_tabwriter *tw; /* tables only */
-};
-
-static int emit(struct out *o, json_object *data, bool is_header, cb_error_t *err) {
-  cleanup_free char *text = NULL;
-  int r = is_header ? cb_template_exec_header(o->t, data, &text, err)
-                    : cb_template_exec(o->t, data, &text, err);
-  if (r < 0)
-    return -1;
-  if (o->tw) {
-    cb_tabwriter_write(o->tw, text);
-    cb_tabwriter_write(o->tw, "\n");
-  } else {
-    fputs(text, stdout);
-    fputc('\n', stdout);
-  }
-  return 0;
-}
-
-static int list(const struct cb_ctx *ctx, struct out *o, const struct filters *f, bool no_trunc,
-                cb_error_t *err) {
+static int list(const struct cb_ctx *ctx, struct cb_output *o, const struct filters *f,
+                bool no_trunc, cb_error_t *err) {
   struct cb_image **v = NULL;
   size_t n = 0;
   if (cb_image_list(ctx, &v, &n, err) < 0)
@@ -203,7 +182,7 @@ static int list(const struct cb_ctx *ctx, struct out *o, const struct filters *f
       if (f->refs)
         continue;
       json_object *d = row(img, "<none>", "<none>", no_trunc, now);
-      rc = emit(o, d, false, err);
+      rc = cb_output_add(o, d, err);
       json_object_put(d);
       continue;
     }
@@ -218,7 +197,7 @@ static int list(const struct cb_ctx *ctx, struct out *o, const struct filters *f
         tag = colon + 1;
       }
       json_object *d = row(img, repo, tag, no_trunc, now);
-      rc = emit(o, d, false, err);
+      rc = cb_output_add(o, d, err);
       json_object_put(d);
     }
   }
@@ -241,7 +220,8 @@ int cmd_images(int argc, char **argv) {
   const char *format = NULL;
   cleanup_strv char **filter_args = NULL;
   int c;
-  while ((c = getopt_long(argc, argv, "af:q", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":af:q", longopts, NULL)) != -1) {
     switch (c) {
     case 'a': break;
     case 'f': cb_strv_append(&filter_args, optarg); break;
@@ -249,7 +229,7 @@ int cmd_images(int argc, char **argv) {
     case OPT_NO_TRUNC: no_trunc = true; break;
     case 'q': quiet = true; break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: fputs("See 'crowbar images --help'.\n", stderr); return 1;
+    default: cb_opt_error("images", argv, c); return 1;
     }
   }
   if (argc - optind > 1) {
@@ -258,28 +238,18 @@ int cmd_images(int argc, char **argv) {
           stderr);
     return 1;
   }
-  /* NewImageFormat: "table" (or nothing) is the default table, or the IDs with -q. */
-  cleanup_free char *trimmed = xstrdup(format ? format : "table");
-  {
-    char *s = trimmed;
-    while (*s == ' ')
-      memmove(s, s + 1, strlen(s));
-    for (size_t l = strlen(s); l && s[l - 1] == ' '; l--)
-      s[l - 1] = '\0';
-  }
-  const char *fmt = format;
-  if (!strcmp(trimmed, "table"))
-    fmt = quiet ? DEFAULT_QUIET : DEFAULT_TABLE;
+  /* NewImageFormat: with -q, the default ("table" or nothing) is the IDs alone. */
+  if (quiet && (!format || !*format || !strcmp(format, "table")))
+    format = DEFAULT_QUIET;
 
   cb_error_t err = NULL;
   struct cb_ctx ctx = {0};
   struct filters f = {.dangling = -1};
-  struct out o = {0};
+  cleanup_output struct cb_output *o = NULL;
+  json_object *h = NULL;
   int ret = 1;
-  if (cb_template_parse(fmt, &o.t, &err) < 0) {
-    cb_error_wrap(&err, "invalid --format");
+  if (cb_output_new(format, DEFAULT_TABLE, &o, &err) < 0)
     goto out;
-  }
   if (cb_require_root(&err) < 0 || cb_ctx_init(&ctx, argv[0], 0, &err) < 0)
     goto out;
   for (char **a = filter_args; a && *a; a++)
@@ -287,26 +257,17 @@ int cmd_images(int argc, char **argv) {
       goto out;
   if (optind < argc)
     cb_strv_append(&f.refs, argv[optind]);
-  if (cb_template_is_table(o.t)) {
-    o.tw = cb_tabwriter_new(10, 3);
-    json_object *h = header();
-    int r = emit(&o, h, true, &err);
-    json_object_put(h);
-    if (r < 0)
-      goto out;
-  }
-  if (list(&ctx, &o, &f, no_trunc, &err) < 0)
+  if (list(&ctx, o, &f, no_trunc, &err) < 0)
     goto out;
-  if (o.tw && cb_tabwriter_flush(o.tw, stdout) < 0) {
-    cb_error_sys(&err, "write");
+  h = header();
+  if (cb_output_flush(o, h, stdout, &err) < 0)
     goto out;
-  }
   ret = 0;
 out:
   if (err)
     cb_error_print(&err);
-  cb_tabwriter_free(o.tw);
-  cb_template_free(o.t);
+  if (h)
+    json_object_put(h);
   cb_strv_free(f.refs);
   cb_strv_free(f.labels);
   cb_ctx_release(&ctx);

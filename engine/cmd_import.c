@@ -37,12 +37,13 @@ int cmd_import(int argc, char **argv) {
   cleanup_strv char **changes = NULL;
   const char *message = NULL;
   int c;
-  while ((c = getopt_long(argc, argv, "c:m:", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":c:m:", longopts, NULL)) != -1) {
     switch (c) {
     case 'c': cb_strv_append(&changes, optarg); break;
     case 'm': message = optarg; break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: fputs("See 'crowbar import --help'.\n", stderr); return 1;
+    default: cb_opt_error("import", argv, c); return 1;
     }
   }
   int nargs = argc - optind;

@@ -24,7 +24,8 @@ int cmd_kill(int argc, char **argv) {
       {NULL, 0, NULL, 0},
   };
   int sig = 9, c;
-  while ((c = getopt_long(argc, argv, "s:", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":s:", longopts, NULL)) != -1) {
     switch (c) {
     case 's':
       sig = cb_signal_parse(optarg);
@@ -34,7 +35,7 @@ int cmd_kill(int argc, char **argv) {
       }
       break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: fputs("See 'crowbar kill --help'.\n", stderr); return 1;
+    default: cb_opt_error("kill", argv, c); return 1;
     }
   }
   if (optind >= argc) {

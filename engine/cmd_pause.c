@@ -29,10 +29,11 @@ int pause_or_unpause(int argc, char **argv, bool pause) {
   };
   const char *v = pause ? "pause" : "unpause";
   int c;
-  while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
     switch (c) {
     case 'h': usage(stdout, pause); return cb_close_stdout() < 0 ? 1 : 0;
-    default: fprintf(stderr, "See 'crowbar %s --help'.\n", v); return 1;
+    default: cb_opt_error(v, argv, c); return 1;
     }
   }
   if (optind >= argc) {

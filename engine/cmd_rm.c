@@ -27,12 +27,13 @@ int cmd_rm(int argc, char **argv) {
   };
   bool force = false, volumes = false;
   int c;
-  while ((c = getopt_long(argc, argv, "fv", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":fv", longopts, NULL)) != -1) {
     switch (c) {
     case 'f': force = true; break;
     case 'v': volumes = true; break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: fputs("See 'crowbar rm --help'.\n", stderr); return 1;
+    default: cb_opt_error("rm", argv, c); return 1;
     }
   }
   if (optind >= argc) {
@@ -57,6 +58,7 @@ int cmd_rm(int argc, char **argv) {
     }
     printf("%s\n", argv[i]);
   }
+  cb_container_sweep(&ctx);
   cb_ctx_release(&ctx);
   if (cb_close_stdout() < 0)
     ret = 1;

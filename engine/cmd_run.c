@@ -19,7 +19,7 @@ int cmd_run(int argc, char **argv) {
     cb_error_print(&err);
     return 125;
   }
-  if (o.tty && !isatty(0)) {
+  if (o.tty && o.interactive && !o.detach && !isatty(0)) {
     fputs("Error: the input device is not a TTY\n", stderr);
     create_opts_free(&o);
     return 1;

@@ -32,13 +32,14 @@ int cmd_start(int argc, char **argv) {
   };
   struct start_opts so = {0};
   int c;
-  while ((c = getopt_long(argc, argv, "ai", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":ai", longopts, NULL)) != -1) {
     switch (c) {
     case 'a': so.attach = true; break;
     case 'i': so.stdin_ = true; break;
     case CHAR_MAX + 1: so.detach_keys = optarg; break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: fputs("See 'crowbar start --help'.\n", stderr); return 1;
+    default: cb_opt_error("start", argv, c); return 1;
     }
   }
   if (optind >= argc) {
@@ -63,7 +64,8 @@ int cmd_start(int argc, char **argv) {
     int code = 0;
     if (cb_container_resolve(&ctx, argv[i], id, &err) < 0 ||
         container_start(&ctx, id, &so, &code, &err) < 0) {
-      ret = so.attach && err->exit_code ? err->exit_code : 1;
+      /* Attached, crowbar's own failures are 125, as for run. */
+      ret = so.attach ? (err->exit_code ? err->exit_code : 125) : 1;
       cb_error_print(&err);
       continue;
     }

@@ -34,7 +34,8 @@ int stop_or_restart(int argc, char **argv, bool restart) {
       {NULL, 0, NULL, 0},
   };
   int timeout = -1, c;
-  while ((c = getopt_long(argc, argv, "t:", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":t:", longopts, NULL)) != -1) {
     switch (c) {
     case 't':
       if (cb_parse_int(optarg, &timeout) < 0 || timeout < -1) {
@@ -43,7 +44,7 @@ int stop_or_restart(int argc, char **argv, bool restart) {
       }
       break;
     case 'h': usage(stdout, verb); return cb_close_stdout() < 0 ? 1 : 0;
-    default: fprintf(stderr, "See 'crowbar %s --help'.\n", verb); return 1;
+    default: cb_opt_error(verb, argv, c); return 1;
     }
   }
   if (optind >= argc) {

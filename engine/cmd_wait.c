@@ -22,10 +22,11 @@ int cmd_wait(int argc, char **argv) {
       {NULL, 0, NULL, 0},
   };
   int c;
-  while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
     switch (c) {
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: fputs("See 'crowbar wait --help'.\n", stderr); return 1;
+    default: cb_opt_error("wait", argv, c); return 1;
     }
   }
   if (optind >= argc) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* create/run options and the container record they become. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -15,6 +16,10 @@
 #include "crowbar/format.h"
 #include "crowbar/image.h"
 #include "crowbar/json.h"
+#include "crowbar/lock.h"
+#include "crowbar/lookpath.h"
+#include "crowbar/security.h"
+#include "crowbar/tty.h"
 #include "crowbar/util.h"
 #include "engine.h"
 
@@ -99,6 +104,27 @@ static void usage(FILE *out, bool is_run) {
   fprintf(out, "\nSee crowbar-%s(1).\n", v);
 }
 
+/* RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens. */
+static bool hostname_valid(const char *h) {
+  size_t len = strlen(h);
+  if (!len || len > 253)
+    return false;
+  size_t label = 0;
+  for (const char *p = h;; p++) {
+    if (*p == '.' || !*p) {
+      if (!label || label > 63 || p[-1] == '-')
+        return false;
+      if (!*p)
+        return true;
+      label = 0;
+      continue;
+    }
+    if (!isalnum((unsigned char)*p) && !(*p == '-' && label > 0))
+      return false;
+    label++;
+  }
+}
+
 void create_opts_free(struct create_opts *o) {
   free(o->name);
   free(o->workdir);
@@ -145,7 +171,7 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
   int c;
   optind = 1;
   opterr = 0;
-  const char *shortopts = is_run ? "+dite:w:u:v:h:m:" : "+ite:w:u:v:h:m:";
+  const char *shortopts = is_run ? "+:dite:w:u:v:h:m:" : "+:ite:w:u:v:h:m:";
   while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
     switch (c) {
     case 'd':
@@ -206,7 +232,7 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
                              optarg);
       break;
     case 'h':
-      if (strlen(optarg) > 64 || !cb_name_valid(optarg) )
+      if (!hostname_valid(optarg))
         return cb_error_make(err, 0, "invalid hostname format: %s", optarg);
       o->hostname = dup_opt(o->hostname, optarg);
       break;
@@ -239,21 +265,24 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
       break;
     case OPT_DETACH_KEYS: o->detach_keys = dup_opt(o->detach_keys, optarg); break;
     case 'H': usage(stdout, is_run); return 1;
-    case '?':
-      if (optopt && optopt < CHAR_MAX)
-        return cb_error_make(err, 0, "unknown shorthand flag: '%c' in -%c\nSee 'crowbar %s "
-                             "--help'.", optopt, optopt, is_run ? "run" : "create");
-      return cb_error_make(err, 0, "unknown flag: %s\nSee 'crowbar %s --help'.",
-                           argv[optind - 1], is_run ? "run" : "create");
     case ':':
-    default:
       return cb_error_make(err, 0, "flag needs an argument: %s\nSee 'crowbar %s --help'.",
                            argv[optind - 1], is_run ? "run" : "create");
+    default:
+      if (optopt && !cb_str_has_prefix(argv[optind - 1], "--"))
+        return cb_error_make(err, 0, "unknown shorthand flag: '%c' in %s\nSee 'crowbar %s "
+                             "--help'.", optopt, argv[optind - 1], is_run ? "run" : "create");
+      return cb_error_make(err, 0, "unknown flag: %.*s\nSee 'crowbar %s --help'.",
+                           (int)strcspn(argv[optind - 1], "="), argv[optind - 1],
+                           is_run ? "run" : "create");
     }
   }
-  if (o->tty)
-    return cb_error_make(err, 0, "--tty is not supported yet (it comes with the terminal "
-                                 "support of exec and attach)");
+  if (o->detach_keys) {
+    unsigned char keys[CB_DETACH_MAX];
+    size_t n;
+    if (cb_detach_keys_parse(o->detach_keys, keys, &n, err) < 0)
+      return -1;
+  }
   if (optind >= argc)
     return cb_error_make(err, 0, "\"crowbar %s\" requires at least 1 argument.\nSee 'crowbar %s "
                          "--help'.", is_run ? "run" : "create", is_run ? "run" : "create");
@@ -262,25 +291,26 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
   return 0;
 }
 
-/* Merge KEY=VALUE lists: later entries replace earlier ones with the same key. */
-static void env_set(char ***env, const char *kv) {
-  size_t kl = strcspn(kv, "=");
-  for (char **p = *env; p && *p; p++) {
-    if (!strncmp(*p, kv, kl) && ((*p)[kl] == '=' || (*p)[kl] == '\0')) {
-      free(*p);
-      *p = xstrdup(kv);
-      return;
-    }
-  }
-  cb_strv_append(env, kv);
+static int cmp_keys(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static bool env_has(char **env, const char *key) {
-  size_t kl = strlen(key);
-  for (char **p = env; p && *p; p++)
-    if (!strncmp(*p, key, kl) && (*p)[kl] == '=')
-      return true;
-  return false;
+/* A copy of a JSON object with its keys sorted, as Go's encoding of a map comes out. */
+static json_object *sorted_copy(json_object *o) {
+  json_object *r = json_object_new_object();
+  if (!o || !json_object_is_type(o, json_type_object))
+    return r;
+  size_t n = (size_t)json_object_object_length(o), i = 0;
+  const char **keys = xcalloc(n + 1, sizeof *keys);
+  json_object_object_foreach(o, k, v) {
+    (void)v;
+    keys[i++] = k;
+  }
+  qsort(keys, i, sizeof *keys, cmp_keys);
+  for (size_t j = 0; j < i; j++)
+    json_object_object_add(r, keys[j], json_object_get(json_object_object_get(o, keys[j])));
+  free(keys);
+  return r;
 }
 
 static int write_text(int dirfd, const char *name, const char *text, cb_error_t *err) {
@@ -385,6 +415,10 @@ static int parse_volume(const struct cb_ctx *ctx, const char *spec, json_object 
 
 int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
                      struct cb_container **out, cb_error_t *err) {
+  /* The image may not go away (rmi) between here and the record naming its layers. */
+  cleanup_close int images_lock = cb_lock(ctx, "images", 0, err);
+  if (images_lock < 0)
+    return -1;
   cleanup_image struct cb_image *img = NULL;
   if (cb_image_locate(ctx, o->image, &img, err) < 0)
     return -1;
@@ -408,15 +442,23 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     return cb_error_make(err, 0, "No command specified");
 
   cleanup_strv char **env = cb_json_get_strv(icfg, "Env");
-  if (!env_has(env, "PATH"))
-    env_set(&env, DEFAULT_PATH);
+  if (!cb_env_get(env, "PATH"))
+    cb_env_set(&env, DEFAULT_PATH);
   for (char **p = o->env; p && *p; p++)
-    env_set(&env, *p);
-  if (o->tty && !env_has(env, "TERM"))
-    env_set(&env, "TERM=xterm");
+    cb_env_set(&env, *p);
+  if (o->tty && !cb_env_get(env, "TERM"))
+    cb_env_set(&env, "TERM=xterm");
 
+  if (cb_caps_validate(o->cap_add, err) < 0 || cb_caps_validate(o->cap_drop, err) < 0)
+    return -1;
+  cb_container_sweep(ctx);
   char id[CB_ID_LEN + 1];
   if (cb_random_id(id, err) < 0)
+    return -1;
+  /* Held until the record is in place: a sweeper knows a .tmp folder with a free lock is
+   * a dead create's. */
+  cleanup_close int lk = cb_lock(ctx, id, 1, err);
+  if (lk < 0)
     return -1;
   cleanup_free char *name = o->name ? xstrdup(o->name[0] == '/' ? o->name + 1 : o->name)
                                     : cb_name_generate(ctx);
@@ -552,9 +594,7 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     cb_json_set_str(cfg, "WorkingDir", o->workdir ? o->workdir : cb_json_get_str(icfg, "WorkingDir", ""));
     cb_json_set_strv(cfg, "Entrypoint", entry);
     json_object_object_add(cfg, "OnBuild", NULL);
-    json_object *labels = cb_json_get(icfg, "Labels");
-    json_object_object_add(cfg, "Labels",
-                           labels ? json_object_get(labels) : json_object_new_object());
+    json_object_object_add(cfg, "Labels", sorted_copy(cb_json_get(icfg, "Labels")));
     const char *isig = cb_json_get_str(icfg, "StopSignal", NULL);
     if (o->stop_signal || isig)
       cb_json_set_str(cfg, "StopSignal", o->stop_signal ? o->stop_signal : isig);

@@ -58,6 +58,16 @@ int container_wait_stopped(const struct cb_ctx *ctx, const char *id, int timeout
 int container_remove(const struct cb_ctx *ctx, const char *id, bool force, bool volumes,
                      cb_error_t *err);
 
+/* An attached client's session: terminal set-up, sizes, signals, until EXIT (0, with the
+ * container's code) or DETACHED (1). */
+struct attach_session {
+  bool tty, stdin_;
+  const char *detach_keys; /* NULL: the container's (default ctrl-p,ctrl-q) */
+};
+int attach_session(int sock, const struct attach_session *as, int *exit_code, cb_error_t *err);
+/* Hand our stdio (stdin too when asked) to the shim on an attach socket. */
+int attach_send_fds(int sock, bool with_stdin, cb_error_t *err);
+
 /* Common verb helpers. */
 /* stop and restart share their options and loop (cmd_stop.c). */
 int stop_or_restart(int argc, char **argv, bool restart);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -18,6 +19,7 @@
 #include "crowbar/json.h"
 #include "crowbar/lock.h"
 #include "crowbar/proc.h"
+#include "crowbar/tty.h"
 #include "engine.h"
 
 int engine_ctx(struct cb_ctx *ctx, const char *argv0, cb_error_t *err) {
@@ -36,13 +38,10 @@ static int spawn_shim(const struct cb_ctx *ctx, const char *id, int sync_w, int 
   snprintf(s_sync, sizeof s_sync, "%d", sync_w);
   snprintf(s_lock, sizeof s_lock, "%d", lock_fd);
   snprintf(s_attach, sizeof s_attach, "%d", attach_fd);
-  char *argv[] = {"crowbar-shim", "--root", ctx->root, "--runroot", ctx->runroot,
-                  "--sync-fd", s_sync, "--lock-fd", s_lock,
-                  attach_fd >= 0 ? "--attach-fd" : NULL, s_attach, (char *)id, NULL};
-  if (attach_fd < 0) {
-    argv[9] = (char *)id;
-    argv[10] = NULL;
-  }
+  /* The ID first, so that `ps fauxw` shows it even on a narrow terminal. */
+  char *argv[] = {"crowbar-shim", "--id", (char *)id, "--root", ctx->root,
+                  "--runroot", ctx->runroot, "--sync-fd", s_sync, "--lock-fd", s_lock,
+                  attach_fd >= 0 ? "--attach-fd" : NULL, s_attach, NULL};
   pid_t pid = fork();
   if (pid < 0)
     return cb_error_sys(err, "fork");
@@ -78,27 +77,62 @@ static int spawn_shim(const struct cb_ctx *ctx, const char *id, int sync_w, int 
   return 0;
 }
 
-/* Wait on an attach socket for the exit code, forwarding signals (Docker's sig-proxy). */
-static int attach_wait(int sock, int *exit_code, cb_error_t *err) {
+/* Send a terminal's size to the shim. */
+static void send_size(int sock, int fd) {
+  struct winsize ws;
+  if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
+    struct cb_attach_msg m = {.type = CB_RESIZE, .a = ws.ws_row, .b = ws.ws_col};
+    cb_attach_send(sock, &m, NULL, 0);
+  }
+}
+
+int attach_session(int sock, const struct attach_session *as, int *exit_code, cb_error_t *err) {
+  if (as->detach_keys) {
+    unsigned char keys[CB_DETACH_MAX];
+    size_t n = 0;
+    if (cb_detach_keys_parse(as->detach_keys, keys, &n, err) < 0)
+      return -1;
+    struct cb_attach_msg m = {.type = CB_DETACH_KEYS, .a = n <= 8 ? (int32_t)n : 0};
+    for (size_t k = 0; k < n && k < 8; k++) {
+      uint32_t *w = (uint32_t *)(k < 4 ? &m.b : &m.c);
+      *w |= (uint32_t)keys[k] << (8 * (k % 4));
+    }
+    cb_attach_send(sock, &m, NULL, 0);
+  }
+  int term = as->tty ? (isatty(0) ? 0 : isatty(1) ? 1 : -1) : -1;
+  if (term >= 0)
+    send_size(sock, term);
+  if (as->tty && as->stdin_ && isatty(0) && cb_tty_raw(0, err) < 0)
+    return -1;
   sigset_t set;
   sigemptyset(&set);
+  /* Docker's sig-proxy: these go to the container's PID 1 (without a terminal; with one,
+   * the keys reach the container through it). */
   int proxied[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
   for (size_t i = 0; i < sizeof proxied / sizeof proxied[0]; i++)
     sigaddset(&set, proxied[i]);
+  if (term >= 0)
+    sigaddset(&set, SIGWINCH);
   sigprocmask(SIG_BLOCK, &set, NULL);
   cleanup_close int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+  int ret = -1;
   for (;;) {
     struct pollfd p[2] = {{sock, POLLIN, 0}, {sfd, POLLIN, 0}};
     if (poll(p, sfd >= 0 ? 2 : 1, -1) < 0) {
       if (errno == EINTR)
         continue;
-      return cb_error_sys(err, "poll");
+      cb_error_sys(err, "poll");
+      break;
     }
     if (sfd >= 0 && p[1].revents & POLLIN) {
       struct signalfd_siginfo si;
       if (read(sfd, &si, sizeof si) == sizeof si) {
-        struct cb_attach_msg m = {.type = CB_SIGNAL, .a = (int32_t)si.ssi_signo};
-        cb_attach_send(sock, &m, NULL, 0);
+        if (si.ssi_signo == SIGWINCH) {
+          send_size(sock, term);
+        } else {
+          struct cb_attach_msg m = {.type = CB_SIGNAL, .a = (int32_t)si.ssi_signo};
+          cb_attach_send(sock, &m, NULL, 0);
+        }
       }
     }
     if (p[0].revents) {
@@ -108,18 +142,38 @@ static int attach_wait(int sock, int *exit_code, cb_error_t *err) {
       for (int k = 0; k < 3; k++)
         if (fds[k] >= 0)
           close(fds[k]);
-      if (r <= 0)
-        return cb_error_make(err, 0, "the container's monitor went away");
+      if (r <= 0) {
+        cb_error_make(err, 0, "the container's monitor went away");
+        break;
+      }
       if (m.type == CB_EXIT) {
         *exit_code = m.a;
-        return 0;
+        ret = 0;
+        break;
       }
       if (m.type == CB_DETACHED) {
         *exit_code = 0;
-        return 1;
+        ret = 1;
+        break;
       }
     }
   }
+  cb_tty_restore();
+  sigprocmask(SIG_UNBLOCK, &set, NULL);
+  return ret;
+}
+
+/* The attach request: our stdio descriptors, handed to the shim. */
+int attach_send_fds(int sock, bool with_stdin, cb_error_t *err) {
+  int fds[3], n = 0, flags = CB_ATTACH_STDOUT | CB_ATTACH_STDERR;
+  if (with_stdin)
+    fds[n++] = 0, flags |= CB_ATTACH_STDIN;
+  fds[n++] = 1;
+  fds[n++] = 2;
+  struct cb_attach_msg m = {.type = CB_ATTACH, .a = flags};
+  if (cb_attach_send(sock, &m, fds, n) < 0)
+    return cb_error_sys(err, "attach");
+  return 0;
 }
 
 int container_start(const struct cb_ctx *ctx, const char *id, const struct start_opts *opts,
@@ -155,14 +209,8 @@ int container_start(const struct cb_ctx *ctx, const char *id, const struct start
       return cb_error_sys(err, "socketpair");
     sock = sp[0];
     peer = sp[1];
-    int fds[3], n = 0, flags = CB_ATTACH_STDOUT | CB_ATTACH_STDERR;
-    if (opts->stdin_)
-      fds[n++] = 0, flags |= CB_ATTACH_STDIN;
-    fds[n++] = 1;
-    fds[n++] = 2;
-    struct cb_attach_msg m = {.type = CB_ATTACH, .a = flags};
-    if (cb_attach_send(sock, &m, fds, n) < 0)
-      return cb_error_sys(err, "attach");
+    if (attach_send_fds(sock, opts->stdin_, err) < 0)
+      return -1;
   }
   if (spawn_shim(ctx, id, sync_w, lk, peer, err) < 0)
     return -1;
@@ -206,7 +254,9 @@ int container_start(const struct cb_ctx *ctx, const char *id, const struct start
     return 0;
   }
   int code = 0;
-  if (attach_wait(sock, &code, err) < 0)
+  struct attach_session as = {.tty = cb_json_get_bool(c->json, "Config.Tty", false),
+                              .stdin_ = opts->stdin_, .detach_keys = opts->detach_keys};
+  if (attach_session(sock, &as, &code, err) < 0)
     return -1;
   if (exit_code)
     *exit_code = code;

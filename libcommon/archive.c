@@ -74,7 +74,7 @@ struct tee {
   int fd;
   struct cb_sha256 sha;
   int64_t n;
-  int failed;           /* the decompressor or the tee failed; msg says why */
+  int failed; /* the decompressor or the tee failed; msg says why */
   char msg[512];
   char buf[64 * 1024];
 };
@@ -298,8 +298,7 @@ static int extract_entries(struct archive *in, struct archive *out, struct tee *
       return cb_error_make(err, 0, "invalid tar archive: a member has no usable name");
     cleanup_free char *clean = cb_archive_clean_path(name);
     if (!clean)
-      return cb_error_make(err, 0, "refusing `%s`: the path leads outside the destination",
-                           name);
+      return cb_error_make(err, 0, "refusing `%s`: the path leads outside the destination", name);
     if (!strcmp(clean, ".")) {
       if (set_root(e, x->flags, err) < 0)
         return -1;

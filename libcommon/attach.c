@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -85,9 +87,19 @@ int cb_attach_recv(int sock, struct cb_attach_msg *m, int fds[3]) {
 
 int cb_attach_connect(const char *path, cb_error_t *err) {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof sa.sun_path)
-    return cb_error_make(err, ENAMETOOLONG, "attach socket `%s`", path);
-  strcpy(sa.sun_path, path);
+  cleanup_close int dirfd = -1;
+  if (strlen(path) < sizeof sa.sun_path) {
+    strcpy(sa.sun_path, path);
+  } else {
+    /* Too long for sun_path: go through a descriptor on its folder. */
+    const char *slash = strrchr(path, '/');
+    cleanup_free char *dir = strndup(path, slash ? (size_t)(slash - path) : 0);
+    dirfd = open(dir && *dir ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0)
+      return cb_error_sys(err, "open `%s`", dir);
+    snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dirfd,
+             slash ? slash + 1 : path);
+  }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return cb_error_sys(err, "socket");

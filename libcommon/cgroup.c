@@ -105,8 +105,9 @@ int cb_cgroup_create(const char *id, const struct cb_cgroup_limits *lim, cb_erro
       snprintf(val, sizeof val, "%lld", (long long)lim->memory);
       if (write_file(d, "memory.max", val, err) < 0)
         return cb_error_wrap(err, "set the memory limit");
+      /* Docker's default: as much swap again as memory. */
       cb_error_t e2 = NULL;
-      if (write_file(d, "memory.swap.max", "0", &e2) < 0)
+      if (write_file(d, "memory.swap.max", val, &e2) < 0)
         cb_error_release(&e2);
     }
     if (lim->pids > 0) {
@@ -127,11 +128,11 @@ int cb_cgroup_create(const char *id, const struct cb_cgroup_limits *lim, cb_erro
       snprintf(val, sizeof val, "%lld", (long long)lim->memory);
       if (write_file(d, "memory.limit_in_bytes", val, err) < 0)
         return cb_error_wrap(err, "set the memory limit");
+      /* Docker's default: memory plus as much swap again, when swap is accounted. */
       cb_error_t e2 = NULL;
-      /* No swap beyond the limit, when swap accounting exists. */
-      if (write_file(d, "memory.memsw.limit_in_bytes", val, &e2) < 0)
-        cb_error_release(&e2);
-      if (write_file(d, "memory.swappiness", "0", &e2) < 0)
+      char both[32];
+      snprintf(both, sizeof both, "%lld", (long long)lim->memory * 2);
+      if (write_file(d, "memory.memsw.limit_in_bytes", both, &e2) < 0)
         cb_error_release(&e2);
     } else if (!strcmp(ctl, "pids") && lim->pids > 0) {
       snprintf(val, sizeof val, "%lld", (long long)lim->pids);
@@ -300,3 +301,45 @@ int cb_cgroup_destroy(const char *id, cb_error_t *err) {
 }
 
 char *cb_cgroup_path(const char *id) { return xasprintf("/" CG_PARENT "/%s", id); }
+
+int cb_cgroup_join_process(pid_t target, pid_t pid, cb_error_t *err) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/cgroup", target);
+  cleanup_free char *text = NULL;
+  if (cb_read_file(path, &text, NULL, err) < 0)
+    return -1;
+  char val[24];
+  snprintf(val, sizeof val, "%d", pid);
+  bool v2 = cb_cgroup_detect() == CB_CGROUP_V2;
+  char *save = NULL;
+  for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    /* hierarchy-ID:controller-list:path */
+    char *c1 = strchr(l, ':');
+    char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c2)
+      continue;
+    *c2 = '\0';
+    const char *ctl = c1 + 1, *cpath = c2 + 1;
+    cleanup_free char *dir = NULL;
+    if (!*ctl)
+      dir = v2 ? xasprintf(CG_ROOT "%s", cpath) : xasprintf(CG_ROOT "/unified%s", cpath);
+    else if (!strncmp(ctl, "name=", 5))
+      dir = xasprintf(CG_ROOT "/%s%s", ctl + 5, cpath);
+    else {
+      /* "cpu,cpuacct" may be mounted as either name, or as the joined one. */
+      char first[64];
+      snprintf(first, sizeof first, "%.*s", (int)strcspn(ctl, ","), ctl);
+      dir = xasprintf(CG_ROOT "/%s%s", ctl, cpath);
+      if (access(dir, F_OK) != 0) {
+        free(dir);
+        dir = xasprintf(CG_ROOT "/%s%s", first, cpath);
+      }
+    }
+    cleanup_free char *procs = xasprintf("%s/cgroup.procs", dir);
+    if (access(procs, F_OK) != 0)
+      continue;
+    if (cb_write_string(procs, val, err) < 0)
+      return -1;
+  }
+  return 0;
+}

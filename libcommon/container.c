@@ -91,12 +91,7 @@ void cb_container_sync_json(struct cb_container *c) {
   cb_json_set_int(cb, "FinishedNs", s->finished_ns);
 }
 
-int cb_container_load(const struct cb_ctx *ctx, const char *id, struct cb_container **out,
-                      cb_error_t *err) {
-  cleanup_free char *path = cb_ctx_path(ctx, "containers/%s/container.json", id);
-  json_object *j = NULL;
-  if (cb_json_read_file(path, &j, err) < 0)
-    return -1;
+static struct cb_container *from_json(json_object *j, const char *id) {
   struct cb_container *c = xcalloc(1, sizeof *c);
   c->json = j;
   snprintf(c->id, sizeof c->id, "%s", cb_json_get_str(j, "Id", id));
@@ -104,8 +99,51 @@ int cb_container_load(const struct cb_ctx *ctx, const char *id, struct cb_contai
   c->name = xstrdup(name[0] == '/' ? name + 1 : name);
   c->created_ns = cb_json_get_int(j, "Crowbar.CreatedNs", 0);
   state_from_json(c);
-  *out = c;
+  return c;
+}
+
+int cb_container_load(const struct cb_ctx *ctx, const char *id, struct cb_container **out,
+                      cb_error_t *err) {
+  cleanup_free char *path = cb_ctx_path(ctx, "containers/%s/container.json", id);
+  json_object *j = NULL;
+  if (cb_json_read_file(path, &j, err) < 0)
+    return -1;
+  *out = from_json(j, id);
   return 0;
+}
+
+/* The listing's fast path: relative to the containers folder, one read per record (a
+ * short read of a regular file is its end), the buffer reused. */
+static struct cb_container *load_at(int dfd, const char *id, char **buf, size_t *cap) {
+  char rel[CB_ID_LEN + 32];
+  snprintf(rel, sizeof rel, "%s/container.json", id);
+  cleanup_close int fd = openat(dfd, rel, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  size_t n = 0;
+  for (;;) {
+    if (n + 1 >= *cap) {
+      *cap *= 2;
+      *buf = xrealloc(*buf, *cap);
+    }
+    ssize_t r = read(fd, *buf + n, *cap - n - 1);
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      return NULL;
+    }
+    n += (size_t)r;
+    if (r == 0 || n + 1 < *cap)
+      break;
+  }
+  (*buf)[n] = '\0';
+  json_object *j = NULL;
+  cb_error_t err = NULL;
+  if (cb_json_parse(*buf, &j, &err) < 0) {
+    cb_error_release(&err);
+    return NULL;
+  }
+  return from_json(j, id);
 }
 
 int cb_container_save(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
@@ -273,18 +311,15 @@ int cb_container_list(const struct cb_ctx *ctx, struct cb_container ***out, size
     return cb_error_sys(err, "open `%s`", cdir);
   }
   struct cb_container **v = NULL;
-  size_t cnt = 0, cap = 0;
+  size_t cnt = 0, cap = 0, bufcap = 16384;
+  cleanup_free char *buf = xmalloc(bufcap);
   struct dirent *de;
   while ((de = readdir(d))) {
     if (!is_id_entry(de->d_name))
       continue;
-    struct cb_container *c;
-    cb_error_t e2 = NULL;
-    if (cb_container_load(ctx, de->d_name, &c, &e2) < 0) {
-      /* Removed while we listed, or half-written by a killed command: skip it. */
-      cb_error_release(&e2);
-      continue;
-    }
+    struct cb_container *c = load_at(dirfd(d), de->d_name, &buf, &bufcap);
+    if (!c)
+      continue; /* removed while we listed, or half-written by a killed command */
     cb_container_refresh(ctx, c);
     if (cnt == cap) {
       cap = cap ? cap * 2 : 64;
@@ -425,4 +460,39 @@ int cb_container_destroy(const struct cb_ctx *ctx, struct cb_container *c, cb_er
   if (cb_rm_rf(aside, err) < 0)
     return cb_error_wrap(err, "remove the files of container %s", c->id);
   return 0;
+}
+
+void cb_container_sweep(const struct cb_ctx *ctx) {
+  cleanup_free char *cdir = cb_ctx_path(ctx, "containers");
+  cleanup_dir DIR *d = opendir(cdir);
+  if (!d)
+    return;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    const char *id = NULL;
+    if (!strncmp(de->d_name, ".tmp-", 5))
+      id = de->d_name + 5;
+    else if (!strncmp(de->d_name, ".rm-", 4))
+      id = de->d_name + 4;
+    if (!id || !is_id_entry(id))
+      continue;
+    cb_error_t err = NULL;
+    cleanup_close int lk = cb_trylock(ctx, id, 1, &err);
+    if (lk < 0) {
+      cb_error_release(&err);
+      continue; /* its owner is still at work */
+    }
+    /* A name reserved for this ID goes too (it points at no container). */
+    cleanup_free char *names = cb_ctx_path(ctx, "names");
+    cleanup_dir DIR *nd = opendir(names);
+    struct dirent *ne;
+    while (nd && (ne = readdir(nd))) {
+      char target[CB_ID_LEN + 2];
+      ssize_t n = readlinkat(dirfd(nd), ne->d_name, target, sizeof target - 1);
+      if (n == CB_ID_LEN && !memcmp(target, id, CB_ID_LEN))
+        unlinkat(dirfd(nd), ne->d_name, 0);
+    }
+    if (cb_rm_rf_at(dirfd(d), de->d_name, &err) < 0)
+      cb_error_release(&err);
+  }
 }

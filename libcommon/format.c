@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +116,14 @@ int cb_parse_rfc3339(const char *s, int64_t *ns) {
   struct tm tm = {.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m,
                   .tm_sec = sec};
   time_t t = timegm(&tm);
-  *ns = ((int64_t)t - off) * NS + frac;
+  int64_t secs = (int64_t)t - off;
+  if (Y == 1 && M == 1 && D == 1 && secs + off == -62135596800LL && !frac) {
+    *ns = 0; /* Go's zero time, Docker's "unset" */
+    return 0;
+  }
+  if (secs < INT64_MIN / NS || secs > INT64_MAX / NS - 1)
+    return -1;
+  *ns = secs * NS + frac;
   return 0;
 }
 
@@ -232,7 +240,8 @@ char *cb_human_duration(int64_t ns) {
     return xasprintf("%lld weeks", (long long)(hours / 24 / 7));
   if (hours < 24 * 365 * 2)
     return xasprintf("%lld months", (long long)(hours / 24 / 30));
-  return xasprintf("%lld years", (long long)(hours / 24 / 365));
+  /* go-units takes the hours truncated here, not rounded. */
+  return xasprintf("%lld years", (long long)(ns / (3600 * NS) / 24 / 365));
 }
 
 char *cb_time_ago(int64_t then_ns, int64_t now_ns) {
@@ -245,17 +254,17 @@ char *cb_time_ago(int64_t then_ns, int64_t now_ns) {
   return r;
 }
 
-char *cb_human_size(double size) { return cb_human_size_prec(size, 4); }
+char *cb_human_size(double size) { return cb_human_size_precision(size, 4); }
 
-char *cb_human_size_prec(double size, int precision) {
-  /* go-units HumanSizeWithPrecision(size, precision) with the decimal abbreviations. */
+char *cb_human_size_precision(double size, int precision) {
+  /* go-units HumanSizeWithPrecision with the decimal abbreviations. */
   static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
   int i = 0;
   while (size >= 1000 && i < 8) {
     size /= 1000;
     i++;
   }
-  /* %.*g, as Go's strconv 'g' with that precision */
+  /* %.*g, as Go's fmt with that precision */
   char num[32];
   snprintf(num, sizeof num, "%.*g", precision, size);
   return xasprintf("%s%s", num, units[i]);

@@ -28,7 +28,9 @@ static void gb_add(struct gbuf *b, const char *s, size_t n) {
   (*b->s)[*b->len] = '\0';
 }
 
-static void gb_adds(struct gbuf *b, const char *s) { gb_add(b, s, strlen(s)); }
+static void gb_adds(struct gbuf *b, const char *s) {
+  gb_add(b, s, strlen(s));
+}
 
 /* Length of the valid UTF-8 sequence at s (n bytes left) and its code point; 0 if invalid. */
 static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
@@ -228,12 +230,8 @@ static void gb_indent(struct gbuf *b, int indent, int depth) {
 static void gb_value(struct gbuf *b, json_object *o, int indent, int depth) {
   char num[32];
   switch (json_object_get_type(o)) {
-  case json_type_null:
-    gb_adds(b, "null");
-    break;
-  case json_type_boolean:
-    gb_adds(b, json_object_get_boolean(o) ? "true" : "false");
-    break;
+  case json_type_null: gb_adds(b, "null"); break;
+  case json_type_boolean: gb_adds(b, json_object_get_boolean(o) ? "true" : "false"); break;
   case json_type_int: {
     int64_t v = json_object_get_int64(o);
     if (v == INT64_MAX)
@@ -243,9 +241,7 @@ static void gb_value(struct gbuf *b, json_object *o, int indent, int depth) {
     gb_adds(b, num);
     break;
   }
-  case json_type_double:
-    gb_double(b, json_object_get_double(o));
-    break;
+  case json_type_double: gb_double(b, json_object_get_double(o)); break;
   case json_type_string:
     gb_string(b, json_object_get_string(o), (size_t)json_object_get_string_len(o));
     break;

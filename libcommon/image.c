@@ -122,8 +122,9 @@ int cb_image_parse_ref(const char *ref, char **name, char **tag, cb_error_t *err
                          "strings",
                          ref);
   if (strchr(ref, '@'))
-    return cb_error_make(err, 0, "invalid reference format: digest references are not "
-                                 "supported by the local store");
+    return cb_error_make(err, 0,
+                         "invalid reference format: digest references are not "
+                         "supported by the local store");
   /* splitDockerDomain */
   const char *slash = strchr(ref, '/');
   cleanup_free char *domain = NULL;
@@ -164,9 +165,8 @@ int cb_image_parse_ref(const char *ref, char **name, char **tag, cb_error_t *err
     *colon = '\0';
   for (char *p = remainder; *p; p++)
     if (isupper((unsigned char)*p))
-      return cb_error_make(err, 0,
-                           "invalid reference format: repository name (%s) must be lowercase",
-                           remainder);
+      return cb_error_make(
+          err, 0, "invalid reference format: repository name (%s) must be lowercase", remainder);
   if (!valid_domain(domain, strlen(domain)) || !valid_tag(t))
     return cb_error_make(err, 0, "invalid reference format");
   for (const char *p = remainder;;) {
@@ -178,8 +178,9 @@ int cb_image_parse_ref(const char *ref, char **name, char **tag, cb_error_t *err
     p = e + 1;
   }
   if (strlen(domain) + 1 + strlen(remainder) > NAME_MAX_LEN)
-    return cb_error_make(err, 0, "invalid reference format: repository name must not be more "
-                                 "than %d characters",
+    return cb_error_make(err, 0,
+                         "invalid reference format: repository name must not be more "
+                         "than %d characters",
                          NAME_MAX_LEN);
   /* FamiliarName */
   char *familiar;
@@ -209,7 +210,7 @@ char *cb_image_normalize_ref(const char *ref) {
 /* "No such image: busybox:latest" for names (as Docker's daemon says it), else as given. */
 static int no_such_image(cb_error_t *err, const char *ref) {
   cleanup_free char *n = cb_image_normalize_ref(ref);
-  return cb_error_make(err, ENOENT, "No such image: %s", n ? n : ref);
+  return cb_error_make(err, 0, "No such image: %s", n ? n : ref);
 }
 
 /* ---- repositories.json ----------------------------------------------------------------- */
@@ -328,7 +329,7 @@ static int find_prefix(const struct cb_ctx *ctx, const char *prefix, char id[CB_
 static int resolve(const struct cb_ctx *ctx, const char *ref, json_object *repos,
                    char id[CB_ID_LEN + 1], cb_error_t *err) {
   if (!ref || !*ref)
-    return cb_error_make(err, ENOENT, "No such image: ");
+    return cb_error_make(err, 0, "No such image: ");
   bool digest = cb_str_has_prefix(ref, CB_DIGEST_PREFIX);
   const char *h = digest ? ref + strlen(CB_DIGEST_PREFIX) : ref;
   size_t hl = strlen(h);
@@ -494,7 +495,9 @@ static void buf_putn(struct buf *b, const char *s, size_t n) {
   b->n += n;
   b->s[b->n] = '\0';
 }
-static void buf_putc(struct buf *b, char c) { buf_putn(b, &c, 1); }
+static void buf_putc(struct buf *b, char c) {
+  buf_putn(b, &c, 1);
+}
 static char *buf_take(struct buf *b) {
   if (!b->s)
     return xstrdup("");
@@ -508,7 +511,9 @@ static const char *env_lookup(char **env, const char *name, size_t n) {
   return NULL;
 }
 
-static bool is_name_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
+static bool is_name_char(char c) {
+  return isalnum((unsigned char)c) || c == '_';
+}
 
 /* Expand one $VAR / ${VAR} at *p (pointing after '$'); appends to b. */
 static void expand_var(const char **p, char **env, struct buf *b) {
@@ -821,16 +826,16 @@ static int apply_one(json_object *config, const char *change, bool *cmd_set, cb_
     *c = (char)tolower((unsigned char)*c);
   cleanup_strv char **env = cb_json_get_strv(config, "Env");
 
-  static const char *const valid[] = {"cmd",        "entrypoint", "env",  "expose",
+  static const char *const valid[] = {"cmd",         "entrypoint", "env",     "expose",
                                       "healthcheck", "label",      "onbuild", "stopsignal",
-                                      "user",       "volume",     "workdir"};
+                                      "user",        "volume",     "workdir"};
   bool ok = false;
   for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++)
     if (!strcmp(name, valid[i]))
       ok = true;
   if (!ok)
     return cb_error_make(err, 0, "%s is not a valid change command", name);
-  if (!*rest && strcmp(name, "cmd") && strcmp(name, "entrypoint"))
+  if (!*rest)
     return cb_error_make(err, 0, "%s requires at least one argument", name);
 
   if (!strcmp(name, "cmd") || !strcmp(name, "entrypoint")) {
@@ -973,7 +978,8 @@ static int sweep_tmp(const struct cb_ctx *ctx) {
 static void add_lowerdir_layers(const char *lower, char ***keep) {
   for (const char *p = strstr(lower, "/layers/"); p; p = strstr(p + 1, "/layers/")) {
     const char *h = p + strlen("/layers/");
-    if (strlen(h) >= CB_ID_LEN && cb_is_hex(h, CB_ID_LEN) && (h[CB_ID_LEN] == '/' || !h[CB_ID_LEN])) {
+    if (strlen(h) >= CB_ID_LEN && cb_is_hex(h, CB_ID_LEN) &&
+        (h[CB_ID_LEN] == '/' || !h[CB_ID_LEN])) {
       char hex[CB_ID_LEN + 1];
       memcpy(hex, h, CB_ID_LEN);
       hex[CB_ID_LEN] = '\0';
@@ -1145,8 +1151,7 @@ int cb_image_txn_add_layer(struct cb_image_txn *t, int fd, unsigned flags,
     return cb_error_sys(err, "open `%s/%s`", t->dir, l.name);
   if (mkdirat(lfd, "diff", 0755) < 0)
     return cb_error_sys(err, "mkdir `%s/%s/diff`", t->dir, l.name);
-  cleanup_close int tar =
-      openat(lfd, "layer.tar", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  cleanup_close int tar = openat(lfd, "layer.tar", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (tar < 0)
     return cb_error_sys(err, "create `%s/%s/layer.tar`", t->dir, l.name);
   cleanup_free char *diff = xasprintf("%s/%s/diff", t->dir, l.name);
@@ -1183,9 +1188,9 @@ static json_object *make_manifest(const struct cb_ctx *ctx, const char *config_d
   json_object *m = json_object_new_object();
   cb_json_set_int(m, "schemaVersion", 2);
   cb_json_set_str(m, "mediaType", "application/vnd.oci.image.manifest.v1+json");
-  json_object_object_add(m, "config",
-                         descriptor("application/vnd.oci.image.config.v1+json", config_digest,
-                                    (int64_t)config_len));
+  json_object_object_add(
+      m, "config",
+      descriptor("application/vnd.oci.image.config.v1+json", config_digest, (int64_t)config_len));
   json_object *layers = json_object_new_array();
   for (char **d = diff_ids; d && *d; d++) {
     cleanup_free char *p = cb_ctx_path(ctx, "layers/%s/layer.json", cb_digest_hex(*d));
@@ -1203,8 +1208,7 @@ static json_object *make_manifest(const struct cb_ctx *ctx, const char *config_d
 }
 
 /* Point refs at "sha256:<id>" in repositories.json. Hold the images lock. */
-static int set_tags(const struct cb_ctx *ctx, const char *id, char *const *refs,
-                    cb_error_t *err) {
+static int set_tags(const struct cb_ctx *ctx, const char *id, char *const *refs, cb_error_t *err) {
   if (!refs || !refs[0])
     return 0;
   cleanup_json json_object *repos = NULL;
@@ -1221,9 +1225,9 @@ static int set_tags(const struct cb_ctx *ctx, const char *id, char *const *refs,
   return repos_write(ctx, repos, err);
 }
 
-static int commit_locked(struct cb_image_txn *t, const char *config, size_t len,
-                         char *const *refs, char id[CB_ID_LEN + 1], bool *moved_any,
-                         bool *new_image, cb_error_t *err) {
+static int commit_locked(struct cb_image_txn *t, const char *config, size_t len, char *const *refs,
+                         char id[CB_ID_LEN + 1], bool *moved_any, bool *new_image,
+                         cb_error_t *err) {
   const struct cb_ctx *ctx = t->ctx;
   cleanup_free char *text = strndup(config, len);
   if (!text)
@@ -1286,8 +1290,8 @@ static int commit_locked(struct cb_image_txn *t, const char *config, size_t len,
   return set_tags(ctx, id, refs, err);
 }
 
-int cb_image_txn_commit(struct cb_image_txn *t, const char *config, size_t len,
-                        char *const *refs, char id[CB_ID_LEN + 1], cb_error_t *err) {
+int cb_image_txn_commit(struct cb_image_txn *t, const char *config, size_t len, char *const *refs,
+                        char id[CB_ID_LEN + 1], cb_error_t *err) {
   /* Check the references before anything moves. */
   for (char *const *r = refs; r && *r; r++) {
     cleanup_free char *n = NULL, *tg = NULL;
@@ -1384,6 +1388,30 @@ static const struct cb_container *first_user(const struct users *u, const char *
   return NULL;
 }
 
+/* Containers created since the list was taken, their records as they are (a new container
+ * does not run yet). A creator that holds the images lock shared from cb_image_locate to
+ * writing its record (see image.h) cannot slip in after this. */
+static void add_new_users(const struct cb_ctx *ctx, struct users *u) {
+  cleanup_free char *cdir = cb_ctx_path(ctx, "containers");
+  cleanup_dir DIR *d = opendir(cdir);
+  struct dirent *de;
+  while (d && (de = readdir(d))) {
+    if (!is_full_id(de->d_name))
+      continue;
+    bool known = false;
+    for (size_t i = 0; i < u->n && !known; i++)
+      known = !strcmp(u->v[i]->id, de->d_name);
+    struct cb_container *c = NULL;
+    cb_error_t e = NULL;
+    if (known || cb_container_load(ctx, de->d_name, &c, &e) < 0) {
+      cb_error_release(&e);
+      continue;
+    }
+    u->v = xrealloc(u->v, (u->n + 1) * sizeof *u->v);
+    u->v[u->n++] = c;
+  }
+}
+
 static int untag(const struct cb_ctx *ctx, const char *key, char ***records, cb_error_t *err) {
   cleanup_json json_object *repos = NULL;
   if (repos_read(ctx, &repos, err) < 0)
@@ -1400,8 +1428,8 @@ enum { CONFLICT_HARD = 1, CONFLICT_SOFT = 2, CONFLICT_SOFT_NO_REFS = 4 };
 
 /* Docker's checkImageDeleteConflict. Returns 1 with err filled on a conflict; *used tells
  * whether a container is the reason. */
-static int check_conflict(const struct cb_image *img, size_t ntags, const struct users *u,
-                          int mask, bool *used, cb_error_t *err) {
+static int check_conflict(const struct cb_image *img, size_t ntags, const struct users *u, int mask,
+                          bool *used, cb_error_t *err) {
   char s1[CB_SHORT_ID_LEN + 1], s2[CB_SHORT_ID_LEN + 1];
   const struct cb_container *c;
   cb_image_short_id(img->id, s1);
@@ -1456,9 +1484,8 @@ static char **chain_ids(char **diffs, cb_error_t *err) {
 /* Docker's imageDeleteHelper: delete the image (its tags, then itself, then the layers no
  * one else uses). quiet: a tag was just removed; a conflict then ends silently unless the
  * image is left dangling and unused. */
-static int delete_image(const struct cb_ctx *ctx, const struct cb_image *img,
-                        const struct users *u, bool force, bool quiet, char ***records,
-                        cb_error_t *err) {
+static int delete_image(const struct cb_ctx *ctx, const struct cb_image *img, const struct users *u,
+                        bool force, bool quiet, char ***records, cb_error_t *err) {
   cleanup_json json_object *repos = NULL;
   if (repos_read(ctx, &repos, err) < 0)
     return -1;
@@ -1564,7 +1591,11 @@ int cb_image_remove(const struct cb_ctx *ctx, const char *ref, bool force, char 
   int rc;
   {
     cleanup_close int lk = cb_lock(ctx, "images", 1, err);
-    rc = lk < 0 ? -1 : remove_locked(ctx, ref, force, &u, &recs, err);
+    rc = lk < 0 ? -1 : 0;
+    if (rc == 0)
+      add_new_users(ctx, &u);
+    if (rc == 0)
+      rc = remove_locked(ctx, ref, force, &u, &recs, err);
   }
   cb_container_list_free(u.v, u.n);
   if (rc == 0 && records)

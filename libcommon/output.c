@@ -31,7 +31,9 @@ int cb_output_new(const char *format, const char *default_table, struct cb_outpu
   return 0;
 }
 
-bool cb_output_is_table(const struct cb_output *o) { return cb_template_is_table(o->tmpl); }
+bool cb_output_is_table(const struct cb_output *o) {
+  return cb_template_is_table(o->tmpl);
+}
 
 static void append(struct cb_output *o, const char *s, size_t n) {
   if (o->len + n + 1 > o->cap) {

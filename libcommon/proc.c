@@ -98,12 +98,19 @@ bool cb_proc_alive(pid_t pid, uint64_t start_time) {
 }
 
 int cb_boot_id(char *buf, cb_error_t *err) {
+  /* It cannot change while we run: read it once (ps checks it for every running container). */
+  static char cached[37];
+  if (cached[0]) {
+    memcpy(buf, cached, 37);
+    return 0;
+  }
   char tmp[64];
   if (read_small("/proc/sys/kernel/random/boot_id", tmp, sizeof tmp) < 0)
     return cb_error_sys(err, "read boot_id");
   tmp[strcspn(tmp, "\n")] = '\0';
   tmp[36] = '\0';
   memcpy(buf, tmp, 37);
+  memcpy(cached, tmp, 37);
   return 0;
 }
 

@@ -128,7 +128,7 @@ static void write_lines(struct cb_tabwriter *tw, size_t line0, size_t line1) {
 /* Go's Writer.format: returns the next unwritten line. */
 static size_t format(struct cb_tabwriter *tw, size_t line0, size_t line1) {
   size_t column = tw->nwidths;
-  for (size_t this = line0; this < line1; this++) {
+  for (size_t this = line0; this < line1; this ++) {
     struct line *l = &tw->lines[this];
     if (column + 1 >= l->n)
       continue;
@@ -136,7 +136,7 @@ static size_t format(struct cb_tabwriter *tw, size_t line0, size_t line1) {
     write_lines(tw, line0, this);
     line0 = this;
     int width = tw->minwidth;
-    for (; this < line1; this++) {
+    for (; this < line1; this ++) {
       l = &tw->lines[this];
       if (column + 1 >= l->n)
         break;

@@ -38,8 +38,12 @@ static void buf_add(struct buf *b, const char *s, size_t n) {
   b->len += n;
   b->s[b->len] = '\0';
 }
-static void buf_adds(struct buf *b, const char *s) { buf_add(b, s, strlen(s)); }
-static void buf_addc(struct buf *b, char c) { buf_add(b, &c, 1); }
+static void buf_adds(struct buf *b, const char *s) {
+  buf_add(b, s, strlen(s));
+}
+static void buf_addc(struct buf *b, char c) {
+  buf_add(b, &c, 1);
+}
 static char *buf_steal(struct buf *b) {
   if (!b->s)
     return xstrdup("");
@@ -105,7 +109,9 @@ static void emit(struct lexer *lx, enum tok t, const char *s, size_t len, bool a
   k->line = lx->line;
 }
 
-static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+static bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 static bool is_alnum_(char c) {
   return isalnum((unsigned char)c) || c == '_' || (unsigned char)c >= 0x80;
 }
@@ -226,11 +232,26 @@ static int lex_action(struct lexer *lx, bool *trim_right) {
     bool adj = adjacent;
     adjacent = true;
     switch (c) {
-    case '|': emit(lx, T_PIPE, "|", 1, adj); lx->pos++; continue;
-    case '(': emit(lx, T_LPAREN, "(", 1, adj); lx->pos++; continue;
-    case ')': emit(lx, T_RPAREN, ")", 1, adj); lx->pos++; continue;
-    case ',': emit(lx, T_COMMA, ",", 1, adj); lx->pos++; continue;
-    case '=': emit(lx, T_ASSIGN, "=", 1, adj); lx->pos++; continue;
+    case '|':
+      emit(lx, T_PIPE, "|", 1, adj);
+      lx->pos++;
+      continue;
+    case '(':
+      emit(lx, T_LPAREN, "(", 1, adj);
+      lx->pos++;
+      continue;
+    case ')':
+      emit(lx, T_RPAREN, ")", 1, adj);
+      lx->pos++;
+      continue;
+    case ',':
+      emit(lx, T_COMMA, ",", 1, adj);
+      lx->pos++;
+      continue;
+    case '=':
+      emit(lx, T_ASSIGN, "=", 1, adj);
+      lx->pos++;
+      continue;
     case ':':
       if (p + 1 < lx->n && t[p + 1] == '=') {
         emit(lx, T_DECLARE, ":=", 2, adj);
@@ -334,8 +355,7 @@ static int lex_action(struct lexer *lx, bool *trim_right) {
       emit(lx, T_DOT, ".", 1, adj);
       lx->pos++;
       continue;
-    default:
-      break;
+    default: break;
     }
     if (isdigit((unsigned char)c) || c == '.' ||
         ((c == '-' || c == '+') && p + 1 < lx->n &&
@@ -427,8 +447,8 @@ struct pipe;
 
 struct arg {
   enum arg_type t;
-  char *s;       /* A_STRING value, A_VAR name, A_NUMBER literal */
-  char **chain;  /* field names after the term (A_FIELD: all of them) */
+  char *s;      /* A_STRING value, A_VAR name, A_NUMBER literal */
+  char **chain; /* field names after the term (A_FIELD: all of them) */
   size_t nchain;
   bool is_int;
   int64_t i;
@@ -476,10 +496,18 @@ struct val {
   bool missing;
 };
 
-static struct val v_ref(json_object *j) { return (struct val){json_object_get(j), false}; }
-static struct val v_own(json_object *j) { return (struct val){j, false}; }
-static struct val v_missing(void) { return (struct val){NULL, true}; }
-static struct val v_copy(struct val v) { return (struct val){json_object_get(v.j), v.missing}; }
+static struct val v_ref(json_object *j) {
+  return (struct val){json_object_get(j), false};
+}
+static struct val v_own(json_object *j) {
+  return (struct val){j, false};
+}
+static struct val v_missing(void) {
+  return (struct val){NULL, true};
+}
+static struct val v_copy(struct val v) {
+  return (struct val){json_object_get(v.j), v.missing};
+}
 static void v_put(struct val *v) {
   json_object_put(v->j);
   v->j = NULL;
@@ -487,7 +515,9 @@ static void v_put(struct val *v) {
 static struct val v_str(const char *s, size_t n) {
   return v_own(json_object_new_string_len(s, (int)n));
 }
-static struct val v_bool(bool b) { return v_own(json_object_new_boolean(b)); }
+static struct val v_bool(bool b) {
+  return v_own(json_object_new_boolean(b));
+}
 
 static const char *go_type(struct val v) {
   if (v.missing)
@@ -959,10 +989,8 @@ static int f_printf(struct exec *e, struct val *a, size_t n, struct val *out) {
       size_t l;
       cleanup_free char *s = to_str(v, &l);
       if (verb == 'q') {
-        cleanup_free char *q = cb_json_go_string(json_object_get_type(v.j) == json_type_string
-                                                     ? v.j
-                                                     : NULL,
-                                                 0);
+        cleanup_free char *q =
+            cb_json_go_string(json_object_get_type(v.j) == json_type_string ? v.j : NULL, 0);
         if (json_object_get_type(v.j) == json_type_string)
           buf_adds(&b, q);
         else
@@ -1001,12 +1029,14 @@ static int f_len(struct exec *e, struct val *a, size_t n, struct val *out) {
   struct val v = a[0];
   if (!v.missing && v.j) {
     switch (json_object_get_type(v.j)) {
-    case json_type_string: *out = v_own(json_object_new_int(json_object_get_string_len(v.j)));
+    case json_type_string:
+      *out = v_own(json_object_new_int(json_object_get_string_len(v.j)));
       return 0;
     case json_type_array:
       *out = v_own(json_object_new_int64((int64_t)json_object_array_length(v.j)));
       return 0;
-    case json_type_object: *out = v_own(json_object_new_int(json_object_object_length(v.j)));
+    case json_type_object:
+      *out = v_own(json_object_new_int(json_object_object_length(v.j)));
       return 0;
     default: break;
     }
@@ -1031,7 +1061,8 @@ static int f_index(struct exec *e, struct val *a, size_t n, struct val *out) {
       v_put(&cur);
       return exec_error(e, "error calling index: index of untyped nil");
     }
-    if (json_object_is_type(cur.j, json_type_array) || json_object_is_type(cur.j, json_type_string)) {
+    if (json_object_is_type(cur.j, json_type_array) ||
+        json_object_is_type(cur.j, json_type_string)) {
       if (!is_number(k)) {
         v_put(&cur);
         return exec_error(e, "error calling index: cannot index slice/array with type %s",
@@ -1039,15 +1070,15 @@ static int f_index(struct exec *e, struct val *a, size_t n, struct val *out) {
       }
       int64_t idx = json_object_get_int64(k.j);
       bool is_s = json_object_is_type(cur.j, json_type_string);
-      int64_t len = is_s ? json_object_get_string_len(cur.j)
-                         : (int64_t)json_object_array_length(cur.j);
+      int64_t len =
+          is_s ? json_object_get_string_len(cur.j) : (int64_t)json_object_array_length(cur.j);
       if (idx < 0 || idx >= len) {
         v_put(&cur);
         return exec_error(e, "error calling index: index out of range: %lld", (long long)idx);
       }
-      struct val next = is_s ? v_own(json_object_new_int(
-                                   (unsigned char)json_object_get_string(cur.j)[idx]))
-                             : v_ref(json_object_array_get_idx(cur.j, (size_t)idx));
+      struct val next =
+          is_s ? v_own(json_object_new_int((unsigned char)json_object_get_string(cur.j)[idx]))
+               : v_ref(json_object_array_get_idx(cur.j, (size_t)idx));
       v_put(&cur);
       cur = next;
     } else if (json_object_is_type(cur.j, json_type_object)) {
@@ -1214,7 +1245,9 @@ struct parser {
   cb_error_t *err;
 };
 
-static struct token *peek(struct parser *p) { return &p->v[p->pos]; }
+static struct token *peek(struct parser *p) {
+  return &p->v[p->pos];
+}
 static struct token *next(struct parser *p) {
   struct token *t = &p->v[p->pos];
   if (t->t != T_EOF)
@@ -1222,7 +1255,8 @@ static struct token *next(struct parser *p) {
   return t;
 }
 
-static int parse_error(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int parse_error(struct parser *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static int parse_error(struct parser *p, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -1328,8 +1362,13 @@ static int parse_operand(struct parser *p, struct arg *a) {
     add_chain(a, t->s);
     return 0; /* .A.B is lexed as one chain */
   case T_DOT: a->t = A_DOT; break;
-  case T_VAR: a->t = A_VAR; a->s = xstrdup(t->s); break;
-  case T_STRING: a->t = A_STRING; a->s = xmalloc(t->len + 1);
+  case T_VAR:
+    a->t = A_VAR;
+    a->s = xstrdup(t->s);
+    break;
+  case T_STRING:
+    a->t = A_STRING;
+    a->s = xmalloc(t->len + 1);
     memcpy(a->s, t->s, t->len + 1);
     a->i = (int64_t)t->len; /* the length (strings may hold NULs) */
     break;
@@ -1340,11 +1379,14 @@ static int parse_operand(struct parser *p, struct arg *a) {
     if (parse_number(p, t, a) < 0)
       return -1;
     break;
-  case T_BOOL: a->t = A_BOOL; a->b = !strcmp(t->s, "true"); break;
+  case T_BOOL:
+    a->t = A_BOOL;
+    a->b = !strcmp(t->s, "true");
+    break;
   case T_NIL: a->t = A_NIL; break;
   case T_IDENT: {
-    static const char *const kw[] = {"if", "else", "end", "range", "with", "define",
-                                     "template", "block", "break", "continue"};
+    static const char *const kw[] = {"if",     "else",     "end",   "range", "with",
+                                     "define", "template", "block", "break", "continue"};
     for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
       if (!strcmp(t->s, kw[i])) {
         p->pos--;
@@ -1370,9 +1412,7 @@ static int parse_operand(struct parser *p, struct arg *a) {
     break;
   case T_EOF:
   case T_RIGHT: p->pos--; return parse_error(p, "missing value for command");
-  default:
-    p->pos--;
-    return parse_error(p, "unexpected \"%s\" in operand", t->s);
+  default: p->pos--; return parse_error(p, "unexpected \"%s\" in operand", t->s);
   }
   if (peek(p)->t == T_FIELD && peek(p)->adjacent) {
     if (a->t != A_DOT && a->t != A_VAR && a->t != A_PIPE)
@@ -1535,15 +1575,15 @@ static int parse_list(struct parser *p, struct node **out, enum term *term) {
       *term = TERM_ELSE;
       break;
     }
-    if (k->t == T_IDENT && (!strcmp(k->s, "if") || !strcmp(k->s, "range") ||
-                            !strcmp(k->s, "with"))) {
+    if (k->t == T_IDENT &&
+        (!strcmp(k->s, "if") || !strcmp(k->s, "range") || !strcmp(k->s, "with"))) {
       next(p);
       n = parse_control(p, !strcmp(k->s, "if") ? N_IF : !strcmp(k->s, "range") ? N_RANGE : N_WITH);
       if (!n)
         goto fail;
-    } else if (k->t == T_IDENT && (!strcmp(k->s, "define") || !strcmp(k->s, "template") ||
-                                   !strcmp(k->s, "block") || !strcmp(k->s, "break") ||
-                                   !strcmp(k->s, "continue"))) {
+    } else if (k->t == T_IDENT &&
+               (!strcmp(k->s, "define") || !strcmp(k->s, "template") || !strcmp(k->s, "block") ||
+                !strcmp(k->s, "break") || !strcmp(k->s, "continue"))) {
       parse_error(p, "{{%s}} is not supported", k->s);
       goto fail;
     } else {
@@ -1619,7 +1659,9 @@ int cb_template_parse(const char *text, struct cb_template **out, cb_error_t *er
   return 0;
 }
 
-bool cb_template_is_table(const struct cb_template *t) { return t->table; }
+bool cb_template_is_table(const struct cb_template *t) {
+  return t->table;
+}
 
 void cb_template_free(struct cb_template *t) {
   if (!t)
@@ -1672,8 +1714,8 @@ static int call(struct exec *e, const struct cmd *c, struct val dot, struct val 
   if ((int)n < f->min || (f->max >= 0 && (int)n > f->max)) {
     if (f->min == f->max)
       return exec_error(e, "wrong number of args for %s: want %d got %zu", f->name, f->min, n);
-    return exec_error(e, "wrong number of args for %s: want at least %d got %zu", f->name,
-                      f->min, n);
+    return exec_error(e, "wrong number of args for %s: want at least %d got %zu", f->name, f->min,
+                      n);
   }
   struct val *args = xcalloc(n + 1, sizeof *args);
   size_t k = 0;

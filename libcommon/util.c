@@ -435,3 +435,15 @@ int cb_close_stdout(void) {
   }
   return 0;
 }
+
+void cb_opt_error(const char *verb, char *const *argv, int c) {
+  extern int optind, optopt;
+  const char *arg = optind > 0 ? argv[optind - 1] : "";
+  if (c == ':')
+    fprintf(stderr, "Error: flag needs an argument: %s\n", arg);
+  else if (optopt && !cb_str_has_prefix(arg, "--"))
+    fprintf(stderr, "Error: unknown shorthand flag: '%c' in %s\n", optopt, arg);
+  else
+    fprintf(stderr, "Error: unknown flag: %.*s\n", (int)strcspn(arg, "="), arg);
+  fprintf(stderr, "See 'crowbar %s --help'.\n", verb);
+}

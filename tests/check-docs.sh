@@ -3,7 +3,7 @@
 # that page (as \-\-name or --name), and man(1) formats every page without a warning.
 # Prints each miss ("man/crowbar-ps.1: missing --all") and exits 1 when there is one.
 #
-#   engine/cmd_VERB.c  -> man/crowbar-VERB.1
+#   engine/cmd_VERB.c  -> man/crowbar-VERB.1 (run/create: engine/create.c too)
 #   tools/TOOL/*.c     -> man/crowbar-TOOL.1
 #   tools/crowbar.c    -> man/crowbar.1
 set -u
@@ -36,7 +36,10 @@ check() { # page, sources...
   fi
   local name
   for name in $(long_options "$@"); do
-    if ! grep -qE -- "(\\\\-\\\\-|--)${name}([^[:alnum:]-]|\$)" "$page"; then
+    # A '-' inside the name may be written \- in roff too.
+    re=$(printf '%s' "$name" | sed 's/-/(\\\\-|-)/g')
+    # ... and must not go on as a longer name (--no must not match --no-trunc).
+    if ! grep -qE -- "(\\\\-\\\\-|--)${re}([^[:alnum:]\\-]|\\\\[^-]|\$)" "$page"; then
       echo "$page: missing --$name"
       fail=1
     fi
@@ -44,10 +47,18 @@ check() { # page, sources...
 }
 
 pages=()
+# Verbs that share their options with another file: run and create parse in create.c,
+# restart is stop's, unpause is pause's.
 for src in engine/cmd_*.c; do
   [ -e "$src" ] || continue
   verb=${src#engine/cmd_}; verb=${verb%.c}
-  check "man/crowbar-$verb.1" "$src"
+  case $verb in
+  run | create) srcs=(engine/create.c "$src") ;;
+  restart) srcs=(engine/cmd_stop.c "$src") ;;
+  unpause) srcs=(engine/cmd_pause.c "$src") ;;
+  *) srcs=("$src") ;;
+  esac
+  check "man/crowbar-$verb.1" "${srcs[@]}"
   pages+=("man/crowbar-$verb.1")
 done
 for dir in tools/*/; do

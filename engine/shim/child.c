@@ -9,13 +9,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "crowbar/attach.h"
 #include "crowbar/cleanup.h"
+#include "crowbar/tty.h"
+#include "crowbar/lookpath.h"
+#include "crowbar/security.h"
 #include "shim.h"
 
 void child_fail(int errfd, int code, const char *fmt, ...) {
@@ -48,49 +54,7 @@ static int loopback_up(cb_error_t *err) {
   return 0;
 }
 
-static const char *env_get(char **env, const char *key) {
-  size_t kl = strlen(key);
-  for (char **p = env; p && *p; p++)
-    if (!strncmp(*p, key, kl) && (*p)[kl] == '=')
-      return *p + kl + 1;
-  return NULL;
-}
-
-/* Find the program as Go's exec.LookPath does with the container's PATH; exit 127/126
- * with Docker's messages when it cannot be run. Returns a malloc'd path. */
-static char *look_path(const char *file, char **env, int errfd) {
-  struct stat st;
-  if (strchr(file, '/')) {
-    if (stat(file, &st) < 0)
-      child_fail(errfd, errno == ENOENT || errno == ENOTDIR ? 127 : 126,
-                 "exec: \"%s\": stat %s: %s", file, file, strerror(errno));
-    if (S_ISDIR(st.st_mode))
-      child_fail(errfd, 126, "exec: \"%s\": is a directory", file);
-    if (access(file, X_OK) < 0)
-      child_fail(errfd, 126, "exec: \"%s\": permission denied", file);
-    return xstrdup(file);
-  }
-  const char *path = env_get(env, "PATH");
-  if (!path)
-    path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  cleanup_free char *copy = xstrdup(path);
-  bool denied = false;
-  char *save = NULL;
-  for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-    char *cand = xasprintf("%s/%s", *d ? d : ".", file);
-    if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
-      if (access(cand, X_OK) == 0)
-        return cand;
-      denied = true;
-    }
-    free(cand);
-  }
-  if (denied)
-    child_fail(errfd, 126, "exec: \"%s\": permission denied", file);
-  child_fail(errfd, 127, "exec: \"%s\": executable file not found in $PATH", file);
-}
-
-void container_child(const struct shim_config *cfg, int syncfd, int errfd) {
+void container_child(const struct shim_config *cfg, int syncfd, int errfd, int consolefd) {
   cb_error_t err = NULL;
   char go;
   /* Wait until the shim has put us in the cgroup. */
@@ -106,15 +70,36 @@ void container_child(const struct shim_config *cfg, int syncfd, int errfd) {
   if (!cfg->net_host && loopback_up(&err) < 0)
     fail_err(errfd, 125, &err);
 
+  if (cfg->tty) {
+    /* The terminal comes from the container's own devpts, as /dev/pts/0 inside. */
+    int master, slave;
+    if (cb_tty_open_pty("/dev/ptmx", &master, &slave, &err) < 0)
+      fail_err(errfd, 125, &err);
+    struct cb_attach_msg m = {.type = CB_ATTACH};
+    if (cb_attach_send(consolefd, &m, &master, 1) < 0)
+      child_fail(errfd, 125, "send the terminal to the monitor: %s", strerror(errno));
+    close(master);
+    close(consolefd);
+    if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+      child_fail(errfd, 125, "make the terminal the controlling one: %s", strerror(errno));
+    dup2(slave, 0);
+    dup2(slave, 1);
+    dup2(slave, 2);
+    if (slave > 2)
+      close(slave);
+  }
   char **env = cb_strv_dup(cfg->env);
   cleanup_free char *home = NULL;
-  if (user_switch(cfg->user, &home, &err) < 0)
+  if (cb_user_switch(cfg->user, &home, &err) < 0)
     fail_err(errfd, 126, &err);
-  if (!env_get(env, "HOSTNAME") && cfg->hostname) {
+  /* A change of user clears the parent-death signal: set it again, so that PID 1 never
+   * outlives its monitor unwatched. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (!cb_env_get(env, "HOSTNAME") && cfg->hostname) {
     cleanup_free char *h = xasprintf("HOSTNAME=%s", cfg->hostname);
     cb_strv_append(&env, h);
   }
-  if (!env_get(env, "HOME") && home) {
+  if (!cb_env_get(env, "HOME") && home) {
     cleanup_free char *h = xasprintf("HOME=%s", home);
     cb_strv_append(&env, h);
   }
@@ -126,9 +111,14 @@ void container_child(const struct shim_config *cfg, int syncfd, int errfd) {
                    strerror(errno));
     }
   }
-  char *prog = look_path(cfg->argv[0], env, errfd);
-  if (caps_apply(cfg, &err) < 0)
+  char *prog = cb_look_path(cfg->argv[0], env, &err);
+  if (!prog)
+    fail_err(errfd, err->exit_code ? err->exit_code : 127, &err);
+  if (cb_caps_apply(cfg->cap_add, cfg->cap_drop, &err) < 0)
     fail_err(errfd, 125, &err);
+  /* The terminal belongs to the user the command runs as (CAP_CHOWN is still effective). */
+  if (cfg->tty && fchown(0, getuid(), getgid()) < 0 && errno != EPERM)
+    child_fail(errfd, 125, "chown the terminal: %s", strerror(errno));
   /* No host descriptor crosses the exec (runc CVE-2024-21626). */
   cb_cloexec_from(3);
   if (cfg->init_fd >= 0) {

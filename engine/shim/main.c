@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* crowbar-shim: one small process per running container, the parent of its PID 1.
  *
- *   crowbar-shim --root ROOT --runroot RUNROOT --sync-fd N --lock-fd N [--attach-fd N] ID
+ *   crowbar-shim --id ID --root ROOT --runroot RUNROOT --sync-fd N --lock-fd N [--attach-fd N]
  *
  * Started (detached, in its own session) by the CLI that holds the container's lock. It
  * creates the cgroup, clones the container process into new namespaces, records it as
@@ -33,12 +33,14 @@
 #include "crowbar/json.h"
 #include "crowbar/lock.h"
 #include "crowbar/proc.h"
+#include "crowbar/tty.h"
 #include "shim.h"
 
 #define MAX_CLIENTS 16
 
 struct client {
   int sock, in, out, err;
+  struct cb_detach detach; /* detach keys, scanned on a terminal's input */
 };
 
 struct shim {
@@ -47,6 +49,8 @@ struct shim {
   struct cb_container *c;
   int sync_fd, lock_fd, listen_fd;
   int out_r, err_r, in_w;
+  int master; /* the container's terminal (with Config.Tty): out_r and in_w are it */
+  struct cb_detach detach_default;
   pid_t pid;
   int pidfd;
   struct shim_io *io;
@@ -99,6 +103,7 @@ static void client_add(struct shim *s, int sock) {
   struct client *cl = &s->clients[s->nclients];
   cl->sock = sock;
   cl->in = cl->out = cl->err = -1;
+  cl->detach = s->detach_default;
   int k = 0;
   if (m.a & CB_ATTACH_STDIN)
     cl->in = fds[k++];
@@ -109,7 +114,9 @@ static void client_add(struct shim *s, int sock) {
   for (; k < 3; k++)
     if (fds[k] >= 0)
       close(fds[k]);
-  if (cl->in >= 0 && (s->in_w < 0 || s->stdin_owner >= 0)) {
+  /* Input goes to the container's stdin pipe (-i) or its terminal (-t); one client at a
+   * time feeds it. */
+  if (cl->in >= 0 && ((!s->cfg.open_stdin && !s->cfg.tty) || s->stdin_owner >= 0)) {
     close(cl->in);
     cl->in = -1;
   }
@@ -163,8 +170,11 @@ static int pump(struct shim *s, int *fd, int stream) {
   if (n < 0 && (errno == EINTR || errno == EAGAIN))
     return 1;
   if (n <= 0) {
+    /* EOF, or EIO from a terminal whose every slave descriptor is closed. */
     io_flush(s->io, stream);
     close(*fd);
+    if (*fd == s->master)
+      s->master = -1;
     *fd = -1;
     return 0;
   }
@@ -174,13 +184,35 @@ static int pump(struct shim *s, int *fd, int stream) {
 }
 
 static void forward_stdin(struct shim *s) {
-  struct client *cl = &s->clients[s->stdin_owner];
-  char buf[65536];
+  int i = s->stdin_owner;
+  struct client *cl = &s->clients[i];
+  unsigned char buf[65536], out[65536 + CB_DETACH_MAX];
   ssize_t n = read(cl->in, buf, sizeof buf);
   if (n < 0 && (errno == EINTR || errno == EAGAIN))
     return;
+  if (n > 0 && s->master >= 0) {
+    /* A terminal: the detach keys leave the container running and drop this client. */
+    bool detached = false;
+    size_t m = cl->detach.n ? cb_detach_feed(&cl->detach, buf, (size_t)n, out, &detached)
+                            : (size_t)n;
+    if (m && cb_write_all(s->master, cl->detach.n ? out : buf, m) < 0)
+      return;
+    if (detached) {
+      struct cb_attach_msg msg = {.type = CB_DETACHED};
+      cb_attach_send(cl->sock, &msg, NULL, 0);
+      client_close(s, i);
+    }
+    return;
+  }
   if (n > 0 && s->in_w >= 0 && cb_write_all(s->in_w, buf, (size_t)n) == 0)
     return;
+  if (s->master >= 0) {
+    /* End of a client's input on a terminal: stop reading it; the terminal stays. */
+    close(cl->in);
+    cl->in = -1;
+    s->stdin_owner = -1;
+    return;
+  }
   /* EOF (or the container closed its stdin). */
   close(cl->in);
   cl->in = -1;
@@ -204,16 +236,30 @@ static void client_message(struct shim *s, int i) {
   }
   if (m.type == CB_SIGNAL && m.a > 0 && m.a < _NSIG && s->pidfd >= 0)
     cb_pidfd_send_signal(s->pidfd, m.a);
+  else if (m.type == CB_RESIZE && s->master >= 0)
+    cb_tty_set_size(s->master, m.a, m.b);
+  else if (m.type == CB_DETACH_KEYS) {
+    struct cb_detach *d = &s->clients[i].detach;
+    memset(d, 0, sizeof *d);
+    d->n = m.a > 0 && m.a <= 8 ? (size_t)m.a : 0;
+    for (size_t k = 0; k < d->n; k++)
+      d->keys[k] = (unsigned char)((k < 4 ? (uint32_t)m.b : (uint32_t)m.c) >> (8 * (k % 4)));
+  }
 }
 
 /* Spawn the container process. Returns 0, or -1 with the exit code in *code. */
 static int spawn(struct shim *s, int *code, cb_error_t *err) {
-  int in[2] = {-1, -1}, out[2], errp[2], syncp[2], errpipe[2];
-  if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(syncp, O_CLOEXEC) < 0 ||
-      pipe2(errpipe, O_CLOEXEC) < 0)
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1}, syncp[2], errpipe[2];
+  int console[2] = {-1, -1};
+  if (pipe2(syncp, O_CLOEXEC) < 0 || pipe2(errpipe, O_CLOEXEC) < 0)
     return cb_error_sys(err, "pipe");
-  if (s->cfg.open_stdin && pipe2(in, O_CLOEXEC) < 0)
+  if (s->cfg.tty) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0)
+      return cb_error_sys(err, "socketpair");
+  } else if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
+             (s->cfg.open_stdin && pipe2(in, O_CLOEXEC) < 0)) {
     return cb_error_sys(err, "pipe");
+  }
   struct cb_cgroup_limits lim = {.memory = s->cfg.memory, .pids = s->cfg.pids};
   if (cb_cgroup_create(s->c->id, &lim, err) < 0)
     return -1;
@@ -241,19 +287,21 @@ static int spawn(struct shim *s, int *code, cb_error_t *err) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
     dup2(in[0] >= 0 ? in[0] : nul, 0);
-    dup2(out[1], 1);
-    dup2(errp[1], 2);
+    dup2(out[1] >= 0 ? out[1] : nul, 1);
+    dup2(errp[1] >= 0 ? errp[1] : nul, 2);
     close(syncp[1]);
     close(errpipe[0]);
-    container_child(&s->cfg, syncp[0], errpipe[1]);
+    if (console[0] >= 0)
+      close(console[0]);
+    container_child(&s->cfg, syncp[0], errpipe[1], console[1]);
   }
   s->pid = pid;
   close(syncp[0]);
   close(errpipe[1]);
-  close(out[1]);
-  close(errp[1]);
-  if (in[0] >= 0)
-    close(in[0]);
+  int *ends[] = {&out[1], &errp[1], &in[0], &console[1]};
+  for (size_t k = 0; k < sizeof ends / sizeof ends[0]; k++)
+    if (*ends[k] >= 0)
+      close(*ends[k]);
   s->out_r = out[0];
   s->err_r = errp[0];
   s->in_w = in[1];
@@ -294,11 +342,27 @@ static int spawn(struct shim *s, int *code, cb_error_t *err) {
     int status;
     waitpid(pid, &status, 0);
     s->pid = 0;
+    if (console[0] >= 0)
+      close(console[0]);
     char *sp = strchr(msg, ' ');
     *code = atoi(msg);
     if (*code <= 0)
       *code = 125;
     return cb_error_make(err, 0, "%s", sp ? sp + 1 : msg);
+  }
+  if (console[0] >= 0) {
+    /* The container's terminal: its output is stdout, its input goes to the master. */
+    struct cb_attach_msg m;
+    int fds[3];
+    int r = cb_attach_recv(console[0], &m, fds);
+    close(console[0]);
+    if (r != 1 || fds[0] < 0) {
+      kill(pid, SIGKILL);
+      return cb_error_make(err, 0, "the container did not hand over its terminal");
+    }
+    s->master = fds[0];
+    s->out_r = fds[0];
+    s->in_w = -1;
   }
   return 0;
 }
@@ -404,7 +468,7 @@ static int parse_fd(const char *s) {
 int main(int argc, char **argv) {
   struct shim s;
   memset(&s, 0, sizeof s);
-  s.sync_fd = s.lock_fd = s.listen_fd = s.out_r = s.err_r = s.in_w = s.pidfd = -1;
+  s.sync_fd = s.lock_fd = s.listen_fd = s.out_r = s.err_r = s.in_w = s.pidfd = s.master = -1;
   s.stdin_owner = -1;
   int attach_fd = -1;
   const char *id = NULL, *root = NULL, *runroot = NULL;
@@ -419,11 +483,11 @@ int main(int argc, char **argv) {
       s.lock_fd = parse_fd(argv[++i]);
     else if (!strcmp(argv[i], "--attach-fd") && i + 1 < argc)
       attach_fd = parse_fd(argv[++i]);
-    else if (argv[i][0] != '-' && !id)
-      id = argv[i];
+    else if (!strcmp(argv[i], "--id") && i + 1 < argc)
+      id = argv[++i];
     else {
-      fprintf(stderr, "Usage: crowbar-shim --root ROOT --runroot RUNROOT --sync-fd N "
-                      "--lock-fd N [--attach-fd N] ID\n(started by crowbar; not for users)\n");
+      fprintf(stderr, "Usage: crowbar-shim --id ID --root ROOT --runroot RUNROOT --sync-fd N "
+                      "--lock-fd N [--attach-fd N]\n(started by crowbar; not for users)\n");
       return 1;
     }
   }
@@ -457,6 +521,12 @@ int main(int argc, char **argv) {
       shim_config_load(s.c, &s.cfg, &err) < 0) {
     sync_reply(&s, "err 125 %s\n", cb_error_text(err));
     return 1;
+  }
+  {
+    const char *keys = cb_json_get_str(s.c->json, "Crowbar.DetachKeys", CB_DETACH_KEYS_DEFAULT);
+    cb_error_t e2 = NULL;
+    if (cb_detach_keys_parse(keys, s.detach_default.keys, &s.detach_default.n, &e2) < 0)
+      cb_error_release(&e2);
   }
   cleanup_free char *rundir = cb_container_rundir(&s.ctx, id);
   if (cb_mkdir_p(s.cfg.merged, 0700, &err) < 0 || (s.io = io_new(s.cfg.log_path, &err)) == NULL ||

@@ -36,8 +36,10 @@ int shim_config_load(struct cb_container *c, struct shim_config *cfg, cb_error_t
 void shim_config_free(struct shim_config *cfg);
 
 /* The container side (runs in the cloned child, in its new namespaces). It never returns:
- * it execs the command, or writes "CODE MESSAGE" to errfd and exits with CODE. */
-void container_child(const struct shim_config *cfg, int syncfd, int errfd)
+ * it execs the command, or writes "CODE MESSAGE" to errfd and exits with CODE. With a
+ * terminal (cfg->tty), it opens one from the container's own devpts and sends the master
+ * over consolefd (SCM_RIGHTS) to the shim. */
+void container_child(const struct shim_config *cfg, int syncfd, int errfd, int consolefd)
     __attribute__((noreturn));
 /* Report an error from the child and exit. */
 void child_fail(int errfd, int code, const char *fmt, ...)
@@ -45,12 +47,6 @@ void child_fail(int errfd, int code, const char *fmt, ...)
 
 /* Mount the container's root and pivot into it. Returns 0 or -1 with err. */
 int rootfs_setup(const struct shim_config *cfg, cb_error_t *err);
-/* Capabilities: Docker's default set with the record's adds and drops. */
-int caps_apply(const struct shim_config *cfg, cb_error_t *err);
-/* Resolve USER[:GROUP] against the container's /etc/passwd and /etc/group (already inside
- * the new root) and switch to it, keeping capabilities for caps_apply. *home gets the
- * user's home folder (malloc'd) when known. */
-int user_switch(const char *spec, char **home, cb_error_t *err);
 
 /* The I/O side: the json-file log and attached clients. */
 struct shim_io;

@@ -42,7 +42,7 @@ bench stop -w 1 -r 10 "${cmds[@]}"
 # The shim's resident memory while its container runs, against containerd's shim.
 id=$(crowbar run -d busybox sleep 1000)
 sleep 0.5
-shim=$(pgrep -f "crowbar-shim --root $CROWBAR_ROOT .*$id")
+shim=$(pgrep -f "crowbar-shim --id $id --root $CROWBAR_ROOT ")
 rss=$(awk '/VmRSS/{print $2}' /proc/$shim/status)
 echo "== shim RSS"
 echo "crowbar-shim: ${rss} kB"

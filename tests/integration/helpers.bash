@@ -26,7 +26,7 @@ crowbar_remove_all() {
 crowbar_kill_strays() {
   [ -n "${CROWBAR_ROOT:-}" ] || return 0
   local p
-  for p in $(pgrep -f "crowbar-shim --root $CROWBAR_ROOT " 2>/dev/null); do
+  for p in $(pgrep -f "crowbar-shim --id [0-9a-f]* --root $CROWBAR_ROOT " 2>/dev/null); do
     kill -9 $(cat /proc/$p/task/*/children 2>/dev/null) "$p" 2>/dev/null || true
   done
 }
@@ -47,8 +47,10 @@ fixture_rootfs() {
   mkdir -p "$FIXTURES"
   if [ ! -s "$tar" ] || [ "$CROWBAR_TOP/tests/fixtures/mkrootfs.sh" -nt "$tar" ]; then
     (flock 9
+     shopt -s nullglob # no helper programs built yet is fine
+     helpers=("$CROWBAR_TOP"/build/tests/helpers/*)
      [ -s "$tar" ] && [ "$tar" -nt "$CROWBAR_TOP/tests/fixtures/mkrootfs.sh" ] ||
-       "$CROWBAR_TOP/tests/fixtures/mkrootfs.sh" "$tar" "$CROWBAR_TOP"/build/tests/helpers/*
+       "$CROWBAR_TOP/tests/fixtures/mkrootfs.sh" "$tar" "${helpers[@]}"
     ) 9>"$FIXTURES/.lock"
   fi
   echo "$tar"

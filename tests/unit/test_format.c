@@ -80,10 +80,10 @@ static void test_human_size(void **state) {
   size(1e24, "1YB");
   size(1e27, "1000YB");
   /* docker images and ps --size use precision 3 */
-  char *s = cb_human_size_prec(5583000, 3);
+  char *s = cb_human_size_precision(5583000, 3);
   assert_string_equal(s, "5.58MB");
   free(s);
-  s = cb_human_size_prec(4261555, 3);
+  s = cb_human_size_precision(4261555, 3);
   assert_string_equal(s, "4.26MB");
   free(s);
 }
@@ -125,8 +125,14 @@ static void test_parse_rfc3339(void **state) {
   /* Go's zero time, which cb_format_rfc3339nano prints for 0, reads back as 0. */
   parse_ok("0001-01-01T00:00:00Z", 0);
   int64_t x;
-  const char *bad[] = {"", "2023", "2023-13-01", "2023-11-14T25:00:00Z", "2023-11-14T22:13:20X",
-                       "2023-11-14T22:13:20.Z", "yesterday", "2023-11-14T22:13:20Zjunk",
+  const char *bad[] = {"",
+                       "2023",
+                       "2023-13-01",
+                       "2023-11-14T25:00:00Z",
+                       "2023-11-14T22:13:20X",
+                       "2023-11-14T22:13:20.Z",
+                       "yesterday",
+                       "2023-11-14T22:13:20Zjunk",
                        "1500-01-01T00:00:00Z" /* out of the int64 nanosecond range */};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     if (cb_parse_rfc3339(bad[i], &x) == 0)
@@ -137,10 +143,18 @@ static void test_parse_duration(void **state) {
   struct {
     const char *s;
     int64_t ns;
-  } ok[] = {{"0", 0},         {"10s", 10 * S},          {"10m", 10 * MIN},
-            {"1h30m", 90 * MIN}, {"2.5s", 2500000000LL}, {"250ms", 250000000},
-            {"1us", 1000},    {"1\xc2\xb5s", 1000},     {"7ns", 7},
-            {"-5m", -5 * MIN}, {"1h1m1s", HOUR + MIN + S}, {".5s", 500000000}};
+  } ok[] = {{"0", 0},
+            {"10s", 10 * S},
+            {"10m", 10 * MIN},
+            {"1h30m", 90 * MIN},
+            {"2.5s", 2500000000LL},
+            {"250ms", 250000000},
+            {"1us", 1000},
+            {"1\xc2\xb5s", 1000},
+            {"7ns", 7},
+            {"-5m", -5 * MIN},
+            {"1h1m1s", HOUR + MIN + S},
+            {".5s", 500000000}};
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
     int64_t got = -42;
     if (cb_parse_duration(ok[i].s, &got) < 0 || got != ok[i].ns)

@@ -39,11 +39,11 @@ static char *print(const char *format, int nrows, char **errmsg) {
   return buf;
 }
 
-#define CHECK(format, n, want)                                                                   \
-  do {                                                                                           \
-    char *got_ = print(format, n, NULL);                                                         \
-    assert_string_equal(got_, want);                                                             \
-    free(got_);                                                                                  \
+#define CHECK(format, n, want)                                                                     \
+  do {                                                                                             \
+    char *got_ = print(format, n, NULL);                                                           \
+    assert_string_equal(got_, want);                                                               \
+    free(got_);                                                                                    \
   } while (0)
 
 static void test_default_table(void **state) {
@@ -92,8 +92,8 @@ static void test_errors_print_nothing(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_default_table), cmocka_unit_test(test_custom_table),
-      cmocka_unit_test(test_plain_template), cmocka_unit_test(test_json),
+      cmocka_unit_test(test_default_table),        cmocka_unit_test(test_custom_table),
+      cmocka_unit_test(test_plain_template),       cmocka_unit_test(test_json),
       cmocka_unit_test(test_errors_print_nothing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,12 +24,12 @@ static char *tabulate(const char *const *chunks) {
   return buf;
 }
 
-#define CHECK(want, ...)                                                                         \
-  do {                                                                                           \
-    const char *const in_[] = {__VA_ARGS__, NULL};                                               \
-    char *got_ = tabulate(in_);                                                                  \
-    assert_string_equal(got_, want);                                                             \
-    free(got_);                                                                                  \
+#define CHECK(want, ...)                                                                           \
+  do {                                                                                             \
+    const char *const in_[] = {__VA_ARGS__, NULL};                                                 \
+    char *got_ = tabulate(in_);                                                                    \
+    assert_string_equal(got_, want);                                                               \
+    free(got_);                                                                                    \
   } while (0)
 
 static void test_docker_ps_header(void **state) {

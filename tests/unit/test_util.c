@@ -30,11 +30,10 @@ static void test_parse_bytes(void **state) {
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
     int64_t got = -1;
     if (cb_parse_bytes(ok[i].s, &got) < 0 || got != ok[i].v)
-      fail_msg("parse_bytes(%s): got %lld, want %lld", ok[i].s, (long long)got,
-               (long long)ok[i].v);
+      fail_msg("parse_bytes(%s): got %lld, want %lld", ok[i].s, (long long)got, (long long)ok[i].v);
   }
-  const char *bad[] = {"", "-1", "abc", "1x", "1gg", "m", " 5", "0x10", "1e3", "inf", "1.g",
-                       "1g b"};
+  const char *bad[] = {"",   "-1",   "abc", "1x",  "1gg", "m",
+                       " 5", "0x10", "1e3", "inf", "1.g", "1g b"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     int64_t got;
     if (cb_parse_bytes(bad[i], &got) == 0)
@@ -54,8 +53,8 @@ static void test_signal_parse(void **state) {
   assert_int_equal(cb_signal_parse("SIGRTMIN+3"), SIGRTMIN + 3);
   assert_int_equal(cb_signal_parse("RTMAX-1"), SIGRTMAX - 1);
   assert_int_equal(cb_signal_parse("RTMAX"), SIGRTMAX);
-  const char *bad[] = {"", "FOO", "SIGFOO", "0", "-1", "65", "RTMIN+100", "RTMIN-1",
-                       "RTMAX+1", "SIG", "TERM1", "9x"};
+  const char *bad[] = {"",          "FOO",     "SIGFOO",  "0",   "-1",    "65",
+                       "RTMIN+100", "RTMIN-1", "RTMAX+1", "SIG", "TERM1", "9x"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     if (cb_signal_parse(bad[i]) != -1)
       fail_msg("signal_parse(%s) should fail, gave %d", bad[i], cb_signal_parse(bad[i]));

@@ -45,9 +45,9 @@ struct cb_extract {
   /* Results. */
   char digest[CB_DIGEST_LEN + 1]; /* sha256 of the uncompressed stream (a layer's diff_id) */
   int64_t stream_size;            /* bytes of the uncompressed stream */
-  int64_t unpacked_size; /* regular files (hard links once) plus symlink targets, in bytes:
-                            the size Docker reports for a layer */
-  uint64_t entries;      /* members read */
+  int64_t unpacked_size;          /* regular files (hard links once) plus symlink targets, in bytes:
+                                     the size Docker reports for a layer */
+  uint64_t entries;               /* members read */
 };
 
 /* Extract the (possibly compressed) tar stream readable from fd into the existing folder

@@ -40,6 +40,9 @@ int cb_cgroup_pids(const char *id, pid_t **out, size_t *n, cb_error_t *err);
 int64_t cb_cgroup_memory_usage(const char *id);
 /* Remove it (retrying while the last processes leave); missing is fine. */
 int cb_cgroup_destroy(const char *id, cb_error_t *err);
+/* Move process `pid` into every cgroup that process `target` belongs to (all v1
+ * hierarchies and the v2 one), as exec and enter --cgroup do. */
+int cb_cgroup_join_process(pid_t target, pid_t pid, cb_error_t *err);
 /* The cgroup path as a process sees it in /proc/PID/cgroup ("/crowbar/<id>"). */
 char *cb_cgroup_path(const char *id);
 /* The folder of the controller that lists processes (for tools). */

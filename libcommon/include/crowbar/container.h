@@ -100,6 +100,12 @@ static inline bool cb_container_is_running(const struct cb_container *c) {
  * half-container in listings. */
 int cb_container_destroy(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err);
 
+/* Remove what killed commands left behind: containers/.tmp-ID (a create that never
+ * finished) and containers/.rm-ID (a removal that never finished), with their name
+ * reservations. Creators and removers hold the ID's lock, so a folder whose lock is free
+ * has no owner left. */
+void cb_container_sweep(const struct cb_ctx *ctx);
+
 /* Docker's ps STATUS ("Up 5 minutes", "Exited (137) 3 seconds ago", ...). */
 char *cb_container_status_string(const struct cb_container *c, int64_t now_ns);
 /* Paths. The caller frees. */

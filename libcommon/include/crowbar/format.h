@@ -28,8 +28,8 @@ char *cb_human_duration(int64_t ns);
 char *cb_time_ago(int64_t then_ns, int64_t now_ns);
 /* Docker's units.HumanSize: decimal units, 4 significant digits ("1.234MB", "5.58MB", "0B"). */
 char *cb_human_size(double bytes);
-/* units.HumanSizeWithPrecision: the same with that many significant digits (`docker images`
- * shows sizes with 3: "4.26MB"). */
-char *cb_human_size_prec(double bytes, int precision);
+/* HumanSizeWithPrecision: `docker images` SIZE and `ps --size` use precision 3
+ * ("5.58MB"); cb_human_size is precision 4. */
+char *cb_human_size_precision(double bytes, int precision);
 
 #endif

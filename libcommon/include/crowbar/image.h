@@ -18,7 +18,10 @@
  * A writer builds everything in its own folder $ROOT/tmp/image-<what>-XXXXXX, which it
  * holds flock(2)ed while it lives; the next writer removes such folders whose owner is
  * gone (and any layer a killed writer left without an image). Readers (locate, list)
- * take no lock: what they read is either complete or absent. */
+ * take no lock: what they read is either complete or absent. A container's creator should
+ * hold the "images" lock shared (cb_lock(ctx, "images", 0, err)) from cb_image_locate until
+ * its container record (with "Image" and GraphDriver.Data.LowerDir) is written, so that a
+ * concurrent rmi sees the container. Layers stay while a container's LowerDir names them. */
 #ifndef CROWBAR_IMAGE_H
 #define CROWBAR_IMAGE_H
 
@@ -104,8 +107,8 @@ int cb_image_txn_add_layer(struct cb_image_txn *t, int fd, unsigned flags,
  * reused), write the image whose config is exactly these bytes (its rootfs.diff_ids must
  * name layers of the store or of this transaction), point each of refs (NULL-terminated,
  * may be NULL) at it, and give its ID (hex) in id. */
-int cb_image_txn_commit(struct cb_image_txn *t, const char *config, size_t len,
-                        char *const *refs, char id[CB_ID_LEN + 1], cb_error_t *err);
+int cb_image_txn_commit(struct cb_image_txn *t, const char *config, size_t len, char *const *refs,
+                        char id[CB_ID_LEN + 1], cb_error_t *err);
 void cb_image_txn_free(struct cb_image_txn *t);
 
 struct cb_image_import_opts {

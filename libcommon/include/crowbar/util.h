@@ -67,6 +67,11 @@ int cb_cloexec_from(int from);
 /* Process-wide ignore of SIGPIPE for tools that stream. */
 void cb_ignore_sigpipe(void);
 
+/* getopt_long failed: it returned c, '?' or ':' (the optstring starts with ':', after a
+ * '+' if any, and opterr is 0). Prints the one-line `Error: unknown flag: --x` (or
+ * `flag needs an argument: -t`) and the hint `See 'crowbar VERB --help'.` on stderr. */
+void cb_opt_error(const char *verb, char *const *argv, int c);
+
 /* Check stdout for lost output (fflush/ferror/fclose); returns 0 or -1 (util-linux close_stdout). */
 int cb_close_stdout(void);
 

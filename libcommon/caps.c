@@ -7,7 +7,8 @@
 #include <sys/prctl.h>
 
 #include "crowbar/cleanup.h"
-#include "shim.h"
+#include "crowbar/security.h"
+#include "crowbar/util.h"
 
 static const cap_value_t docker_default[] = {
     CAP_CHOWN,  CAP_DAC_OVERRIDE,     CAP_FSETID,    CAP_FOWNER, CAP_MKNOD,
@@ -31,7 +32,14 @@ static int cap_parse(const char *s) {
   return v;
 }
 
-int caps_apply(const struct shim_config *cfg, cb_error_t *err) {
+int cb_caps_validate(char *const *names, cb_error_t *err) {
+  for (char *const *p = names; p && *p; p++)
+    if (cap_parse(*p) == -1)
+      return cb_error_make(err, 0, "unknown capability: \"%s\"", *p);
+  return 0;
+}
+
+int cb_caps_apply(char *const *add, char *const *drop, cb_error_t *err) {
   int last = (int)cap_max_bits() - 1;
   bool want[CAP_LAST_CAP + 64] = {false};
   if (last >= (int)(sizeof want / sizeof want[0]))
@@ -39,10 +47,10 @@ int caps_apply(const struct shim_config *cfg, cb_error_t *err) {
   for (size_t i = 0; i < sizeof docker_default / sizeof docker_default[0]; i++)
     want[docker_default[i]] = true;
   /* Docker applies drops of ALL first, then adds, then named drops. */
-  for (char **p = cfg->cap_drop; p && *p; p++)
+  for (char *const *p = drop; p && *p; p++)
     if (cap_parse(*p) == -2)
       memset(want, 0, sizeof want);
-  for (char **p = cfg->cap_add; p && *p; p++) {
+  for (char *const *p = add; p && *p; p++) {
     int v = cap_parse(*p);
     if (v == -1)
       return cb_error_make(err, 0, "unknown capability: \"%s\"", *p);
@@ -52,12 +60,25 @@ int caps_apply(const struct shim_config *cfg, cb_error_t *err) {
     else if (v <= last)
       want[v] = true;
   }
-  for (char **p = cfg->cap_drop; p && *p; p++) {
+  for (char *const *p = drop; p && *p; p++) {
     int v = cap_parse(*p);
     if (v == -1)
       return cb_error_make(err, 0, "unknown capability: \"%s\"", *p);
     if (v >= 0 && v <= last)
       want[v] = false;
+  }
+  /* After a switch to another user (PR_SET_KEEPCAPS), the permitted set survives but the
+   * effective one is empty: raise it again so that CAP_SETPCAP allows the drops below. */
+  cap_t cur = cap_get_proc();
+  if (cur) {
+    for (int k = 0; k <= last; k++) {
+      cap_flag_value_t v;
+      cap_value_t one = k;
+      if (cap_get_flag(cur, one, CAP_PERMITTED, &v) == 0 && v == CAP_SET)
+        cap_set_flag(cur, CAP_EFFECTIVE, 1, &one, CAP_SET);
+    }
+    cap_set_proc(cur);
+    cap_free(cur);
   }
   for (int k = 0; k <= last; k++)
     if (!want[k] && prctl(PR_CAPBSET_DROP, k, 0, 0, 0) < 0 && errno != EINVAL)

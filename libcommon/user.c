@@ -11,7 +11,8 @@
 #include <unistd.h>
 
 #include "crowbar/cleanup.h"
-#include "shim.h"
+#include "crowbar/security.h"
+#include "crowbar/util.h"
 
 static bool numeric(const char *s, long *out) { return *s && cb_parse_long(s, out) == 0 && *out >= 0; }
 
@@ -100,7 +101,7 @@ static size_t member_groups(const char *user, gid_t *out, size_t max) {
   return n;
 }
 
-int user_switch(const char *spec, char **home, cb_error_t *err) {
+int cb_user_switch(const char *spec, char **home, cb_error_t *err) {
   *home = NULL;
   if (!spec || !*spec)
     spec = "0";
@@ -125,8 +126,11 @@ int user_switch(const char *spec, char **home, cb_error_t *err) {
       return cb_error_make(err, 0, "unable to find group %s: no matching entries in group file",
                            group);
   }
+  /* As runc: the primary group first, then (without an explicit group) every group
+   * that lists the user. */
   gid_t groups[64];
-  size_t ng = group ? 0 : member_groups(name, groups, 64);
+  groups[0] = (gid_t)gid;
+  size_t ng = 1 + (group ? 0 : member_groups(name, groups + 1, 63));
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
     return cb_error_sys(err, "keep capabilities");
   if (setgroups(ng, groups) < 0)

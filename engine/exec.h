@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef CROWBAR_ENGINE_EXEC_H
+#define CROWBAR_ENGINE_EXEC_H
+
+#include <stdbool.h>
+
+#include "crowbar/container.h"
+#include "crowbar/context.h"
+
+struct exec_opts {
+  bool detach, interactive, tty;
+  char **env;
+  char *user, *workdir;
+  const char *container;
+  char **argv;
+};
+
+void exec_opts_free(struct exec_opts *o);
+/* Run o->argv in the container; *exit_code gets its status (128+N for signal N). On
+ * failure err carries the exit-code hint (126, 127; 0 means 125). */
+int container_exec(const struct cb_ctx *ctx, const struct exec_opts *o, int *exit_code,
+                   cb_error_t *err);
+
+#endif

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Who a container process runs as: its user (from the container's own passwd and group
+ * files) and its capabilities (Docker's default set, with adds and drops). Used by the
+ * shim for PID 1 and by exec for new processes. */
+#ifndef CROWBAR_SECURITY_H
+#define CROWBAR_SECURITY_H
+
+#include "crowbar/error.h"
+
+/* Check capability names ("NET_ADMIN", "CAP_NET_ADMIN", "ALL") before anything starts. */
+int cb_caps_validate(char *const *names, cb_error_t *err);
+/* Drop the bounding set to Docker's default set plus add minus drop, and set the
+ * effective and permitted sets to it (cleared again by the kernel at exec for a non-root
+ * user, as in Docker). Call after cb_user_switch. */
+int cb_caps_apply(char *const *add, char *const *drop, cb_error_t *err);
+/* Resolve USER[:GROUP] (names or numbers) against /etc/passwd and /etc/group of the root
+ * we are in (after pivot_root or setns: files parsed by hand, never through NSS, which
+ * would load the container's libraries into a privileged process: CVE-2019-14271), and
+ * switch to it keeping capabilities. *home gets the user's home folder (malloc'd). */
+int cb_user_switch(const char *spec, char **home, cb_error_t *err);
+
+#endif
