@@ -119,7 +119,8 @@ $(B)/crowbar-init: $(INIT_OBJ)
 
 
 .SECONDEXPANSION:
-$(TOOL_BINS): $(B)/crowbar-%: $$(patsubst %.c,$(B)/obj/%.o,$$(wildcard tools/%/*.c)) $(B)/libcommon.a
+# (no "%" in the expansion: a static pattern rule would put the stem in its place)
+$(TOOL_BINS): $(B)/crowbar-%: $$(foreach f,$$(wildcard tools/$$*/*.c),$(B)/obj/$$(f:.c=.o)) $(B)/libcommon.a
 	$(QLD)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS) $(TOOL_LIBS_$*)
 
 $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(B)/libcommon.a
