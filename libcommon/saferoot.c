@@ -148,7 +148,7 @@ int cb_sr_readlink(int rootfd, const char *path, char **target) {
 }
 
 int cb_sr_readlinkat(int dirfd, const char *name, char **target) {
-  if (!cb_sr_name_ok(name)) {
+  if (*name && !cb_sr_name_ok(name)) {
     errno = EINVAL;
     return -1;
   }
@@ -415,7 +415,22 @@ int cb_sr_walk(int dirfd, const char *name, unsigned wflags, cb_sr_walk_fn fn, v
   w.path[0] = '\0';
   int rc;
   struct cb_sr_entry e = {.dirfd = dirfd, .name = name, .path = w.path, .fd = -1};
-  if (!strcmp(name, ".")) {
+  if (!*name) {
+    if (fstat(dirfd, &e.st) < 0) {
+      rc = cb_error_sys(err, "stat");
+    } else if (!S_ISDIR(e.st.st_mode)) {
+      rc = fn(&e, CB_SR_VISIT_LEAF, data, err) < 0 ? -1 : 0;
+    } else {
+      cleanup_close int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0 || fstat(fd, &e.st) < 0) {
+        rc = cb_error_sys(err, "open the folder");
+      } else {
+        w.top_dev = e.st.st_dev;
+        e.fd = fd;
+        rc = walk_dir(&w, &e, err);
+      }
+    }
+  } else if (!strcmp(name, ".")) {
     cleanup_close int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &e.st) < 0) {
       rc = cb_error_sys(err, "open the folder");

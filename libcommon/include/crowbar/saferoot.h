@@ -55,7 +55,8 @@ int cb_sr_open_parent(int rootfd, const char *path, unsigned flags, char **base)
 int cb_sr_stat(int rootfd, const char *path, unsigned flags, struct stat *st);
 /* The target of the symlink path (the link itself, not followed). Malloc'd. */
 int cb_sr_readlink(int rootfd, const char *path, char **target);
-/* The target of the symlink name in dirfd. Malloc'd. */
+/* The target of the symlink name in dirfd (name "": dirfd is an O_PATH descriptor on the
+ * symlink itself). Malloc'd. */
 int cb_sr_readlinkat(int dirfd, const char *name, char **target);
 /* mkdir path inside the root: its parent is resolved, the last name is created there. */
 int cb_sr_mkdir(int rootfd, const char *path, mode_t mode);
@@ -106,8 +107,10 @@ enum {
  * set to stop the walk. */
 typedef int (*cb_sr_walk_fn)(const struct cb_sr_entry *e, enum cb_sr_visit v, void *data,
                              cb_error_t *err);
-/* Walk dirfd/name (name "." for dirfd itself). The top is reported as a LEAF if it is not
- * a folder (a symlink top is not followed). */
+/* Walk dirfd/name: name "." for the folder dirfd itself, "" for whatever dirfd is (an
+ * O_PATH descriptor on a file or symlink is then the top, reported with dirfd and the
+ * name ""). The top is reported as a LEAF if it is not a folder (a symlink top is not
+ * followed). */
 int cb_sr_walk(int dirfd, const char *name, unsigned wflags, cb_sr_walk_fn fn, void *data,
                cb_error_t *err);
 
