@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Tar streams in (libarchive), extracted securely into a folder.
+/* Tar streams in (libarchive), extracted securely into a folder; and out, written from a
+ * folder tree (see "Writing" below).
  *
  * Extraction reads any compression libarchive knows (gzip, xz, zstd, bzip2, lz4, or
  * none) and only the tar formats (ustar, pax, GNU). Member names are confined to the
@@ -57,5 +58,59 @@ int cb_archive_extract_fd(int fd, const char *dest, struct cb_extract *x, cb_err
 /* The confined form of a member name as extraction writes it: "/a//b/./c/" -> "a/b/c",
  * "" or "./" -> "."; NULL when the name climbs out ("../x", "a/../../x"). Malloc'd. */
 char *cb_archive_clean_path(const char *name);
+
+/* ---- Writing --------------------------------------------------------------------------
+ *
+ * cb_archive_write_tree() streams the tree at dirfd/path as a tar to a descriptor:
+ *   - pax format, "restricted" as libarchive calls it: plain ustar headers, with a pax
+ *     extended header only for what ustar cannot hold (long names, big numbers, xattrs);
+ *     GNU tar, bsdtar, Go's archive/tar (Docker) read it;
+ *   - numeric owners only (no user or group names: the host's names mean nothing in a
+ *     container), modes with set-id bits, mtimes (sub-second in pax headers), symlinks as
+ *     they are, hard links (by inode, the first path in walk order carries the data, as
+ *     Docker's archives do), character and block devices, FIFOs; sockets are skipped, as
+ *     tar does;
+ *   - xattrs (SCHILY.xattr / LIBARCHIVE.xattr pax records), except "trusted.overlay.*";
+ *   - no symlink is ever followed, the top one included; entries on another mount than
+ *     the top folder are left out (and not descended into), unless CB_TAR_CROSS_MOUNTS;
+ *   - entries sorted by name within each folder (Docker's walk order), folders before
+ *     their contents, folder names ending in "/";
+ *   - names: without a top name, the top folder itself is not archived and its contents
+ *     are named "bin", "etc/passwd"... (`docker export`); with one ("etc"), the top is
+ *     that entry and the rest follows ("etc/", "etc/passwd"), whatever the top is called
+ *     on disk (`cp CTR:/etc -`). A top that is not a folder needs a top name.
+ * File data is read with large reads (O_NOATIME when allowed) and the stream is written in
+ * large blocks, not padded to tar's 10 KiB records (readers do not need it). A file that
+ * shrinks while it is read is padded with zeros to the size in its header, one that
+ * grows is cut there, as GNU tar does; an entry that disappears during the walk is left
+ * out. A failed write (a closed pipe, a full disk) fails the call. */
+
+enum {
+  CB_TAR_CROSS_MOUNTS = 1u << 0, /* descend into (and archive) other mounts */
+  /* The tree is an overlay upper dir, written as an OCI layer (Docker's overlay2 Diff):
+   * a 0/0 character device NAME becomes an empty file ".wh.NAME" (mode 0600, its owner
+   * and mtime kept), a folder with trusted.overlay.opaque=y is followed by an empty
+   * ".wh..wh..opq" in it. Whiteouts are never hard links. */
+  CB_TAR_WHITEOUTS = 1u << 1,
+};
+
+struct cb_tar_stats {
+  uint64_t entries; /* members written */
+  uint64_t data;    /* bytes of file data */
+  uint64_t written; /* bytes of the stream */
+};
+
+struct cb_tar_write {
+  unsigned flags;   /* CB_TAR_* */
+  const char *name; /* the top entry's name in the archive, or NULL (see above) */
+  /* Called about every 4 MiB or 1000 entries with the counts so far; may be NULL. */
+  void (*progress)(const struct cb_tar_stats *s, void *arg);
+  void *progress_arg;
+  struct cb_tar_stats stats; /* results */
+};
+
+/* Write the tree at dirfd/path ("" or NULL: dirfd itself) as a tar stream to out. */
+int cb_archive_write_tree(int dirfd, const char *path, int out, struct cb_tar_write *w,
+                          cb_error_t *err);
 
 #endif

@@ -1,0 +1,622 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* archive.h, the writing side: a folder tree as a tar stream (libarchive's pax writer for
+ * the headers, our own large reads and writes for the data). Kept apart from the
+ * extraction code in archive.c. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <locale.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "crowbar/archive.h"
+#include "crowbar/cleanup.h"
+#include "crowbar/util.h"
+
+#define READ_BUF (1u << 20)
+#define OUT_BUF (256u << 10)
+#define PROGRESS_BYTES (4u << 20)
+#define PROGRESS_ENTRIES 1000
+#define OVERLAY_XATTR_PREFIX "trusted.overlay."
+#define OPAQUE_XATTR "trusted.overlay.opaque"
+
+/* ---- hard links: (dev, ino) -> first archive path ----------------------------------------- */
+
+struct link {
+  dev_t dev;
+  ino_t ino;
+  char *path; /* NULL: empty slot */
+};
+
+struct links {
+  struct link *v;
+  size_t cap, n;
+};
+
+static size_t link_hash(dev_t dev, ino_t ino, size_t cap) {
+  uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)dev * 0xc2b2ae3d27d4eb4full;
+  return (size_t)(h ^ (h >> 29)) & (cap - 1);
+}
+
+static struct link *link_slot(struct links *l, dev_t dev, ino_t ino) {
+  size_t i = link_hash(dev, ino, l->cap);
+  while (l->v[i].path && (l->v[i].dev != dev || l->v[i].ino != ino))
+    i = (i + 1) & (l->cap - 1);
+  return &l->v[i];
+}
+
+/* The first path of this inode, or NULL after recording path as the first. */
+static const char *link_find_or_add(struct links *l, dev_t dev, ino_t ino, const char *path) {
+  if (l->n * 2 >= l->cap) {
+    struct links g = {xcalloc(l->cap ? l->cap * 2 : 64, sizeof *g.v), l->cap ? l->cap * 2 : 64,
+                      l->n};
+    for (size_t i = 0; i < l->cap; i++)
+      if (l->v[i].path)
+        *link_slot(&g, l->v[i].dev, l->v[i].ino) = l->v[i];
+    free(l->v);
+    *l = g;
+  }
+  struct link *s = link_slot(l, dev, ino);
+  if (s->path)
+    return s->path;
+  s->dev = dev;
+  s->ino = ino;
+  s->path = xstrdup(path);
+  l->n++;
+  return NULL;
+}
+
+static void links_free(struct links *l) {
+  for (size_t i = 0; i < l->cap; i++)
+    free(l->v[i].path);
+  free(l->v);
+}
+
+/* ---- the writer --------------------------------------------------------------------------- */
+
+struct tw {
+  struct archive *a;
+  struct archive_entry *e;
+  struct cb_tar_write *w;
+  int out;
+  int out_errno; /* the write error, for the message */
+  uint64_t top_mnt;
+  bool noatime;
+  struct links links;
+  char *path; /* the current archive name */
+  size_t plen, pcap;
+  char *buf; /* file data */
+  char *obuf;
+  size_t olen;
+  uint64_t next_progress_bytes, next_progress_entries;
+  char *xnames; /* listxattr buffer */
+  size_t xcap;
+  char *xval;
+  size_t xvcap;
+};
+
+static int flush_out(struct tw *t) {
+  if (t->olen && cb_write_all(t->out, t->obuf, t->olen) < 0) {
+    t->out_errno = errno;
+    return -1;
+  }
+  t->olen = 0;
+  return 0;
+}
+
+static la_ssize_t out_write(struct archive *a, void *data, const void *buf, size_t len) {
+  struct tw *t = data;
+  if (len >= OUT_BUF) {
+    if (flush_out(t) < 0 || cb_write_all(t->out, buf, len) < 0) {
+      if (!t->out_errno)
+        t->out_errno = errno;
+      archive_set_error(a, t->out_errno, "write: %s", strerror(t->out_errno));
+      return -1;
+    }
+  } else {
+    if (t->olen + len > OUT_BUF && flush_out(t) < 0) {
+      archive_set_error(a, t->out_errno, "write: %s", strerror(t->out_errno));
+      return -1;
+    }
+    memcpy(t->obuf + t->olen, buf, len);
+    t->olen += len;
+  }
+  t->w->stats.written += len;
+  return (la_ssize_t)len;
+}
+
+static int out_close(struct archive *a, void *data) {
+  struct tw *t = data;
+  if (flush_out(t) < 0) {
+    archive_set_error(a, t->out_errno, "write: %s", strerror(t->out_errno));
+    return ARCHIVE_FATAL;
+  }
+  return ARCHIVE_OK;
+}
+
+static int archive_fail(struct tw *t, cb_error_t *err, const char *what) {
+  if (t->out_errno)
+    return cb_error_make(err, t->out_errno, "write the archive");
+  const char *m = archive_error_string(t->a);
+  return cb_error_make(err, 0, "%s `%s`: %s", what, t->path, m ? m : "archive error");
+}
+
+static void path_push(struct tw *t, const char *name, size_t *saved) {
+  size_t nl = strlen(name);
+  *saved = t->plen;
+  if (t->plen + nl + 2 > t->pcap) {
+    t->pcap = (t->plen + nl + 2) * 2;
+    t->path = xrealloc(t->path, t->pcap);
+  }
+  if (t->plen)
+    t->path[t->plen++] = '/';
+  memcpy(t->path + t->plen, name, nl + 1);
+  t->plen += nl;
+}
+
+static void path_pop(struct tw *t, size_t saved) {
+  t->plen = saved;
+  t->path[t->plen] = '\0';
+}
+
+static void progress(struct tw *t) {
+  struct cb_tar_write *w = t->w;
+  if (!w->progress)
+    return;
+  if (w->stats.data >= t->next_progress_bytes || w->stats.entries >= t->next_progress_entries) {
+    w->progress(&w->stats, w->progress_arg);
+    t->next_progress_bytes = w->stats.data + PROGRESS_BYTES;
+    t->next_progress_entries = w->stats.entries + PROGRESS_ENTRIES;
+  }
+}
+
+/* Add the xattrs of the entry (fd, or dirfd/name when fd < 0) to t->e; *opaque tells
+ * whether trusted.overlay.opaque is "y". */
+static int add_xattrs(struct tw *t, int fd, int dirfd, const char *name, bool *opaque,
+                      cb_error_t *err) {
+  char proc[64 + NAME_MAX];
+  if (fd < 0)
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d/%s", dirfd, name);
+  ssize_t n;
+  for (;;) {
+    n = fd >= 0 ? flistxattr(fd, t->xnames, t->xcap) : llistxattr(proc, t->xnames, t->xcap);
+    if (n >= 0)
+      break;
+    if (errno == ENOTSUP || errno == ENOENT)
+      return 0;
+    if (errno != ERANGE)
+      return cb_error_sys(err, "list the xattrs of `%s`", t->path);
+    ssize_t need = fd >= 0 ? flistxattr(fd, NULL, 0) : llistxattr(proc, NULL, 0);
+    if (need < 0)
+      return cb_error_sys(err, "list the xattrs of `%s`", t->path);
+    t->xcap = (size_t)need + 256;
+    t->xnames = xrealloc(t->xnames, t->xcap);
+  }
+  for (char *x = t->xnames; x < t->xnames + n; x += strlen(x) + 1) {
+    bool overlay = !strncmp(x, OVERLAY_XATTR_PREFIX, strlen(OVERLAY_XATTR_PREFIX));
+    if (overlay && !(opaque && !strcmp(x, OPAQUE_XATTR)))
+      continue;
+    ssize_t v;
+    for (;;) {
+      v = fd >= 0 ? fgetxattr(fd, x, t->xval, t->xvcap) : lgetxattr(proc, x, t->xval, t->xvcap);
+      if (v >= 0)
+        break;
+      if (errno == ENODATA)
+        break;
+      if (errno != ERANGE)
+        return cb_error_sys(err, "read the xattr %s of `%s`", x, t->path);
+      ssize_t need = fd >= 0 ? fgetxattr(fd, x, NULL, 0) : lgetxattr(proc, x, NULL, 0);
+      if (need < 0)
+        return cb_error_sys(err, "read the xattr %s of `%s`", x, t->path);
+      t->xvcap = (size_t)need + 256;
+      t->xval = xrealloc(t->xval, t->xvcap);
+    }
+    if (v < 0)
+      continue;
+    if (overlay) {
+      *opaque = v == 1 && t->xval[0] == 'y';
+      continue;
+    }
+    archive_entry_xattr_add_entry(t->e, x, t->xval, (size_t)v);
+  }
+  return 0;
+}
+
+static void entry_from_statx(struct archive_entry *e, const struct statx *st) {
+  archive_entry_set_mode(e, st->stx_mode);
+  archive_entry_set_uid(e, st->stx_uid);
+  archive_entry_set_gid(e, st->stx_gid);
+  archive_entry_set_mtime(e, st->stx_mtime.tv_sec, st->stx_mtime.tv_nsec);
+}
+
+static int write_header(struct tw *t, cb_error_t *err) {
+  int r = archive_write_header(t->a, t->e);
+  if (r < ARCHIVE_WARN)
+    return archive_fail(t, err, "archive");
+  t->w->stats.entries++;
+  return 0;
+}
+
+/* Copy exactly size bytes of fd into the archive (zeros when it shrank). */
+static int write_data(struct tw *t, int fd, uint64_t size, cb_error_t *err) {
+  uint64_t left = size;
+  bool eof = false;
+  while (left > 0) {
+    size_t want = left < READ_BUF ? (size_t)left : READ_BUF;
+    ssize_t n = 0;
+    if (!eof) {
+      n = read(fd, t->buf, want);
+      if (n < 0) {
+        if (errno == EINTR)
+          continue;
+        return cb_error_sys(err, "read `%s`", t->path);
+      }
+      if (n == 0)
+        eof = true;
+    }
+    if (eof) {
+      n = (ssize_t)want;
+      memset(t->buf, 0, want);
+    }
+    if (archive_write_data(t->a, t->buf, (size_t)n) < 0)
+      return archive_fail(t, err, "archive");
+    left -= (uint64_t)n;
+    t->w->stats.data += (uint64_t)n;
+  }
+  return 0;
+}
+
+static int statx_at(int dirfd, const char *name, int flags, struct statx *st) {
+  return statx(dirfd, name, flags | AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT,
+               STATX_BASIC_STATS | STATX_MNT_ID, st);
+}
+
+struct dent {
+  char *name;
+  unsigned char type;
+};
+
+static int cmp_dent(const void *a, const void *b) {
+  return strcmp(((const struct dent *)a)->name, ((const struct dent *)b)->name);
+}
+
+/* The entries of a folder, sorted, in one malloc'd block (*names owns the strings). */
+static int read_dir(int fd, struct dent **out, size_t *n, char **names, cb_error_t *err) {
+  size_t cap = 64, len = 0, ncap = 4096, nlen = 0;
+  struct dent *v = xmalloc(cap * sizeof *v);
+  char *nm = xmalloc(ncap);
+  char buf[64 * 1024] __attribute__((aligned(8)));
+  for (;;) {
+    long r = syscall(SYS_getdents64, fd, buf, sizeof buf);
+    if (r < 0) {
+      free(v);
+      free(nm);
+      return cb_error_sys(err, "read the folder");
+    }
+    if (r == 0)
+      break;
+    for (long off = 0; off < r;) {
+      struct {
+        uint64_t ino;
+        int64_t off;
+        unsigned short reclen;
+        unsigned char type;
+        char name[];
+      } *d = (void *)(buf + off);
+      off += d->reclen;
+      if (d->name[0] == '.' && (!d->name[1] || (d->name[1] == '.' && !d->name[2])))
+        continue;
+      size_t l = strlen(d->name) + 1;
+      if (nlen + l > ncap) {
+        while (nlen + l > ncap)
+          ncap *= 2;
+        nm = xrealloc(nm, ncap);
+      }
+      memcpy(nm + nlen, d->name, l);
+      if (len == cap)
+        v = xrealloc(v, (cap *= 2) * sizeof *v);
+      v[len].name = (char *)(uintptr_t)nlen; /* an offset until nm stops moving */
+      v[len].type = d->type;
+      len++;
+      nlen += l;
+    }
+  }
+  for (size_t i = 0; i < len; i++)
+    v[i].name = nm + (uintptr_t)v[i].name;
+  qsort(v, len, sizeof *v, cmp_dent);
+  *out = v;
+  *n = len;
+  *names = nm;
+  return 0;
+}
+
+static int walk_dir(struct tw *t, int fd, cb_error_t *err);
+
+static int open_noatime(struct tw *t, int dirfd, const char *name, int flags) {
+  if (t->noatime) {
+    int fd = openat(dirfd, name, flags | O_NOATIME);
+    if (fd >= 0 || errno != EPERM)
+      return fd;
+    t->noatime = false;
+  }
+  return openat(dirfd, name, flags);
+}
+
+/* One entry: dirfd/name (name "" for dirfd itself), archived as t->path. top: the walk's
+ * first entry (archived only when it has a name). */
+static int write_entry(struct tw *t, int dirfd, const char *name, unsigned char type, bool top,
+                       bool emit, cb_error_t *err) {
+  struct statx st;
+  cleanup_close int fd = -1;
+  const char *at = *name ? name : "";
+  int empty = *name ? 0 : AT_EMPTY_PATH;
+  if (type == DT_REG || type == DT_DIR) {
+    int oflags =
+        O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (type == DT_DIR ? O_DIRECTORY : 0);
+    fd = *name ? open_noatime(t, dirfd, name, oflags) : openat(dirfd, ".", oflags);
+    if (fd < 0 && errno == ENOENT && !top)
+      return 0; /* gone since the folder was read */
+    if (fd < 0 && errno != ELOOP && errno != ENOTDIR && errno != ENXIO)
+      return cb_error_sys(err, "open `%s`", t->path);
+    /* Not what readdir said any more: look again. */
+  }
+  if (fd >= 0 ? statx_at(fd, "", AT_EMPTY_PATH, &st) : statx_at(dirfd, at, empty, &st)) {
+    if (errno == ENOENT && !top)
+      return 0;
+    return cb_error_sys(err, "stat `%s`", t->path);
+  }
+  if (!(t->w->flags & CB_TAR_CROSS_MOUNTS) && !top && (st.stx_mask & STATX_MNT_ID) &&
+      st.stx_mnt_id != t->top_mnt)
+    return 0; /* another mount */
+  mode_t fmt = st.stx_mode & S_IFMT;
+  if (fd < 0 && (fmt == S_IFREG || fmt == S_IFDIR)) {
+    /* readdir said something else (or nothing): open it now. */
+    int oflags =
+        O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (fmt == S_IFDIR ? O_DIRECTORY : 0);
+    fd = *name ? open_noatime(t, dirfd, name, oflags) : openat(dirfd, ".", oflags);
+    if (fd < 0 && errno == ENOENT && !top)
+      return 0;
+    if (fd < 0)
+      return cb_error_sys(err, "open `%s`", t->path);
+    if (statx_at(fd, "", AT_EMPTY_PATH, &st) < 0)
+      return cb_error_sys(err, "stat `%s`", t->path);
+    fmt = st.stx_mode & S_IFMT;
+  }
+  if (fmt == S_IFSOCK)
+    return 0;
+
+  struct archive_entry *e = t->e;
+  archive_entry_clear(e);
+  bool whiteouts = t->w->flags & CB_TAR_WHITEOUTS;
+  if (whiteouts && fmt == S_IFCHR && st.stx_rdev_major == 0 && st.stx_rdev_minor == 0) {
+    /* An overlay whiteout: ".wh.NAME", an empty file. */
+    if (!emit)
+      return 0;
+    char *slash = strrchr(t->path, '/');
+    size_t dl = slash ? (size_t)(slash - t->path) + 1 : 0;
+    cleanup_free char *wh = xasprintf("%.*s.wh.%s", (int)dl, t->path, t->path + dl);
+    archive_entry_copy_pathname(e, wh);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0600);
+    archive_entry_set_uid(e, st.stx_uid);
+    archive_entry_set_gid(e, st.stx_gid);
+    archive_entry_set_mtime(e, st.stx_mtime.tv_sec, st.stx_mtime.tv_nsec);
+    archive_entry_set_size(e, 0);
+    if (write_header(t, err) < 0)
+      return -1;
+    progress(t);
+    return 0;
+  }
+
+  archive_entry_copy_pathname(e, t->path);
+  entry_from_statx(e, &st);
+  bool opaque = false;
+  if (fmt == S_IFREG && st.stx_nlink > 1) {
+    const char *first = link_find_or_add(&t->links, makedev(st.stx_dev_major, st.stx_dev_minor),
+                                         st.stx_ino, t->path);
+    if (first) {
+      archive_entry_copy_hardlink(e, first);
+      archive_entry_set_size(e, 0);
+      if (emit && write_header(t, err) < 0)
+        return -1;
+      progress(t);
+      return 0;
+    }
+  }
+  switch (fmt) {
+  case S_IFREG: archive_entry_set_size(e, (la_int64_t)st.stx_size); break;
+  case S_IFLNK: {
+    size_t cap = st.stx_size ? st.stx_size + 1 : PATH_MAX;
+    cleanup_free char *target = xmalloc(cap + 1);
+    ssize_t n = readlinkat(dirfd, at, target, cap);
+    if (n < 0) {
+      if (errno == ENOENT && !top)
+        return 0;
+      return cb_error_sys(err, "read the symlink `%s`", t->path);
+    }
+    target[n] = '\0';
+    archive_entry_copy_symlink(e, target);
+    break;
+  }
+  case S_IFCHR:
+  case S_IFBLK:
+    archive_entry_set_rdevmajor(e, st.stx_rdev_major);
+    archive_entry_set_rdevminor(e, st.stx_rdev_minor);
+    break;
+  default: break;
+  }
+  if (add_xattrs(t, fd, dirfd, at, whiteouts && fmt == S_IFDIR ? &opaque : NULL, err) < 0)
+    return -1;
+  if (emit) {
+    if (write_header(t, err) < 0)
+      return -1;
+    if (fmt == S_IFREG && st.stx_size > 0 && write_data(t, fd, st.stx_size, err) < 0)
+      return -1;
+    if (opaque) {
+      /* The opaque marker right after its folder, as Docker writes it. */
+      size_t saved;
+      path_push(t, ".wh..wh..opq", &saved);
+      archive_entry_clear(e);
+      archive_entry_copy_pathname(e, t->path);
+      archive_entry_set_filetype(e, AE_IFREG);
+      archive_entry_set_perm(e, st.stx_mode & 0777);
+      archive_entry_set_uid(e, st.stx_uid);
+      archive_entry_set_gid(e, st.stx_gid);
+      archive_entry_set_mtime(e, st.stx_mtime.tv_sec, st.stx_mtime.tv_nsec);
+      archive_entry_set_size(e, 0);
+      int r = write_header(t, err);
+      path_pop(t, saved);
+      if (r < 0)
+        return -1;
+    }
+  }
+  progress(t);
+  if (fmt == S_IFDIR && walk_dir(t, fd, err) < 0)
+    return -1;
+  return 0;
+}
+
+static int walk_dir(struct tw *t, int fd, cb_error_t *err) {
+  struct dent *v = NULL;
+  size_t n = 0;
+  char *names = NULL;
+  if (read_dir(fd, &v, &n, &names, err) < 0)
+    return cb_error_wrap(err, "`%s`", t->plen ? t->path : ".");
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    size_t saved;
+    path_push(t, v[i].name, &saved);
+    rc = write_entry(t, fd, v[i].name, v[i].type, false, true, err);
+    path_pop(t, saved);
+  }
+  free(v);
+  free(names);
+  return rc;
+}
+
+int cb_archive_write_tree(int dirfd, const char *path, int out, struct cb_tar_write *w,
+                          cb_error_t *err) {
+  memset(&w->stats, 0, sizeof w->stats);
+  struct tw t = {.w = w, .out = out, .noatime = true};
+  t.pcap = PATH_MAX;
+  t.path = xcalloc(t.pcap, 1);
+  t.buf = xmalloc(READ_BUF);
+  t.obuf = xmalloc(OUT_BUF);
+  t.xcap = 1024;
+  t.xnames = xmalloc(t.xcap);
+  t.xvcap = 1024;
+  t.xval = xmalloc(t.xvcap);
+  t.next_progress_bytes = PROGRESS_BYTES;
+  t.next_progress_entries = PROGRESS_ENTRIES;
+  int rc = -1;
+  cleanup_close int topfd = -1;
+  const char *name = w->name && *w->name ? w->name : NULL;
+
+  /* A pipe as large as we may make it: fewer wake-ups of the reader. */
+  struct stat ost;
+  if (fstat(out, &ost) == 0 && S_ISFIFO(ost.st_mode))
+    fcntl(out, F_SETPIPE_SZ, 1 << 20);
+
+  /* Names are bytes; libarchive converts them from the locale's charset to pax's UTF-8:
+   * with C.UTF-8 valid UTF-8 names go as they are (invalid ones get hdrcharset=BINARY). */
+  locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+  locale_t saved_locale = utf8 ? uselocale(utf8) : (locale_t)0;
+
+  t.a = archive_write_new();
+  t.e = archive_entry_new();
+  if (!t.a || !t.e)
+    oom();
+  if (archive_write_set_format_pax_restricted(t.a) != ARCHIVE_OK ||
+      archive_write_set_bytes_per_block(t.a, 0) != ARCHIVE_OK) {
+    cb_error_make(err, 0, "tar writer: %s", archive_error_string(t.a));
+    goto out;
+  }
+  /* xattrs as SCHILY.xattr records only, the form GNU tar and Go read (not also libarchive's
+   * own LIBARCHIVE.xattr, which GNU tar warns about). */
+  if (archive_write_set_format_option(t.a, "pax", "xattrheader", "SCHILY") < ARCHIVE_WARN) {
+    cb_error_make(err, 0, "tar writer: %s", archive_error_string(t.a));
+    goto out;
+  }
+  if (archive_write_open2(t.a, &t, NULL, out_write, out_close, NULL) != ARCHIVE_OK) {
+    cb_error_make(err, 0, "tar writer: %s", archive_error_string(t.a));
+    goto out;
+  }
+
+  /* The top: never through a symlink. */
+  const char *rel = path && *path ? path : "";
+  struct statx st;
+  if (statx_at(dirfd, rel, *rel ? 0 : AT_EMPTY_PATH, &st) < 0) {
+    cb_error_sys(err, "stat `%s`", *rel ? rel : ".");
+    goto out;
+  }
+  t.top_mnt = st.stx_mnt_id;
+  bool isdir = S_ISDIR(st.stx_mode);
+  if (!isdir && !name) {
+    cb_error_make(err, 0, "`%s` is not a folder: the archive needs a name for it", rel);
+    goto out;
+  }
+  if (isdir) {
+    topfd = *rel ? openat(dirfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                 : openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (topfd < 0) {
+      cb_error_sys(err, "open `%s`", *rel ? rel : ".");
+      goto out;
+    }
+  }
+  if (name) {
+    size_t saved;
+    path_push(&t, name, &saved);
+  }
+  if (isdir) {
+    if (write_entry(&t, topfd, "", DT_DIR, true, name != NULL, err) < 0)
+      goto out;
+  } else {
+    /* A single file: its parent folder is dirfd (or rel's). */
+    cleanup_free char *copy = xstrdup(rel);
+    char *slash = strrchr(copy, '/');
+    cleanup_close int pfd = -1;
+    const char *base = copy;
+    if (slash) {
+      *slash = '\0';
+      base = slash + 1;
+      pfd = openat(dirfd, *copy ? copy : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (pfd < 0) {
+        cb_error_sys(err, "open `%s`", copy);
+        goto out;
+      }
+    }
+    unsigned char type = S_ISREG(st.stx_mode) ? DT_REG : DT_UNKNOWN;
+    if (write_entry(&t, pfd >= 0 ? pfd : dirfd, base, type, true, true, err) < 0)
+      goto out;
+  }
+  if (archive_write_close(t.a) != ARCHIVE_OK) {
+    archive_fail(&t, err, "finish");
+    goto out;
+  }
+  if (w->progress)
+    w->progress(&w->stats, w->progress_arg);
+  rc = 0;
+out:
+  archive_write_free(t.a);
+  if (utf8) {
+    uselocale(saved_locale);
+    freelocale(utf8);
+  }
+  archive_entry_free(t.e);
+  links_free(&t.links);
+  free(t.path);
+  free(t.buf);
+  free(t.obuf);
+  free(t.xnames);
+  free(t.xval);
+  return rc;
+}
