@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "crowbar/archive.h"
+#include "crowbar/saferoot.h"
 #include "crowbar/cleanup.h"
 #include "crowbar/util.h"
 
@@ -480,6 +481,9 @@ static int write_entry(struct tw *t, int dirfd, const char *name, unsigned char 
     }
   }
   progress(t);
+  if (fmt == S_IFDIR && (t->w->flags & CB_TAR_SKIP_PSEUDO) && !top &&
+      (st.stx_mask & STATX_MNT_ID) && st.stx_mnt_id != t->top_mnt && cb_sr_is_pseudo_fs(fd))
+    return 0;
   if (fmt == S_IFDIR && walk_dir(t, fd, err) < 0)
     return -1;
   return 0;

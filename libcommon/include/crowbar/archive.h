@@ -92,6 +92,10 @@ enum {
    * and mtime kept), a folder with trusted.overlay.opaque=y is followed by an empty
    * ".wh..wh..opq" in it. Whiteouts are never hard links. */
   CB_TAR_WHITEOUTS = 1u << 1,
+  /* With CB_TAR_CROSS_MOUNTS: kernel pseudo file systems (proc, sysfs, cgroup, devpts,
+   * mqueue... see saferoot.h) mounted below the top are archived as empty folders, not
+   * walked: what `docker cp` shows of a running container's /proc, /sys, /dev/pts. */
+  CB_TAR_SKIP_PSEUDO = 1u << 2,
 };
 
 struct cb_tar_stats {
