@@ -99,6 +99,33 @@ static char *top_name(const char *path) {
   return base;
 }
 
+/* Follow symlinks at the end of path by name, as Docker's CLI does (a relative target is
+ * joined to the link's folder, lexically), at most max times; each step is looked up
+ * inside the root. Returns the path reached (malloc'd). */
+static char *follow_by_name(int rootfd, const char *path, int max) {
+  char *p = xstrdup(path);
+  for (int n = 0; n < max; n++) {
+    struct stat st;
+    cleanup_close int l = cb_sr_open(rootfd, p, O_PATH, CB_SR_NOFOLLOW);
+    if (l < 0 || fstat(l, &st) < 0 || !S_ISLNK(st.st_mode))
+      break;
+    cleanup_free char *target = NULL;
+    if (cb_sr_readlinkat(l, "", &target) < 0)
+      break;
+    char *next;
+    if (target[0] == '/') {
+      next = cb_go_clean(target);
+    } else {
+      cleanup_free char *pdir = cb_go_dir(p);
+      cleanup_free char *j = xasprintf("%s/%s", pdir, target);
+      next = cb_go_clean(j);
+    }
+    free(p);
+    p = next;
+  }
+  return p;
+}
+
 /* ---- container -> host -------------------------------------------------------------- */
 
 struct dest {
@@ -183,16 +210,21 @@ static int prepare_copy(const char *top, bool src_dir, const struct dest *d, cha
   return 0;
 }
 
-static int tar_out(int srcfd, const char *name, cb_error_t *err) {
-#ifdef CB_TAR_CROSS_MOUNTS /* until the tar writer (archive.h) is merged */
-  struct cb_tar_write w = {.name = name};
-  if (cb_archive_write_tree(srcfd, "", STDOUT_FILENO, &w, err) < 0)
-    return -1;
-  return 0;
-#else
-  (void)srcfd;
-  return cb_error_make(err, 0, "cannot stream %s: this build has no tar writer yet", name);
-#endif
+/* The source as a tar on stdout. A folder is walked from its descriptor; anything else
+ * from its parent folder (resolved again inside the root, and checked to hold the very
+ * file the first resolution found). */
+static int tar_out(int rootfd, const char *path, int srcfd, const struct stat *st,
+                   const char *name, cb_error_t *err) {
+  struct cb_tar_write w = {.name = name, .flags = CB_TAR_CROSS_MOUNTS | CB_TAR_SKIP_PSEUDO};
+  if (S_ISDIR(st->st_mode))
+    return cb_archive_write_tree(srcfd, "", STDOUT_FILENO, &w, err);
+  cleanup_free char *base = NULL;
+  cleanup_close int pfd = cb_sr_open_parent(rootfd, path, 0, &base);
+  struct stat again;
+  if (pfd < 0 || fstatat(pfd, base, &again, AT_SYMLINK_NOFOLLOW) < 0 ||
+      again.st_dev != st->st_dev || again.st_ino != st->st_ino)
+    return cb_error_make(err, 0, "%s changed while being copied", path);
+  return cb_archive_write_tree(pfd, base, STDOUT_FILENO, &w, err);
 }
 
 static int copy_out(const struct cb_ctx *ctx, const struct cp_opts *o, cb_error_t *err) {
@@ -203,9 +235,12 @@ static int copy_out(const struct cb_ctx *ctx, const struct cp_opts *o, cb_error_
   if (open_root(ctx, o->container, false, &c, &r, err) < 0)
     return -1;
   cleanup_free char *cpath = cb_cp_container_path(o->src);
-  /* The one resolution of the source, inside the root; then everything is relative to
-   * this descriptor. Without -L a symlink named last is copied as a symlink. */
-  cleanup_close int srcfd = cb_sr_open(r.fd, cpath, O_PATH, o->follow ? 0 : CB_SR_NOFOLLOW);
+  /* With -L, a symlink named last is followed by name as Docker does (its target joined
+   * to the link's folder), and named after the link. */
+  cleanup_free char *spath = o->follow ? follow_by_name(r.fd, cpath, 40) : xstrdup(cpath);
+  /* The resolution of the source, inside the root; then everything is relative to this
+   * descriptor. A symlink named last is copied as a symlink. */
+  cleanup_close int srcfd = cb_sr_open(r.fd, spath, O_PATH, CB_SR_NOFOLLOW);
   if (srcfd < 0) {
     if (errno == ENOENT)
       return cb_error_make(err, 0, "No such container:path: %s:%s", o->container, o->src);
@@ -217,7 +252,7 @@ static int copy_out(const struct cb_ctx *ctx, const struct cp_opts *o, cb_error_
   cleanup_free char *top = top_name(cpath);
 
   if (!strcmp(o->dst, "-"))
-    return tar_out(srcfd, top, err);
+    return tar_out(r.fd, spath, srcfd, &st, top, err);
 
   char cwd[PATH_MAX];
   if (!getcwd(cwd, sizeof cwd))
@@ -247,26 +282,8 @@ static int copy_out(const struct cb_ctx *ctx, const struct cp_opts *o, cb_error_
  * symlink at the end is followed by name, as Docker does (so that `cp f CTR:/link` writes
  * the link's target, and a dangling one is created), every lookup confined to the root. */
 static int container_dest(int rootfd, const char *cpath, struct dest *d) {
-  d->path = xstrdup(cpath);
+  d->path = follow_by_name(rootfd, cpath, 10);
   struct stat st;
-  for (int n = 0; n < 10; n++) {
-    cleanup_close int l = cb_sr_open(rootfd, d->path, O_PATH, CB_SR_NOFOLLOW);
-    if (l < 0 || fstat(l, &st) < 0 || !S_ISLNK(st.st_mode))
-      break;
-    cleanup_free char *target = NULL;
-    if (cb_sr_readlinkat(l, "", &target) < 0)
-      break;
-    char *next;
-    if (target[0] == '/') {
-      next = cb_go_clean(target);
-    } else {
-      cleanup_free char *pdir = cb_go_dir(d->path);
-      cleanup_free char *j = xasprintf("%s/%s", pdir, target);
-      next = cb_go_clean(j);
-    }
-    free(d->path);
-    d->path = next;
-  }
   cleanup_close int fd = cb_sr_open(rootfd, d->path, O_PATH, 0);
   if (fd >= 0 && fstat(fd, &st) == 0) {
     d->exists = true;
