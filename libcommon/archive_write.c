@@ -9,7 +9,6 @@
 #include <limits.h>
 #include <locale.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -323,6 +322,21 @@ static int write_data(struct tw *t, int fd, uint64_t size, cb_error_t *err) {
   return 0;
 }
 
+/* The data of a file read ahead: len bytes of buf, then zeros up to size (it shrank). */
+static int write_buf(struct tw *t, const char *buf, size_t len, uint64_t size, cb_error_t *err) {
+  if (len > size)
+    len = (size_t)size;
+  if (len && archive_write_data(t->a, buf, len) < 0)
+    return archive_fail(t, err, "archive");
+  if (size > len) {
+    memset(t->buf, 0, (size_t)(size - len));
+    if (archive_write_data(t->a, t->buf, (size_t)(size - len)) < 0)
+      return archive_fail(t, err, "archive");
+  }
+  t->w->stats.data += size;
+  return 0;
+}
+
 static int statx_at(int dirfd, const char *name, int flags, struct statx *st) {
   return statx(dirfd, name, flags | AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT,
                STATX_BASIC_STATS | STATX_MNT_ID, st);
@@ -387,6 +401,57 @@ static int read_dir(int fd, struct dent **out, size_t *n, char **names, cb_error
   return 0;
 }
 
+/* /proc/self/fd, opened once: reopening "N" in it is one lookup, not four. */
+static int proc_fd_dir(void) {
+  static _Atomic int dir = -1;
+  int d = atomic_load(&dir);
+  if (d >= 0)
+    return d;
+  d = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int expected = -1;
+  if (d >= 0 && !atomic_compare_exchange_strong(&dir, &expected, d)) {
+    close(d);
+    d = expected;
+  }
+  return d;
+}
+
+/* Open dirfd/name for reading only if it is a regular file. It is opened O_PATH first and
+ * reopened through /proc/self/fd only once statx says "regular": a device node or FIFO
+ * that a container swapped in since the folder was read is never opened (opening some
+ * devices acts: a watchdog starts, a tape rewinds). ENXIO when it is not regular. The
+ * statx of what was opened goes to st. */
+static int open_regular(int dirfd, const char *name, bool *noatime, struct statx *st) {
+  /* name "": dirfd itself (an O_PATH descriptor on the file). */
+  int p = *name ? openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC) : dirfd;
+  if (p < 0)
+    return -1;
+  int fd = -1;
+  if (statx_at(p, "", AT_EMPTY_PATH, st) < 0)
+    goto out;
+  if (!S_ISREG(st->stx_mode)) {
+    errno = ENXIO;
+    goto out;
+  }
+  char num[16];
+  snprintf(num, sizeof num, "%d", p);
+  int procdir = proc_fd_dir();
+  if (procdir < 0)
+    goto out;
+  int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+  fd = openat(procdir, num, flags | (*noatime ? O_NOATIME : 0));
+  if (fd < 0 && errno == EPERM && *noatime) {
+    *noatime = false;
+    fd = openat(procdir, num, flags);
+  }
+out:;
+  int e = errno;
+  if (p != dirfd)
+    close(p);
+  errno = e;
+  return fd;
+}
+
 /* ---- metadata prefetch -------------------------------------------------------------------
  *
  * In a big folder, a tree of small files costs two system calls per entry (statx and
@@ -397,13 +462,18 @@ static int read_dir(int fd, struct dent **out, size_t *n, char **names, cb_error
  * stat'ed again anyway) is done again by the writer itself. The thread only reads
  * metadata, relative to the folder's descriptor, the same calls the writer would make. */
 
-#define PF_MIN 256      /* folders with fewer entries are not prefetched */
-#define PF_WINDOW 2048  /* results kept ahead of the writer */
+#define PF_MIN 256     /* folders with fewer entries are not prefetched */
+#define PF_WINDOW 256  /* entries ahead of the writer (each may hold an open file) */
+#define PF_DATA 4096   /* files this small are read whole ahead of the writer */
 
 struct pf_res {
   struct statx st;
-  int ok;        /* statx succeeded */
-  ssize_t xlen;  /* listxattrat's size: 0 = no xattrs (else the writer looks again) */
+  int ok;       /* st is valid */
+  int fd;       /* a regular file with data, opened; the writer takes it (else -1) */
+  ssize_t xlen; /* the xattr list's size: 0 = none (else the writer looks itself) */
+  bool whole;   /* data holds the whole file (fd already closed) */
+  size_t dlen;
+  char data[PF_DATA];
 };
 
 struct pf_job {
@@ -428,14 +498,47 @@ struct pf {
 
 static void pf_compute(struct pf_job *j, size_t k) {
   struct pf_res *r = &j->res[k % PF_WINDOW];
+  const char *name = j->v[k].name;
   r->ok = 0;
+  r->fd = -1;
   r->xlen = -1;
-  if (j->v[k].type != DT_DIR && statx_at(j->dirfd, j->v[k].name, 0, &r->st) == 0) {
+  r->whole = false;
+  r->dlen = 0;
+  if (j->v[k].type == DT_DIR || statx_at(j->dirfd, name, 0, &r->st) < 0)
+    goto out; /* folders (and errors) are the writer's */
+  mode_t fmt = r->st.stx_mode & S_IFMT;
+  if (fmt == S_IFDIR)
+    goto out;
+  if (fmt != S_IFREG || r->st.stx_size == 0) {
     r->ok = 1;
-    mode_t fmt = r->st.stx_mode & S_IFMT;
-    if (have_xattrat && fmt != S_IFDIR && !(fmt == S_IFREG && r->st.stx_size > 0))
-      r->xlen = syscall(SYS_listxattrat, j->dirfd, j->v[k].name, AT_SYMLINK_NOFOLLOW, NULL, 0);
+    if (have_xattrat)
+      r->xlen = syscall(SYS_listxattrat, j->dirfd, name, AT_SYMLINK_NOFOLLOW, NULL, 0);
+    goto out;
   }
+  /* A file with data: opened as the writer would (never if it stopped being regular), and
+   * stat'ed again through the descriptor, which is what the archive describes. */
+  bool noatime = true;
+  int fd = open_regular(j->dirfd, name, &noatime, &r->st);
+  if (fd < 0)
+    goto out;
+  r->ok = 1;
+  r->xlen = flistxattr(fd, NULL, 0);
+  if (r->st.stx_size <= PF_DATA) {
+    size_t want = (size_t)r->st.stx_size;
+    while (r->dlen < want) {
+      ssize_t n = read(fd, r->data + r->dlen, want - r->dlen);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      r->dlen += (size_t)n;
+    }
+    r->whole = true; /* short: the writer pads with zeros, as for a file that shrank */
+    close(fd);
+  } else {
+    r->fd = fd;
+  }
+out:
   atomic_store_explicit(&j->done[k % PF_WINDOW], (long)k, memory_order_release);
 }
 
@@ -542,7 +645,8 @@ static bool pf_begin(struct tw *t, struct pf_job *j, int dirfd, struct dent *v, 
   return true;
 }
 
-static void pf_end(struct tw *t, struct pf_job *j) {
+/* taken: the entries handed to the writer (they own their descriptors). */
+static void pf_end(struct tw *t, struct pf_job *j, size_t taken) {
   struct pf *pf = t->pf;
   pthread_mutex_lock(&pf->mu);
   atomic_store(&pf->active, j->parent);
@@ -550,12 +654,21 @@ static void pf_end(struct tw *t, struct pf_job *j) {
     pthread_cond_wait(&pf->idle, &pf->mu);
   pthread_cond_signal(&pf->cv);
   pthread_mutex_unlock(&pf->mu);
+  size_t next = atomic_load(&j->next);
+  for (size_t k = taken; k < next; k++) {
+    struct pf_res *r = &j->res[k % PF_WINDOW];
+    if (atomic_load(&j->done[k % PF_WINDOW]) == (long)k && r->fd >= 0)
+      close(r->fd);
+  }
   free(j->res);
   free(j->done);
 }
 
-/* The prefetched metadata of entry i (helping while it is not there yet). */
-static const struct pf_res *pf_wait(struct tw *t, struct pf_job *j, size_t i) {
+/* The prefetched metadata of entry i (helping while it is not there yet). When the thread
+ * holds it too long (descheduled on a busy machine), the writer makes the calls itself
+ * into own, rather than wait. */
+static const struct pf_res *pf_wait(struct tw *t, struct pf_job *j, size_t i,
+                                    struct pf_res *own) {
   atomic_store(&j->emitted, i);
   if (i % (PF_WINDOW / 8) == 0) {
     pthread_mutex_lock(&t->pf->mu);
@@ -565,9 +678,17 @@ static const struct pf_res *pf_wait(struct tw *t, struct pf_job *j, size_t i) {
   for (unsigned spins = 0;; spins++) {
     if (atomic_load_explicit(&j->done[i % PF_WINDOW], memory_order_acquire) == (long)i)
       return &j->res[i % PF_WINDOW];
-    if (!pf_step(j) && spins > 64)
-      sched_yield();
+    if (!pf_step(j) && spins > 256)
+      break;
   }
+  /* Left to the writer: no descriptor, no data, and statx only where it would not open. */
+  own->fd = -1;
+  own->xlen = -1;
+  own->whole = false;
+  own->ok = j->v[i].type != DT_DIR && j->v[i].type != DT_REG &&
+            statx_at(j->dirfd, j->v[i].name, 0, &own->st) == 0 && !S_ISDIR(own->st.stx_mode) &&
+            !S_ISREG(own->st.stx_mode);
+  return own;
 }
 
 static int walk_dir(struct tw *t, int fd, cb_error_t *err);
@@ -590,6 +711,10 @@ static int write_entry(struct tw *t, int dirfd, const char *name, unsigned char 
   cleanup_close int fd = -1;
   const char *at = *name ? name : "";
   int empty = *name ? 0 : AT_EMPTY_PATH;
+  if (pre && pre->ok && pre->fd >= 0) {
+    fd = pre->fd; /* ours now, whatever happens */
+    ((struct pf_res *)pre)->fd = -1;
+  }
   /* Folders are opened at once; a regular file only once statx says it has data: an
    * empty file (most of a tree of small files) costs a statx and a listxattrat, no open,
    * which on overlayfs is the most expensive call of all. */
@@ -603,7 +728,7 @@ static int write_entry(struct tw *t, int dirfd, const char *name, unsigned char 
       return cb_error_sys(err, "open `%s`", t->path);
     /* Not what readdir said any more: look again. */
   }
-  if (fd < 0 && pre && pre->ok)
+  if (pre && pre->ok)
     st = pre->st;
   else if (fd >= 0 ? statx_at(fd, "", AT_EMPTY_PATH, &st) : statx_at(dirfd, at, empty, &st)) {
     if (errno == ENOENT && !top)
@@ -614,16 +739,19 @@ static int write_entry(struct tw *t, int dirfd, const char *name, unsigned char 
       st.stx_mnt_id != t->top_mnt)
     return 0; /* another mount */
   mode_t fmt = st.stx_mode & S_IFMT;
-  if (fd < 0 && ((fmt == S_IFREG && st.stx_size > 0) || fmt == S_IFDIR)) {
+  bool read_ahead = pre && pre->ok && pre->whole;
+  if (fd < 0 && ((fmt == S_IFREG && st.stx_size > 0 && !read_ahead) || fmt == S_IFDIR)) {
     /* readdir said something else (or nothing): open it now. */
-    int oflags =
-        O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (fmt == S_IFDIR ? O_DIRECTORY : 0);
-    fd = *name ? open_noatime(t, dirfd, name, oflags) : openat(dirfd, ".", oflags);
+    if (fmt == S_IFREG)
+      fd = open_regular(dirfd, name, &t->noatime, &st);
+    else
+      fd = *name ? open_noatime(t, dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_DIRECTORY)
+                 : openat(dirfd, ".", O_RDONLY | O_CLOEXEC | O_DIRECTORY);
     if (fd < 0 && errno == ENOENT && !top)
       return 0;
     if (fd < 0)
       return cb_error_sys(err, "open `%s`", t->path);
-    if (statx_at(fd, "", AT_EMPTY_PATH, &st) < 0)
+    if (fmt != S_IFREG && statx_at(fd, "", AT_EMPTY_PATH, &st) < 0)
       return cb_error_sys(err, "stat `%s`", t->path);
     fmt = st.stx_mode & S_IFMT;
   }
@@ -690,14 +818,20 @@ static int write_entry(struct tw *t, int dirfd, const char *name, unsigned char 
     break;
   default: break;
   }
-  bool no_xattrs = fd < 0 && pre && pre->ok && pre->xlen == 0;
+  bool no_xattrs = pre && pre->ok && pre->xlen == 0;
   if (!no_xattrs && add_xattrs(t, fd, dirfd, at, whiteouts && fmt == S_IFDIR ? &opaque : NULL, err) < 0)
     return -1;
   if (emit) {
     if (write_header(t, err) < 0)
       return -1;
-    if (fmt == S_IFREG && st.stx_size > 0 && write_data(t, fd, st.stx_size, err) < 0)
-      return -1;
+    if (fmt == S_IFREG && st.stx_size > 0) {
+      if (pre && pre->ok && pre->whole) {
+        if (write_buf(t, pre->data, pre->dlen, st.stx_size, err) < 0)
+          return -1;
+      } else if (write_data(t, fd, st.stx_size, err) < 0) {
+        return -1;
+      }
+    }
     if (opaque) {
       /* The opaque marker right after its folder, as Docker writes it. */
       size_t saved;
@@ -733,16 +867,18 @@ static int walk_dir(struct tw *t, int fd, cb_error_t *err) {
     return cb_error_wrap(err, "`%s`", t->plen ? t->path : ".");
   int rc = 0;
   struct pf_job job;
+  static __thread struct pf_res own;
   bool pf = pf_begin(t, &job, fd, v, n);
-  for (size_t i = 0; i < n && rc == 0; i++) {
+  size_t i = 0;
+  for (; i < n && rc == 0; i++) {
     size_t saved;
     path_push(t, v[i].name, &saved);
-    rc = write_entry(t, fd, v[i].name, v[i].type, false, true, pf ? pf_wait(t, &job, i) : NULL,
+    rc = write_entry(t, fd, v[i].name, v[i].type, false, true, pf ? pf_wait(t, &job, i, &own) : NULL,
                      err);
     path_pop(t, saved);
   }
   if (pf)
-    pf_end(t, &job);
+    pf_end(t, &job, i);
   free(v);
   free(names);
   return rc;
