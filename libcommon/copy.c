@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -168,6 +169,33 @@ static int copy_xattrs(int in, int out, const char *what, cb_error_t *err) {
   return 0;
 }
 
+/* The same for a source named in a folder, without opening it (listxattrat/getxattrat,
+ * Linux 6.13; before it, through /proc/self/fd). */
+#ifndef SYS_listxattrat
+#define SYS_listxattrat 465
+#endif
+#ifndef SYS_getxattrat
+#define SYS_getxattrat 464
+#endif
+static int copy_xattrs_at(int dirfd, const char *name, int out, const char *what,
+                          cb_error_t *err) {
+  char list[4096];
+  long n = syscall(SYS_listxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW, list, sizeof list);
+  if (n == 0 || (n < 0 && errno != ENOSYS && errno != ERANGE))
+    return 0;
+  /* Attributes (or an old kernel): go through a descriptor after all. */
+  cleanup_close int pin = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  if (pin < 0 || fstat(pin, &st) < 0 || !S_ISREG(st.st_mode))
+    return 0;
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", pin);
+  cleanup_close int in = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (in < 0)
+    return 0;
+  return copy_xattrs(in, out, what, err);
+}
+
 /* Owner, mode, xattrs and times of an open destination (file or folder). */
 static int apply_meta_fd(struct cp *s, int in, int out, const struct stat *st, const char *what,
                          cb_error_t *err) {
@@ -251,11 +279,22 @@ static int on_dir_post(struct cp *s, const struct cb_sr_entry *e, cb_error_t *er
 
 /* Create the non-folder entry e under a temporary name in pfd (returned in tmp). */
 static int make_leaf(struct cp *s, const struct cb_sr_entry *e, int pfd, const char *tmp,
-                     const char *what, cb_error_t *err) {
+                     const char *what, bool *created, cb_error_t *err) {
+  *created = false;
   const struct stat *st = &e->st;
   uid_t u;
   gid_t g;
   bool chown_it = owner_change(s->c, st, &u, &g);
+  if (S_ISREG(st->st_mode) && st->st_size == 0 && *e->name) {
+    /* Nothing to read: the source is not opened at all. */
+    cleanup_close int out = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (out < 0)
+      return cb_error_sys(err, "create \"%s\"", what);
+    *created = true;
+    if (apply_meta_fd(s, -1, out, st, what, err) < 0)
+      return -1;
+    return copy_xattrs_at(e->dirfd, e->name, out, what, err);
+  }
   if (S_ISREG(st->st_mode)) {
     /* O_PATH first: a FIFO or device swapped in since the stat is never opened. */
     cleanup_close int pin = *e->name ? openat(e->dirfd, e->name, O_PATH | O_NOFOLLOW | O_CLOEXEC)
@@ -276,6 +315,7 @@ static int make_leaf(struct cp *s, const struct cb_sr_entry *e, int pfd, const c
     cleanup_close int out = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (out < 0)
       return cb_error_sys(err, "create \"%s\"", what);
+    *created = true;
     int64_t n = cb_copy_data(in, out);
     if (n < 0)
       return cb_error_sys(err, "copy \"%s\"", what);
@@ -293,9 +333,11 @@ static int make_leaf(struct cp *s, const struct cb_sr_entry *e, int pfd, const c
     }
     if (symlinkat(target, pfd, tmp) < 0)
       return cb_error_sys(err, "symlink \"%s\"", what);
+    *created = true;
   } else if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) || S_ISFIFO(st->st_mode)) {
     if (mknodat(pfd, tmp, (st->st_mode & S_IFMT) | 0600, st->st_rdev) < 0)
       return cb_error_sys(err, "mknod \"%s\"", what);
+    *created = true;
   } else {
     return 1; /* sockets: skipped */
   }
@@ -326,6 +368,8 @@ static int try_hardlink(struct cp *s, const struct cb_sr_entry *e, int pfd, cons
     return 0;
   }
   const struct link_ent *l = *(struct link_ent **)found;
+  if (!strcmp(l->path, rel_path(e)))
+    return 0; /* this entry is the first copy (being made again under a temporary name) */
   /* The first copy, found again below the destination's top without any symlink. */
   cleanup_close int t =
       cb_sr_open(s->fds[0], l->path, O_PATH, CB_SR_BENEATH | CB_SR_NO_SYMLINKS | CB_SR_NOFOLLOW);
@@ -347,39 +391,46 @@ static int on_leaf(struct cp *s, const struct cb_sr_entry *e, cb_error_t *err) {
                          dst_dir_display(s), e->name);
   if (S_ISSOCK(e->st.st_mode))
     return 0;
+  bool created = false;
+  if (e->depth > 0) {
+    /* Inside a tree a new name is made in place at once (O_EXCL, symlinkat, mknodat,
+     * linkat: none follows or replaces anything); the name is looked at only when it
+     * exists already. */
+    int r = try_hardlink(s, e, pfd, name, false, what, err);
+    if (r == 0)
+      r = make_leaf(s, e, pfd, name, what, &created, err);
+    if (r >= 0) {
+      s->c->entries += r == 0;
+      return 0;
+    }
+    if ((*err)->errno_ != EEXIST) {
+      if (created)
+        unlinkat(pfd, name, 0);
+      return -1;
+    }
+    cb_error_release(err);
+  }
   struct stat st;
-  bool exists = false;
   if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
     if (S_ISDIR(st.st_mode))
       return cb_error_make(err, 0, "cannot overwrite directory \"%s\" with non-directory \"%s\"",
                            what, dst_dir_display(s));
-    exists = true;
   } else if (errno != ENOENT) {
     return cb_error_sys(err, "lstat %s", what);
   }
-  int hl = try_hardlink(s, e, pfd, name, exists, what, err);
-  if (hl != 0) {
-    if (hl > 0)
-      s->c->entries++;
-    return hl < 0 ? -1 : 0;
-  }
-  /* New names inside a tree are created in place; the top and replacements go through a
-   * temporary name and a rename, so the name never shows a half-written file. */
-  bool direct = !exists && e->depth > 0;
+  /* The top, and what replaces an existing name, go through a temporary name and a rename:
+   * the name never shows a half-written file, and an existing symlink is replaced, not
+   * followed. */
   char tmp[64];
-  if (direct)
-    snprintf(tmp, sizeof tmp, "%s", name);
-  else
-    random_name(tmp, sizeof tmp);
-  int r = make_leaf(s, e, pfd, direct ? name : tmp, what, err);
+  random_name(tmp, sizeof tmp);
+  int r = e->depth > 0 ? try_hardlink(s, e, pfd, tmp, false, what, err) : 0;
+  if (r == 0)
+    r = make_leaf(s, e, pfd, tmp, what, &created, err);
   if (r != 0) {
-    if (!direct)
-      unlinkat(pfd, tmp, 0);
-    else if (r < 0 && errno != EEXIST)
-      unlinkat(pfd, name, 0);
+    unlinkat(pfd, tmp, 0);
     return r < 0 ? -1 : 0;
   }
-  if (!direct && renameat(pfd, tmp, pfd, name) < 0) {
+  if (renameat(pfd, tmp, pfd, name) < 0) {
     int e2 = errno;
     unlinkat(pfd, tmp, 0);
     errno = e2;
