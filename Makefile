@@ -119,8 +119,7 @@ $(B)/crowbar-init: $(INIT_OBJ)
 
 
 .SECONDEXPANSION:
-# (no "%" in the expansion: a static pattern rule would put the stem in its place)
-$(TOOL_BINS): $(B)/crowbar-%: $$(foreach f,$$(wildcard tools/$$*/*.c),$(B)/obj/$$(f:.c=.o)) $(B)/libcommon.a
+$(TOOL_BINS): $(B)/crowbar-%: $$(addprefix $(B)/obj/,$$(subst .c,.o,$$(wildcard tools/$$*/*.c))) $(B)/libcommon.a
 	$(QLD)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS) $(TOOL_LIBS_$*)
 
 $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(B)/libcommon.a

@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "crowbar/attach.h"
@@ -20,6 +21,8 @@ static void usage(FILE *out) {
         "Options:\n"
         "      --detach-keys KEYS     key sequence that detaches (e.g. ctrl-a,d)\n"
         "      --no-stdin             do not attach stdin\n"
+        "      --sig-proxy=false      let signals (e.g. SIGINT) end this command instead of\n"
+        "                             passing them to the container's PID 1 (the default)\n"
         "      --help                 show this help\n\n"
         "Exit status: the container's when it exits while attached; 0 after detaching.\n\n"
         "See crowbar-attach(1).\n",
@@ -27,21 +30,33 @@ static void usage(FILE *out) {
 }
 
 int cmd_attach(int argc, char **argv) {
-  enum { OPT_DETACH_KEYS = CHAR_MAX + 1, OPT_NO_STDIN };
+  enum { OPT_DETACH_KEYS = CHAR_MAX + 1, OPT_NO_STDIN, OPT_SIG_PROXY };
   static const struct option longopts[] = {
       {"detach-keys", required_argument, NULL, OPT_DETACH_KEYS},
       {"no-stdin", no_argument, NULL, OPT_NO_STDIN},
+      {"sig-proxy", optional_argument, NULL, OPT_SIG_PROXY},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   const char *keys = NULL;
-  bool no_stdin = false;
+  bool no_stdin = false, sig_proxy = true;
   int c;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
     switch (c) {
     case OPT_DETACH_KEYS: keys = optarg; break;
     case OPT_NO_STDIN: no_stdin = true; break;
+    case OPT_SIG_PROXY:
+      if (!optarg || !strcmp(optarg, "true"))
+        sig_proxy = true;
+      else if (!strcmp(optarg, "false"))
+        sig_proxy = false;
+      else {
+        fprintf(stderr, "Error: invalid argument \"%s\" for \"--sig-proxy\" flag: use true "
+                        "or false\n", optarg);
+        return 1;
+      }
+      break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
     default: cb_opt_error("attach", argv, c); return 1;
     }
@@ -75,7 +90,8 @@ int cmd_attach(int argc, char **argv) {
   cleanup_free char *sockpath = cb_ctx_runpath(&ctx, "%s/attach.sock", ct->id);
   cleanup_close int sock = cb_attach_connect(sockpath, &err);
   int code = 0;
-  struct attach_session as = {.tty = tty, .stdin_ = with_stdin, .detach_keys = keys};
+  struct attach_session as = {.tty = tty, .stdin_ = with_stdin, .detach_keys = keys,
+                              .no_sig_proxy = !sig_proxy};
   if (sock < 0 || attach_send_fds(sock, with_stdin, &err) < 0 ||
       attach_session(sock, &as, &code, &err) < 0) {
     cb_error_print(&err);

@@ -74,9 +74,15 @@ int cmd_exec(int argc, char **argv) {
         goto out;
       }
       char *save = NULL;
-      for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+      for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        /* As run reads it: blanks before, a \r after, comments and empty lines. */
+        l += strspn(l, " \t");
+        size_t ll = strlen(l);
+        if (ll && l[ll - 1] == '\r')
+          l[--ll] = '\0';
         if (*l && *l != '#')
           add_env(&o.env, l);
+      }
       free(text);
       break;
     }
@@ -99,7 +105,7 @@ int cmd_exec(int argc, char **argv) {
           stderr);
     goto out;
   }
-  if (o.tty && !isatty(0)) {
+  if (o.tty && o.interactive && !o.detach && !isatty(0)) {
     fputs("Error: the input device is not a TTY\n", stderr);
     ret = 1;
     goto out;

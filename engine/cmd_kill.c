@@ -53,7 +53,7 @@ int cmd_kill(int argc, char **argv) {
   for (int i = optind; i < argc; i++) {
     struct cb_container *ct = NULL;
     if (cb_container_locate(&ctx, argv[i], &ct, &err) < 0 ||
-        container_signal(&ctx, ct, sig, &err) < 0) {
+        container_kill(&ctx, ct, sig, &err) < 0) {
       cb_error_print(&err);
       ret = 1;
     } else {

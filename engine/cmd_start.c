@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crowbar/tty.h"
 #include "crowbar/verb.h"
 #include "engine.h"
 
@@ -52,6 +53,15 @@ int cmd_start(int argc, char **argv) {
     return 1;
   }
   so.attach = so.attach || so.stdin_;
+  if (so.detach_keys) {
+    unsigned char keys[CB_DETACH_MAX];
+    size_t nk;
+    cb_error_t kerr = NULL;
+    if (cb_detach_keys_parse(so.detach_keys, keys, &nk, &kerr) < 0) {
+      cb_error_print(&kerr);
+      return 125;
+    }
+  }
   struct cb_ctx ctx;
   cb_error_t err = NULL;
   if (engine_ctx(&ctx, argv[0], &err) < 0) {

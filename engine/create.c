@@ -462,8 +462,15 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     return -1;
   cleanup_free char *name = o->name ? xstrdup(o->name[0] == '/' ? o->name + 1 : o->name)
                                     : cb_name_generate(ctx);
-  if (cb_name_reserve(ctx, name, id, err) < 0)
-    return -1;
+  /* A generated name can be taken by a racing create between generation and
+   * reservation: pick another. */
+  for (int attempt = 0; cb_name_reserve(ctx, name, id, err) < 0; attempt++) {
+    if (o->name || attempt >= 20)
+      return -1;
+    cb_error_release(err);
+    free(name);
+    name = cb_name_generate(ctx);
+  }
 
   cleanup_free char *final = cb_container_dir(ctx, id);
   cleanup_free char *tmp = cb_ctx_path(ctx, "containers/.tmp-%s", id);
@@ -616,9 +623,7 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     j = NULL;
     c->state.status = CB_STATUS_CREATED;
     /* Write the record into the temporary folder, then make the whole folder appear. */
-    cleanup_free char *tmpjson = xasprintf("%s/container.json", tmp);
-    cb_container_sync_json(c);
-    if (cb_json_write_file(tmpjson, c->json, err) < 0) {
+    if (cb_container_write_new(c, tmp, err) < 0) {
       cb_container_free(c);
       goto out;
     }

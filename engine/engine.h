@@ -44,6 +44,8 @@ int container_start(const struct cb_ctx *ctx, const char *id, const struct start
                     int *exit_code, cb_error_t *err);
 /* Send sig to the container's PID 1 (checked against its start time). */
 int container_signal(const struct cb_ctx *ctx, struct cb_container *c, int sig, cb_error_t *err);
+/* kill: the signal, and a paused container thawed so that it acts on it. */
+int container_kill(const struct cb_ctx *ctx, struct cb_container *c, int sig, cb_error_t *err);
 /* Thaw a paused container and record it running; the caller holds its lock. */
 int container_thaw_locked(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err);
 /* Pause (freeze) or unpause a running container, under its lock. */
@@ -62,6 +64,7 @@ int container_remove(const struct cb_ctx *ctx, const char *id, bool force, bool 
  * container's code) or DETACHED (1). */
 struct attach_session {
   bool tty, stdin_;
+  bool no_sig_proxy; /* let signals end the client instead of going to PID 1 */
   const char *detach_keys; /* NULL: the container's (default ctrl-p,ctrl-q) */
 };
 int attach_session(int sock, const struct attach_session *as, int *exit_code, cb_error_t *err);

@@ -116,7 +116,10 @@ int container_exec(const struct cb_ctx *ctx, const struct exec_opts *o, int *exi
   /* Join the cgroup while the host's /sys/fs/cgroup is still ours to see. */
   if (cb_cgroup_join_process(c->state.pid, getpid(), err) < 0)
     return cb_error_wrap(err, "join the container's cgroup");
-  if (cb_ns_enter(pidfd, c->state.pid, cb_ns_differing(c->state.pid), err) < 0)
+  unsigned which = cb_ns_differing(c->state.pid);
+  if (which & CB_NS_PID)
+    cb_leak_check_now();
+  if (cb_ns_enter(pidfd, c->state.pid, which, err) < 0)
     return -1;
   /* A terminal from the container's own devpts, opened inside its mount namespace. */
   cleanup_close int master = -1;

@@ -109,7 +109,7 @@ int attach_session(int sock, const struct attach_session *as, int *exit_code, cb
   /* Docker's sig-proxy: these go to the container's PID 1 (without a terminal; with one,
    * the keys reach the container through it). */
   int proxied[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-  for (size_t i = 0; i < sizeof proxied / sizeof proxied[0]; i++)
+  for (size_t i = 0; !as->no_sig_proxy && i < sizeof proxied / sizeof proxied[0]; i++)
     sigaddset(&set, proxied[i]);
   if (term >= 0)
     sigaddset(&set, SIGWINCH);
@@ -343,6 +343,15 @@ static int stop_signal(struct cb_container *c) {
   const char *s = cb_json_get_str(c->json, "Config.StopSignal", NULL);
   int sig = s ? cb_signal_parse(s) : -1;
   return sig > 0 ? sig : SIGTERM;
+}
+
+int container_kill(const struct cb_ctx *ctx, struct cb_container *c, int sig, cb_error_t *err) {
+  if (container_signal(ctx, c, sig, err) < 0)
+    return -1;
+  /* A frozen process would only act on it once thawed: thaw it now. */
+  if (c->state.status == CB_STATUS_PAUSED && thaw(ctx, c->id, err) < 0)
+    return -1;
+  return 0;
 }
 
 int container_stop(const struct cb_ctx *ctx, const char *id, int timeout, cb_error_t *err) {

@@ -30,43 +30,6 @@ static void archive_writep(struct archive **a) {
 #define cleanup_archive_read __attribute__((cleanup(archive_readp)))
 #define cleanup_archive_write __attribute__((cleanup(archive_writep)))
 
-char *cb_archive_clean_path(const char *name) {
-  size_t len = strlen(name);
-  char *out = xmalloc(len + 2);
-  size_t n = 0;
-  const char *p = name;
-  while (*p) {
-    while (*p == '/')
-      p++;
-    if (!*p)
-      break;
-    const char *end = strchrnul(p, '/');
-    size_t l = (size_t)(end - p);
-    if (l == 1 && p[0] == '.') {
-      /* skip */
-    } else if (l == 2 && p[0] == '.' && p[1] == '.') {
-      if (n == 0) {
-        free(out);
-        return NULL;
-      }
-      while (n > 0 && out[n - 1] != '/')
-        n--;
-      if (n > 0)
-        n--; /* the separator */
-    } else {
-      if (n > 0)
-        out[n++] = '/';
-      memcpy(out + n, p, l);
-      n += l;
-    }
-    p = end;
-  }
-  if (n == 0)
-    out[n++] = '.';
-  out[n] = '\0';
-  return out;
-}
-
 /* The uncompressed stream: read from the decompressing reader, copied to the tee and
  * hashed, then handed to the tar reader. */
 struct tee {

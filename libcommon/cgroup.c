@@ -202,6 +202,12 @@ int cb_cgroup_freeze(const char *id, bool frozen, cb_error_t *err) {
       return 0;
     sleep_ms(2);
   }
+  if (frozen) {
+    /* Do not leave it half-frozen. */
+    cb_error_t e2 = NULL;
+    if (cb_cgroup_freeze(id, false, &e2) < 0)
+      cb_error_release(&e2);
+  }
   return cb_error_make(err, 0, "timed out waiting for the cgroup to %s", frozen ? "freeze" : "thaw");
 }
 

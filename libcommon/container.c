@@ -17,6 +17,7 @@
 #include "crowbar/json.h"
 #include "crowbar/lock.h"
 #include "crowbar/proc.h"
+#include "listcache.h"
 
 static const char *const status_names[] = {
     [CB_STATUS_CREATED] = "created",       [CB_STATUS_RUNNING] = "running",
@@ -102,22 +103,83 @@ static struct cb_container *from_json(json_object *j, const char *id) {
   return c;
 }
 
+/* What changes after create lives in state.json; container.json is written once. A listing
+ * reads state.json alone, so it carries the few static fields ps shows and filters on. */
+static const char *const state_keys[] = {"Id",    "Name",  "Created", "Path",   "Args",
+                                         "State", "Image", "RestartCount", "Mounts",
+                                         "Crowbar"};
+static const char *const state_sub_keys[][2] = {{"Config", "Labels"},
+                                                {"HostConfig", "NetworkMode"}};
+
+/* Lay state over the record: top-level keys replace, Config and HostConfig merge. */
+static void overlay(json_object *rec, json_object *st) {
+  json_object_object_foreach(st, k, v) {
+    json_object *have = NULL;
+    if (json_object_is_type(v, json_type_object) && json_object_object_get_ex(rec, k, &have) &&
+        json_object_is_type(have, json_type_object) &&
+        (!strcmp(k, "Config") || !strcmp(k, "HostConfig"))) {
+      json_object_object_foreach(v, k2, v2)
+          json_object_object_add(have, k2, json_object_get(v2));
+      continue;
+    }
+    json_object_object_add(rec, k, json_object_get(v));
+  }
+}
+
+static json_object *state_of(json_object *rec) {
+  json_object *st = json_object_new_object();
+  for (size_t i = 0; i < sizeof state_keys / sizeof state_keys[0]; i++) {
+    json_object *v = NULL;
+    if (json_object_object_get_ex(rec, state_keys[i], &v))
+      json_object_object_add(st, state_keys[i], json_object_get(v));
+  }
+  for (size_t i = 0; i < sizeof state_sub_keys / sizeof state_sub_keys[0]; i++) {
+    json_object *v = cb_json_get(rec, state_sub_keys[i][0]);
+    json_object *w = NULL;
+    if (v && json_object_object_get_ex(v, state_sub_keys[i][1], &w))
+      json_object_object_add(cb_json_obj(st, state_sub_keys[i][0]), state_sub_keys[i][1],
+                             json_object_get(w));
+  }
+  return st;
+}
+
 int cb_container_load(const struct cb_ctx *ctx, const char *id, struct cb_container **out,
                       cb_error_t *err) {
   cleanup_free char *path = cb_ctx_path(ctx, "containers/%s/container.json", id);
   json_object *j = NULL;
   if (cb_json_read_file(path, &j, err) < 0)
     return -1;
+  cleanup_free char *spath = cb_ctx_path(ctx, "containers/%s/state.json", id);
+  json_object *st = NULL;
+  cb_error_t e2 = NULL;
+  if (cb_json_read_file(spath, &st, &e2) < 0) {
+    /* A record made by hand (tests, older crowbar) may have no state.json yet. */
+    bool missing = e2->errno_ == ENOENT;
+    if (!missing) {
+      json_object_put(j);
+      *err = e2;
+      return -1;
+    }
+    cb_error_release(&e2);
+  } else {
+    overlay(j, st);
+    json_object_put(st);
+  }
   *out = from_json(j, id);
   return 0;
 }
 
-/* The listing's fast path: relative to the containers folder, one read per record (a
- * short read of a regular file is its end), the buffer reused. */
-static struct cb_container *load_at(int dfd, const char *id, char **buf, size_t *cap) {
+/* The listing's fast path: relative to the containers folder, one read of one small file
+ * per container (a short read of a regular file is its end), the buffer reused. */
+static struct cb_container *load_at(int dfd, const char *id, char **buf, size_t *cap,
+                                    json_tokener *tok) {
   char rel[CB_ID_LEN + 32];
-  snprintf(rel, sizeof rel, "%s/container.json", id);
+  snprintf(rel, sizeof rel, "%s/state.json", id);
   cleanup_close int fd = openat(dfd, rel, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    snprintf(rel, sizeof rel, "%s/container.json", id);
+    fd = openat(dfd, rel, O_RDONLY | O_CLOEXEC);
+  }
   if (fd < 0)
     return NULL;
   size_t n = 0;
@@ -137,10 +199,12 @@ static struct cb_container *load_at(int dfd, const char *id, char **buf, size_t 
       break;
   }
   (*buf)[n] = '\0';
-  json_object *j = NULL;
-  cb_error_t err = NULL;
-  if (cb_json_parse(*buf, &j, &err) < 0) {
-    cb_error_release(&err);
+  /* One tokener for the whole listing. */
+  json_tokener_reset(tok);
+  json_object *j = json_tokener_parse_ex(tok, *buf, (int)n);
+  if (!j || json_tokener_get_error(tok) != json_tokener_success) {
+    if (j)
+      json_object_put(j);
     return NULL;
   }
   return from_json(j, id);
@@ -148,8 +212,23 @@ static struct cb_container *load_at(int dfd, const char *id, char **buf, size_t 
 
 int cb_container_save(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
   cb_container_sync_json(c);
-  cleanup_free char *path = cb_ctx_path(ctx, "containers/%s/container.json", c->id);
-  return cb_json_write_file(path, c->json, err);
+  cleanup_free char *path = cb_ctx_path(ctx, "containers/%s/state.json", c->id);
+  json_object *st = state_of(c->json);
+  int r = cb_json_write_file(path, st, err);
+  json_object_put(st);
+  return r;
+}
+
+int cb_container_write_new(struct cb_container *c, const char *dir, cb_error_t *err) {
+  cb_container_sync_json(c);
+  cleanup_free char *rec = xasprintf("%s/container.json", dir);
+  cleanup_free char *sp = xasprintf("%s/state.json", dir);
+  json_object *st = state_of(c->json);
+  int r = cb_json_write_file(rec, c->json, err);
+  if (r == 0)
+    r = cb_json_write_file(sp, st, err);
+  json_object_put(st);
+  return r;
 }
 
 void cb_container_free(struct cb_container *c) {
@@ -313,13 +392,26 @@ int cb_container_list(const struct cb_ctx *ctx, struct cb_container ***out, size
   struct cb_container **v = NULL;
   size_t cnt = 0, cap = 0, bufcap = 16384;
   cleanup_free char *buf = xmalloc(bufcap);
+  json_tokener *tok = json_tokener_new();
+  if (!tok)
+    oom();
+  struct cb_listcache *lc = cb_listcache_open(dirfd(d));
   struct dirent *de;
   while ((de = readdir(d))) {
     if (!is_id_entry(de->d_name))
       continue;
-    struct cb_container *c = load_at(dirfd(d), de->d_name, &buf, &bufcap);
-    if (!c)
-      continue; /* removed while we listed, or half-written by a killed command */
+    char rel[CB_ID_LEN + 16];
+    snprintf(rel, sizeof rel, "%s/state.json", de->d_name);
+    struct stat st;
+    bool have_st = fstatat(dirfd(d), rel, &st, 0) == 0;
+    struct cb_container *c = have_st ? cb_listcache_get(lc, de->d_name, &st) : NULL;
+    if (!c) {
+      c = load_at(dirfd(d), de->d_name, &buf, &bufcap, tok);
+      if (!c)
+        continue; /* removed while we listed, or half-written by a killed command */
+      if (have_st)
+        cb_listcache_add(lc, c, &st);
+    }
     cb_container_refresh(ctx, c);
     if (cnt == cap) {
       cap = cap ? cap * 2 : 64;
@@ -327,6 +419,8 @@ int cb_container_list(const struct cb_ctx *ctx, struct cb_container ***out, size
     }
     v[cnt++] = c;
   }
+  json_tokener_free(tok);
+  cb_listcache_close(lc, dirfd(d));
   if (cnt)
     qsort(v, cnt, sizeof *v, cmp_newest);
   *out = v;

@@ -86,12 +86,3 @@ int cb_sha256_fd(int fd, char out[CB_DIGEST_LEN + 1], cb_error_t *err) {
   }
   return cb_sha256_final(&d, out, err);
 }
-
-int cb_digest_valid(const char *s) {
-  return s && strlen(s) == CB_DIGEST_LEN && !strncmp(s, CB_DIGEST_PREFIX, 7) &&
-         cb_is_hex(s + 7, CB_ID_LEN);
-}
-
-const char *cb_digest_hex(const char *s) {
-  return strncmp(s, CB_DIGEST_PREFIX, 7) == 0 ? s + 7 : s;
-}

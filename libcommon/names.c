@@ -3,6 +3,7 @@
  * materials of a workshop, since this is a crowbar). */
 #include <stdio.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "crowbar/cleanup.h"
@@ -43,7 +44,9 @@ char *cb_name_generate(const struct cb_ctx *ctx) {
     else
       name = xasprintf("%s_%s%u", adjectives[r[0] % na], nouns[r[1] % nn], r[0] % 10);
     cleanup_free char *np = cb_ctx_path(ctx, "names/%s", name);
-    if (access(np, F_OK) != 0)
+    struct stat st;
+    /* lstat: a reservation is a symlink whose target means nothing as a path. */
+    if (lstat(np, &st) != 0)
       return name;
     free(name);
   }

@@ -108,7 +108,8 @@ int cb_detach_keys_parse(const char *spec, unsigned char keys[CB_DETACH_MAX], si
   char *save = NULL;
   for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
     if (*n >= CB_DETACH_MAX)
-      return cb_error_make(err, 0, "invalid detach keys (%s): too long", spec);
+      return cb_error_make(err, 0, "invalid detach keys (%s): more than %d keys", spec,
+                           CB_DETACH_MAX);
     if (strlen(t) == 1) {
       keys[(*n)++] = (unsigned char)t[0];
     } else if (!strncasecmp(t, "ctrl-", 5) && strlen(t) == 6) {

@@ -76,7 +76,12 @@ int cb_write_file_atomic_at(int dirfd, const char *name, const void *data, size_
   cleanup_close int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0)
     return cb_error_sys(err, "create `%s`", tmp);
-  if (cb_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+  /* An exact modification time (not the file system's coarse clock), so that readers
+   * that cache by (inode, mtime, size) see every rewrite. */
+  struct timespec now, times[2] = {{0, UTIME_OMIT}, {0, 0}};
+  clock_gettime(CLOCK_REALTIME, &now);
+  times[1] = now;
+  if (cb_write_all(fd, data, len) < 0 || futimens(fd, times) < 0 || fsync(fd) < 0) {
     int e = errno;
     unlinkat(dirfd, tmp, 0);
     errno = e;
@@ -446,4 +451,51 @@ void cb_opt_error(const char *verb, char *const *argv, int c) {
   else
     fprintf(stderr, "Error: unknown flag: %.*s\n", (int)strcspn(arg, "="), arg);
   fprintf(stderr, "See 'crowbar %s --help'.\n", verb);
+}
+
+char *cb_path_clean(const char *name) {
+  size_t len = strlen(name);
+  char *out = xmalloc(len + 2);
+  size_t n = 0;
+  const char *p = name;
+  while (*p) {
+    while (*p == '/')
+      p++;
+    if (!*p)
+      break;
+    const char *end = strchrnul(p, '/');
+    size_t l = (size_t)(end - p);
+    if (l == 1 && p[0] == '.') {
+      /* skip */
+    } else if (l == 2 && p[0] == '.' && p[1] == '.') {
+      if (n == 0) {
+        free(out);
+        return NULL;
+      }
+      while (n > 0 && out[n - 1] != '/')
+        n--;
+      if (n > 0)
+        n--; /* the separator */
+    } else {
+      if (n > 0)
+        out[n++] = '/';
+      memcpy(out + n, p, l);
+      n += l;
+    }
+    p = end;
+  }
+  if (n == 0)
+    out[n++] = '.';
+  out[n] = '\0';
+  return out;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
+
+void cb_leak_check_now(void) {
+#if defined(__SANITIZE_ADDRESS__)
+  __lsan_do_leak_check();
+#endif
 }

@@ -10,12 +10,26 @@ export CROWBAR_RUNROOT=${CROWBAR_RUNROOT:-/tmp/crowbar-demo/run}
 mkdir -p "$CROWBAR_ROOT" "$CROWBAR_RUNROOT"
 [ "$(id -u)" = 0 ] || { echo "Error: the demo runs containers: run it as root" >&2; exit 1; }
 
-bold=$(tput bold 2>/dev/null || true) plain=$(tput sgr0 2>/dev/null || true)
+bold='' plain=''
+if [ -t 1 ]; then bold=$(tput bold 2>/dev/null || true) plain=$(tput sgr0 2>/dev/null || true); fi
 step() { printf '\n%s# %s%s\n' "$bold" "$*" "$plain"; }
-show() { printf '%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
+# Print a command as one would type it (arguments with spaces or quotes in single
+# quotes), then run it.
+show() {
+  local line="" a
+  for a in "$@"; do
+    case $a in
+    *[[:space:]\"\'\$\[\]\{\}\*\?\|\&\;\<\>\(\)]*) line+=" '${a//\'/\'\\\'\'}'" ;;
+    *) line+=" $a" ;;
+    esac
+  done
+  printf '%s$%s%s\n' "$bold" "$line" "$plain"
+  "$@"
+}
 
 # Start clean: a previous demo's container and image go.
 crowbar rm -f web >/dev/null 2>&1 || true
+crowbar rmi -f crashtest >/dev/null 2>&1 || true
 
 step "Build the crashtest image from busybox-static (no registry needed)"
 tar=$(mktemp /tmp/crashtest.XXXXXX.tar)

@@ -114,9 +114,9 @@ static void client_add(struct shim *s, int sock) {
   for (; k < 3; k++)
     if (fds[k] >= 0)
       close(fds[k]);
-  /* Input goes to the container's stdin pipe (-i) or its terminal (-t); one client at a
-   * time feeds it. */
-  if (cl->in >= 0 && ((!s->cfg.open_stdin && !s->cfg.tty) || s->stdin_owner >= 0)) {
+  /* Input goes to the container's stdin pipe or its terminal, when it was started with
+   * -i (as in Docker, -t alone takes no input); one client at a time feeds it. */
+  if (cl->in >= 0 && (!s->cfg.open_stdin || s->stdin_owner >= 0)) {
     close(cl->in);
     cl->in = -1;
   }

@@ -30,6 +30,7 @@
 
 #include "crowbar/digest.h"
 #include "crowbar/error.h"
+#include "crowbar/util.h"
 
 enum {
   /* OCI whiteouts become overlayfs ones, as Docker's overlay2 driver applies a layer:
@@ -55,9 +56,8 @@ struct cb_extract {
  * dest. On failure the folder holds a partial tree: the caller removes it. */
 int cb_archive_extract_fd(int fd, const char *dest, struct cb_extract *x, cb_error_t *err);
 
-/* The confined form of a member name as extraction writes it: "/a//b/./c/" -> "a/b/c",
- * "" or "./" -> "."; NULL when the name climbs out ("../x", "a/../../x"). Malloc'd. */
-char *cb_archive_clean_path(const char *name);
+/* The confined form of a member name as extraction writes it: cb_path_clean (util.h). */
+#define cb_archive_clean_path cb_path_clean
 
 /* ---- Writing --------------------------------------------------------------------------
  *

@@ -5,8 +5,11 @@
  * `docker inspect` (Id, Created, Path, Args, State, Image, Name, Config, HostConfig,
  * GraphDriver, Mounts, LogPath, ...) plus a private "Crowbar" object (shim and PID
  * identity, nanosecond times, the image reference as given) that inspect strips.
- * The JSON is the source of truth for everything but the State, which lives in
- * struct cb_state while loaded and is written back by cb_container_save(). Names are
+ * container.json is written once, at create; what changes later (State, the Crowbar
+ * object, and copies of the few fields a listing shows) is in state.json next to it,
+ * laid over the record when it is loaded, so that `ps` reads one small file per
+ * container. The JSON is the source of truth for everything but the State, which lives
+ * in struct cb_state while loaded and is written back by cb_container_save(). Names are
  * reserved as symlinks $ROOT/names/<name> -> <id> (symlink(2) is atomic: one racer wins). */
 #ifndef CROWBAR_CONTAINER_H
 #define CROWBAR_CONTAINER_H
@@ -59,6 +62,9 @@ int cb_container_load(const struct cb_ctx *ctx, const char *id, struct cb_contai
                       cb_error_t *err);
 /* Write the record (state included) atomically. Hold the container's lock. */
 int cb_container_save(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err);
+/* Write a new container's container.json and state.json into the folder dir (which is
+ * then renamed into place). */
+int cb_container_write_new(struct cb_container *c, const char *dir, cb_error_t *err);
 /* Copy the loaded state into the JSON record (save does this before writing). */
 void cb_container_sync_json(struct cb_container *c);
 void cb_container_free(struct cb_container *c);
@@ -77,7 +83,9 @@ int cb_container_locate(const struct cb_ctx *ctx, const char *ref, struct cb_con
                         cb_error_t *err);
 /* The most recently created container. */
 int cb_container_latest(const struct cb_ctx *ctx, struct cb_container **out, cb_error_t *err);
-/* Every container, refreshed, newest first. */
+/* Every container, refreshed, newest first. Listing records are partial: their JSON holds
+ * the fields listings use (Id, Name, Created, Path, Args, Image, Mounts, Config.Labels,
+ * HostConfig.NetworkMode, Crowbar) and the state; load a container for the rest. */
 int cb_container_list(const struct cb_ctx *ctx, struct cb_container ***out, size_t *n,
                       cb_error_t *err);
 void cb_container_list_free(struct cb_container **v, size_t n);

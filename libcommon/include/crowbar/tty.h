@@ -11,7 +11,8 @@
 #include "crowbar/error.h"
 
 #define CB_DETACH_KEYS_DEFAULT "ctrl-p,ctrl-q"
-#define CB_DETACH_MAX 16
+/* At most 8 keys: what an attach message carries. */
+#define CB_DETACH_MAX 8
 
 /* Open a pty master from the given ptmx (e.g. "/dev/ptmx" inside a container's mount
  * namespace) and its slave (TIOCGPTPEER: no path lookup). Both close-on-exec. */

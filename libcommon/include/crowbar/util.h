@@ -31,6 +31,10 @@ int cb_mkdir_p(const char *path, mode_t mode, cb_error_t *err);
 int cb_rm_rf_at(int dirfd, const char *name, cb_error_t *err);
 int cb_rm_rf(const char *path, cb_error_t *err);
 
+/* A path cleaned lexically and confined below its root: "/a//b/./c/" -> "a/b/c",
+ * "" or "./" -> "."; NULL when it climbs out ("../x", "a/../../x"). Malloc'd. */
+char *cb_path_clean(const char *name);
+
 /* Random lower-case hex id of CB_ID_LEN characters, into buf[CB_ID_LEN + 1]. */
 int cb_random_id(char *buf, cb_error_t *err);
 bool cb_is_hex(const char *s, size_t n);
@@ -71,6 +75,11 @@ void cb_ignore_sigpipe(void);
  * '+' if any, and opterr is 0). Prints the one-line `Error: unknown flag: --x` (or
  * `flag needs an argument: -t`) and the hint `See 'crowbar VERB --help'.` on stderr. */
 void cb_opt_error(const char *verb, char *const *argv, int c);
+
+/* Under AddressSanitizer, run the leak check now instead of at exit: call it before
+ * entering another PID namespace, where LeakSanitizer's exit-time check (which clones a
+ * tracer into the namespace of our children) would hang. A no-op otherwise. */
+void cb_leak_check_now(void);
 
 /* Check stdout for lost output (fflush/ferror/fclose); returns 0 or -1 (util-linux close_stdout). */
 int cb_close_stdout(void);
