@@ -93,7 +93,8 @@ struct tw {
   struct cb_tar_write *w;
   int out;
   int out_errno; /* the write error, for the message */
-  uint64_t top_mnt;
+  bool unionfs;  /* the tree is a stack of overlay layers (cb_archive_write_union) */
+  uint64_t *mnt; /* the mount of each layer's top folder */
   bool noatime;
   struct links links;
   char *path; /* the current archive name */
@@ -691,7 +692,7 @@ static const struct pf_res *pf_wait(struct tw *t, struct pf_job *j, size_t i,
   return own;
 }
 
-static int walk_dir(struct tw *t, int fd, cb_error_t *err);
+static int walk_dir(struct tw *t, const int *fds, const size_t *layers, size_t n, cb_error_t *err);
 
 static int open_noatime(struct tw *t, int dirfd, const char *name, int flags) {
   if (t->noatime) {
@@ -703,10 +704,47 @@ static int open_noatime(struct tw *t, int dirfd, const char *name, int flags) {
   return openat(dirfd, name, flags);
 }
 
-/* One entry: dirfd/name (name "" for dirfd itself), archived as t->path. top: the walk's
- * first entry (archived only when it has a name). */
-static int write_entry(struct tw *t, int dirfd, const char *name, unsigned char type, bool top,
-                       bool emit, const struct pf_res *pre, cb_error_t *err) {
+static bool is_whiteout_at(int dirfd, const char *name) {
+  struct statx st;
+  return statx_at(dirfd, name, 0, &st) == 0 && S_ISCHR(st.stx_mode) && st.stx_rdev_major == 0 &&
+         st.stx_rdev_minor == 0;
+}
+
+/* The folders a union folder is made of, below its topmost one (fd, at fds[k]): the same
+ * name in the deeper layers while they hold a folder, stopping after an opaque one. At the
+ * top (name ""), the deeper layers' own top folders. The descriptors are new. */
+static void union_children(const int *fds, const size_t *layers, size_t n, size_t k,
+                           const char *name, int fd, bool opaque, int **cfds, size_t **clayers,
+                           size_t *cn) {
+  int *v = xmalloc((n - k) * sizeof *v);
+  size_t *l = xmalloc((n - k) * sizeof *l);
+  size_t m = 0;
+  v[m] = fd;
+  l[m++] = layers[k];
+  for (size_t j = k + 1; j < n && !opaque; j++) {
+    int c = openat(fds[j], *name ? name : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (c < 0) {
+      if (errno == ENOENT)
+        continue;
+      break; /* a file or a whiteout: nothing below shows through */
+    }
+    char x[2];
+    opaque = fgetxattr(c, OPAQUE_XATTR, x, sizeof x) == 1 && x[0] == 'y';
+    v[m] = c;
+    l[m++] = layers[j];
+  }
+  *cfds = v;
+  *clayers = l;
+  *cn = m;
+}
+
+/* One entry: fds[k]/name (name "" for that folder itself), archived as t->path. fds and
+ * layers (their layer numbers) are the folders of the union folder it is in (one folder
+ * outside union mode). top: the walk's first entry (archived only when it has a name). */
+static int write_entry(struct tw *t, const int *fds, const size_t *layers, size_t n, size_t k,
+                       const char *name, unsigned char type, bool top, bool emit,
+                       const struct pf_res *pre, cb_error_t *err) {
+  int dirfd = fds[k];
   struct statx st;
   cleanup_close int fd = -1;
   const char *at = *name ? name : "";
@@ -719,8 +757,7 @@ static int write_entry(struct tw *t, int dirfd, const char *name, unsigned char 
    * empty file (most of a tree of small files) costs a statx and a listxattrat, no open,
    * which on overlayfs is the most expensive call of all. */
   if (type == DT_DIR) {
-    int oflags =
-        O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (type == DT_DIR ? O_DIRECTORY : 0);
+    int oflags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_DIRECTORY;
     fd = *name ? open_noatime(t, dirfd, name, oflags) : openat(dirfd, ".", oflags);
     if (fd < 0 && errno == ENOENT && !top)
       return 0; /* gone since the folder was read */
@@ -736,12 +773,12 @@ static int write_entry(struct tw *t, int dirfd, const char *name, unsigned char 
     return cb_error_sys(err, "stat `%s`", t->path);
   }
   if (!(t->w->flags & CB_TAR_CROSS_MOUNTS) && !top && (st.stx_mask & STATX_MNT_ID) &&
-      st.stx_mnt_id != t->top_mnt)
+      st.stx_mnt_id != t->mnt[layers[k]])
     return 0; /* another mount */
   mode_t fmt = st.stx_mode & S_IFMT;
   bool read_ahead = pre && pre->ok && pre->whole;
   if (fd < 0 && ((fmt == S_IFREG && st.stx_size > 0 && !read_ahead) || fmt == S_IFDIR)) {
-    /* readdir said something else (or nothing): open it now. */
+    /* A file with data, or readdir said something else (or nothing): open it now. */
     if (fmt == S_IFREG)
       fd = open_regular(dirfd, name, &t->noatime, &st);
     else
@@ -757,6 +794,8 @@ static int write_entry(struct tw *t, int dirfd, const char *name, unsigned char 
   }
   if (fmt == S_IFSOCK)
     return 0;
+  if (t->unionfs && fmt == S_IFCHR && st.stx_rdev_major == 0 && st.stx_rdev_minor == 0)
+    return 0; /* a whiteout: it hides, it is not there */
 
   struct archive_entry *e = t->e;
   archive_entry_clear(e);
@@ -801,13 +840,13 @@ static int write_entry(struct tw *t, int dirfd, const char *name, unsigned char 
   case S_IFLNK: {
     size_t cap = st.stx_size ? st.stx_size + 1 : PATH_MAX;
     cleanup_free char *target = xmalloc(cap + 1);
-    ssize_t n = readlinkat(dirfd, at, target, cap);
-    if (n < 0) {
+    ssize_t tl = readlinkat(dirfd, at, target, cap);
+    if (tl < 0) {
       if (errno == ENOENT && !top)
         return 0;
       return cb_error_sys(err, "read the symlink `%s`", t->path);
     }
-    target[n] = '\0';
+    target[tl] = '\0';
     archive_entry_copy_symlink(e, target);
     break;
   }
@@ -819,20 +858,22 @@ static int write_entry(struct tw *t, int dirfd, const char *name, unsigned char 
   default: break;
   }
   bool no_xattrs = pre && pre->ok && pre->xlen == 0;
-  if (!no_xattrs && add_xattrs(t, fd, dirfd, at, whiteouts && fmt == S_IFDIR ? &opaque : NULL, err) < 0)
+  if (!no_xattrs &&
+      add_xattrs(t, fd, dirfd, at, (whiteouts || t->unionfs) && fmt == S_IFDIR ? &opaque : NULL,
+                 err) < 0)
     return -1;
   if (emit) {
     if (write_header(t, err) < 0)
       return -1;
     if (fmt == S_IFREG && st.stx_size > 0) {
-      if (pre && pre->ok && pre->whole) {
+      if (read_ahead) {
         if (write_buf(t, pre->data, pre->dlen, st.stx_size, err) < 0)
           return -1;
       } else if (write_data(t, fd, st.stx_size, err) < 0) {
         return -1;
       }
     }
-    if (opaque) {
+    if (opaque && whiteouts) {
       /* The opaque marker right after its folder, as Docker writes it. */
       size_t saved;
       path_push(t, ".wh..wh..opq", &saved);
@@ -851,56 +892,137 @@ static int write_entry(struct tw *t, int dirfd, const char *name, unsigned char 
     }
   }
   progress(t);
-  if (fmt == S_IFDIR && (t->w->flags & CB_TAR_SKIP_PSEUDO) && !top &&
-      (st.stx_mask & STATX_MNT_ID) && st.stx_mnt_id != t->top_mnt && cb_sr_is_pseudo_fs(fd))
+  if (fmt != S_IFDIR)
     return 0;
-  if (fmt == S_IFDIR && walk_dir(t, fd, err) < 0)
-    return -1;
+  /* Crossing into another mount (CB_TAR_CROSS_MOUNTS): a kernel pseudo file system is
+   * archived as an empty folder (CB_TAR_SKIP_PSEUDO). */
+  if ((t->w->flags & CB_TAR_SKIP_PSEUDO) && !top && (st.stx_mask & STATX_MNT_ID) &&
+      st.stx_mnt_id != t->mnt[layers[k]] && cb_sr_is_pseudo_fs(fd))
+    return 0;
+  if (!t->unionfs)
+    return walk_dir(t, &fd, layers + k, 1, err);
+  int *cfds;
+  size_t *clayers, cn;
+  union_children(fds, layers, n, k, name, fd, opaque, &cfds, &clayers, &cn);
+  int rc = walk_dir(t, cfds, clayers, cn, err);
+  for (size_t i = 1; i < cn; i++)
+    close(cfds[i]);
+  free(cfds);
+  free(clayers);
+  return rc;
+}
+
+struct uent {
+  const char *name;
+  unsigned char type;
+  size_t k; /* the index of its folder in the union */
+};
+
+/* The entries of a union folder: the topmost of each name, whiteouts hiding the names
+ * below them. */
+static int union_listing(const int *fds, size_t n, struct uent **out, size_t *nout,
+                         struct dent **lists, char **names, cb_error_t *err) {
+  size_t total = 0;
+  size_t *counts = xcalloc(n, sizeof *counts);
+  for (size_t i = 0; i < n; i++) {
+    if (read_dir(fds[i], &lists[i], &counts[i], &names[i], err) < 0) {
+      free(counts);
+      return -1;
+    }
+    total += counts[i];
+  }
+  struct uent *v = xmalloc((total ? total : 1) * sizeof *v);
+  size_t m = 0;
+  /* Each list is sorted: merge them, the first folder winning a name. */
+  size_t *pos = xcalloc(n, sizeof *pos);
+  for (;;) {
+    const char *min = NULL;
+    for (size_t i = 0; i < n; i++)
+      if (pos[i] < counts[i] && (!min || strcmp(lists[i][pos[i]].name, min) < 0))
+        min = lists[i][pos[i]].name;
+    if (!min)
+      break;
+    bool taken = false;
+    const char *key = min;
+    for (size_t i = 0; i < n; i++) {
+      if (pos[i] >= counts[i] || strcmp(lists[i][pos[i]].name, key))
+        continue;
+      struct dent *d = &lists[i][pos[i]++];
+      if (taken)
+        continue;
+      taken = true;
+      if ((d->type == DT_CHR || d->type == DT_UNKNOWN) && is_whiteout_at(fds[i], d->name))
+        continue; /* hidden, here and below */
+      v[m++] = (struct uent){d->name, d->type, i};
+    }
+  }
+  free(pos);
+  free(counts);
+  *out = v;
+  *nout = m;
   return 0;
 }
 
-static int walk_dir(struct tw *t, int fd, cb_error_t *err) {
-  struct dent *v = NULL;
-  size_t n = 0;
-  char *names = NULL;
-  if (read_dir(fd, &v, &n, &names, err) < 0)
-    return cb_error_wrap(err, "`%s`", t->plen ? t->path : ".");
+static int walk_dir(struct tw *t, const int *fds, const size_t *layers, size_t n, cb_error_t *err) {
+  struct dent **lists = xcalloc(n, sizeof *lists);
+  char **names = xcalloc(n, sizeof *names);
+  struct uent *v = NULL;
+  size_t m = 0;
   int rc = 0;
+  if (n == 1) {
+    struct dent *d = NULL;
+    if (read_dir(fds[0], &d, &m, &names[0], err) < 0) {
+      rc = -1;
+    } else {
+      lists[0] = d;
+      v = xmalloc((m ? m : 1) * sizeof *v);
+      for (size_t i = 0; i < m; i++)
+        v[i] = (struct uent){d[i].name, d[i].type, 0};
+    }
+  } else {
+    rc = union_listing(fds, n, &v, &m, lists, names, err);
+  }
+  if (rc < 0)
+    cb_error_wrap(err, "`%s`", t->plen ? t->path : ".");
+  /* One folder (not a union): its entries' metadata prefetched on the other CPU. */
   struct pf_job job;
   static __thread struct pf_res own;
-  bool pf = pf_begin(t, &job, fd, v, n);
-  size_t i = 0;
-  for (; i < n && rc == 0; i++) {
+  bool pf = rc == 0 && n == 1 && pf_begin(t, &job, fds[0], lists[0], m);
+  size_t e = 0;
+  for (; e < m && rc == 0; e++) {
     size_t saved;
-    path_push(t, v[i].name, &saved);
-    rc = write_entry(t, fd, v[i].name, v[i].type, false, true, pf ? pf_wait(t, &job, i, &own) : NULL,
-                     err);
+    path_push(t, v[e].name, &saved);
+    rc = write_entry(t, fds, layers, n, v[e].k, v[e].name, v[e].type, false, true,
+                     pf ? pf_wait(t, &job, e, &own) : NULL, err);
     path_pop(t, saved);
   }
   if (pf)
-    pf_end(t, &job, i);
+    pf_end(t, &job, e);
   free(v);
+  for (size_t i = 0; i < n; i++) {
+    free(lists[i]);
+    free(names[i]);
+  }
+  free(lists);
   free(names);
   return rc;
 }
 
-int cb_archive_write_tree(int dirfd, const char *path, int out, struct cb_tar_write *w,
-                          cb_error_t *err) {
+/* Set up the writer; the caller walks, then calls tw_finish. */
+static int tw_start(struct tw *t, struct cb_tar_write *w, int out, locale_t *utf8, locale_t *saved,
+                    cb_error_t *err) {
   memset(&w->stats, 0, sizeof w->stats);
-  struct tw t = {.w = w, .out = out, .noatime = true};
-  t.pcap = PATH_MAX;
-  t.path = xcalloc(t.pcap, 1);
-  t.buf = xmalloc(READ_BUF);
-  t.obuf = xmalloc(OUT_BUF);
-  t.xcap = 1024;
-  t.xnames = xmalloc(t.xcap);
-  t.xvcap = 1024;
-  t.xval = xmalloc(t.xvcap);
-  t.next_progress_bytes = PROGRESS_BYTES;
-  t.next_progress_entries = PROGRESS_ENTRIES;
-  int rc = -1;
-  cleanup_close int topfd = -1;
-  const char *name = w->name && *w->name ? w->name : NULL;
+  *t = (struct tw){.w = w, .out = out, .noatime = true};
+  t->pcap = PATH_MAX;
+  t->path = xcalloc(t->pcap, 1);
+  t->buf = xmalloc(READ_BUF);
+  t->obuf = xmalloc(OUT_BUF);
+  t->xcap = 1024;
+  t->xnames = xmalloc(t->xcap);
+  t->xvcap = 1024;
+  t->xval = xmalloc(t->xvcap);
+  t->next_progress_bytes = PROGRESS_BYTES;
+  t->next_progress_entries = PROGRESS_ENTRIES;
 
   /* A pipe as large as we may make it: fewer wake-ups of the reader. */
   struct stat ost;
@@ -909,42 +1031,76 @@ int cb_archive_write_tree(int dirfd, const char *path, int out, struct cb_tar_wr
 
   /* Names are bytes; libarchive converts them from the locale's charset to pax's UTF-8:
    * with C.UTF-8 valid UTF-8 names go as they are (invalid ones get hdrcharset=BINARY). */
-  locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-  locale_t saved_locale = utf8 ? uselocale(utf8) : (locale_t)0;
+  *utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+  *saved = *utf8 ? uselocale(*utf8) : (locale_t)0;
 
-  t.a = archive_write_new();
-  t.e = archive_entry_new();
-  if (!t.a || !t.e)
+  t->a = archive_write_new();
+  t->e = archive_entry_new();
+  if (!t->a || !t->e)
     oom();
-  if (archive_write_set_format_pax_restricted(t.a) != ARCHIVE_OK ||
-      archive_write_set_bytes_per_block(t.a, 0) != ARCHIVE_OK) {
-    cb_error_make(err, 0, "tar writer: %s", archive_error_string(t.a));
-    goto out;
-  }
+  if (archive_write_set_format_pax_restricted(t->a) != ARCHIVE_OK ||
+      archive_write_set_bytes_per_block(t->a, 0) != ARCHIVE_OK)
+    return cb_error_make(err, 0, "tar writer: %s", archive_error_string(t->a));
   /* xattrs as SCHILY.xattr records only, the form GNU tar and Go read (not also libarchive's
    * own LIBARCHIVE.xattr, which GNU tar warns about). */
-  if (archive_write_set_format_option(t.a, "pax", "xattrheader", "SCHILY") < ARCHIVE_WARN) {
-    cb_error_make(err, 0, "tar writer: %s", archive_error_string(t.a));
-    goto out;
-  }
-  if (archive_write_open2(t.a, &t, NULL, out_write, out_close, NULL) != ARCHIVE_OK) {
-    cb_error_make(err, 0, "tar writer: %s", archive_error_string(t.a));
-    goto out;
-  }
+  if (archive_write_set_format_option(t->a, "pax", "xattrheader", "SCHILY") < ARCHIVE_WARN)
+    return cb_error_make(err, 0, "tar writer: %s", archive_error_string(t->a));
+  if (archive_write_open2(t->a, t, NULL, out_write, out_close, NULL) != ARCHIVE_OK)
+    return cb_error_make(err, 0, "tar writer: %s", archive_error_string(t->a));
+  return 0;
+}
 
-  /* The top: never through a symlink. */
+static int tw_finish(struct tw *t, int rc, locale_t utf8, locale_t saved, cb_error_t *err) {
+  pf_stop(t);
+  if (rc == 0 && archive_write_close(t->a) != ARCHIVE_OK)
+    rc = archive_fail(t, err, "finish");
+  if (rc == 0 && t->w->progress)
+    t->w->progress(&t->w->stats, t->w->progress_arg);
+  archive_write_free(t->a);
+  archive_entry_free(t->e);
+  if (utf8) {
+    uselocale(saved);
+    freelocale(utf8);
+  }
+  links_free(&t->links);
+  free(t->mnt);
+  free(t->path);
+  free(t->buf);
+  free(t->obuf);
+  free(t->xnames);
+  free(t->xval);
+  return rc;
+}
+
+int cb_archive_write_tree(int dirfd, const char *path, int out, struct cb_tar_write *w,
+                          cb_error_t *err) {
+  struct tw t;
+  locale_t utf8, saved;
+  int rc = tw_start(&t, w, out, &utf8, &saved, err);
+  cleanup_close int topfd = -1;
+  const char *name = w->name && *w->name ? w->name : NULL;
   const char *rel = path && *path ? path : "";
   struct statx st;
+  if (rc < 0)
+    goto out;
+  /* The top: never through a symlink. */
+  rc = -1;
   if (statx_at(dirfd, rel, *rel ? 0 : AT_EMPTY_PATH, &st) < 0) {
     cb_error_sys(err, "stat `%s`", *rel ? rel : ".");
     goto out;
   }
-  t.top_mnt = st.stx_mnt_id;
+  t.mnt = xmalloc(sizeof *t.mnt);
+  t.mnt[0] = st.stx_mnt_id;
   bool isdir = S_ISDIR(st.stx_mode);
   if (!isdir && !name) {
     cb_error_make(err, 0, "`%s` is not a folder: the archive needs a name for it", rel);
     goto out;
   }
+  if (name) {
+    size_t saved_len;
+    path_push(&t, name, &saved_len);
+  }
+  size_t layer0 = 0;
   if (isdir) {
     topfd = *rel ? openat(dirfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                  : openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -952,13 +1108,7 @@ int cb_archive_write_tree(int dirfd, const char *path, int out, struct cb_tar_wr
       cb_error_sys(err, "open `%s`", *rel ? rel : ".");
       goto out;
     }
-  }
-  if (name) {
-    size_t saved;
-    path_push(&t, name, &saved);
-  }
-  if (isdir) {
-    if (write_entry(&t, topfd, "", DT_DIR, true, name != NULL, NULL, err) < 0)
+    if (write_entry(&t, &topfd, &layer0, 1, 0, "", DT_DIR, true, name != NULL, NULL, err) < 0)
       goto out;
   } else {
     /* A single file: its parent folder is dirfd (or rel's). */
@@ -975,30 +1125,53 @@ int cb_archive_write_tree(int dirfd, const char *path, int out, struct cb_tar_wr
         goto out;
       }
     }
+    int parent = pfd >= 0 ? pfd : dirfd;
     unsigned char type = S_ISREG(st.stx_mode) ? DT_REG : DT_UNKNOWN;
-    if (write_entry(&t, pfd >= 0 ? pfd : dirfd, base, type, true, true, NULL, err) < 0)
+    if (write_entry(&t, &parent, &layer0, 1, 0, base, type, true, true, NULL, err) < 0)
       goto out;
   }
-  if (archive_write_close(t.a) != ARCHIVE_OK) {
-    archive_fail(&t, err, "finish");
-    goto out;
-  }
-  if (w->progress)
-    w->progress(&w->stats, w->progress_arg);
   rc = 0;
 out:
-  pf_stop(&t);
-  archive_write_free(t.a);
-  if (utf8) {
-    uselocale(saved_locale);
-    freelocale(utf8);
+  return tw_finish(&t, rc, utf8, saved, err);
+}
+
+int cb_archive_write_union(const int *layers, size_t n, int out, struct cb_tar_write *w,
+                           cb_error_t *err) {
+  struct tw t;
+  locale_t utf8, saved;
+  int rc = tw_start(&t, w, out, &utf8, &saved, err);
+  const char *name = w->name && *w->name ? w->name : NULL;
+  size_t *idx = xmalloc((n ? n : 1) * sizeof *idx);
+  int *fds = xmalloc((n ? n : 1) * sizeof *fds);
+  if (rc < 0)
+    goto out;
+  rc = -1;
+  if (n == 0) {
+    cb_error_make(err, EINVAL, "no layers");
+    goto out;
   }
-  archive_entry_free(t.e);
-  links_free(&t.links);
-  free(t.path);
-  free(t.buf);
-  free(t.obuf);
-  free(t.xnames);
-  free(t.xval);
-  return rc;
+  t.unionfs = true;
+  t.mnt = xmalloc(n * sizeof *t.mnt);
+  for (size_t i = 0; i < n; i++) {
+    struct statx st;
+    if (statx_at(layers[i], "", AT_EMPTY_PATH, &st) < 0 || !S_ISDIR(st.stx_mode)) {
+      cb_error_sys(err, "layer %zu is not a folder", i);
+      goto out;
+    }
+    t.mnt[i] = st.stx_mnt_id;
+    idx[i] = i;
+    fds[i] = layers[i];
+  }
+  if (name) {
+    size_t saved_len;
+    path_push(&t, name, &saved_len);
+  }
+  /* The top folder of the union is the topmost layer's; below it, the others'. */
+  if (write_entry(&t, fds, idx, n, 0, "", DT_DIR, true, name != NULL, NULL, err) < 0)
+    goto out;
+  rc = 0;
+out:
+  free(idx);
+  free(fds);
+  return tw_finish(&t, rc, utf8, saved, err);
 }

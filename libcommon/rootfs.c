@@ -243,6 +243,47 @@ static int open_private(const struct cb_ctx *ctx, const struct cb_container *c, 
   return rc;
 }
 
+/* True when a user-space union of the layers is exactly what overlayfs shows: no
+ * redirect_dir (renamed folders) and no metacopy (metadata-only copy-ups) by default. */
+static bool union_is_exact(void) {
+  static const char *const params[] = {"/sys/module/overlay/parameters/redirect_dir",
+                                       "/sys/module/overlay/parameters/metacopy"};
+  for (size_t i = 0; i < 2; i++) {
+    char *text = NULL;
+    cb_error_t e = NULL;
+    if (cb_read_file(params[i], &text, NULL, &e) < 0) {
+      cb_error_release(&e);
+      return false;
+    }
+    bool on = text[0] != 'N' && text[0] != 'n' && text[0] != '0';
+    free(text);
+    if (on)
+      return false;
+  }
+  return true;
+}
+
+static int open_layers(const struct cb_container *c, struct cb_rootfs *r, cb_error_t *err) {
+  struct cb_layer_paths lp;
+  if (cb_container_layer_paths(c, &lp, err) < 0)
+    return -1;
+  size_t n = 1 + cb_strv_len(lp.lowers);
+  r->layers = xmalloc(n * sizeof *r->layers);
+  r->nlayers = 0;
+  int rc = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *p = i == 0 ? lp.upper : lp.lowers[i - 1];
+    int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      rc = cb_error_sys(err, "open the layer `%s`", p);
+      break;
+    }
+    r->layers[r->nlayers++] = fd;
+  }
+  cb_layer_paths_release(&lp);
+  return rc;
+}
+
 /* ---- running containers ---------------------------------------------------------------- */
 
 /* Returns 0 with *fd, 1 when the container's process is gone, -1 on error. */
@@ -344,6 +385,15 @@ int cb_rootfs_open(const struct cb_ctx *ctx, struct cb_container *c, unsigned fl
     }
     if (cb_container_is_running(c))
       continue; /* recorded running, but its process is gone: refresh fixes the record */
+    if (!writable && (flags & CB_ROOTFS_LAYERS) && union_is_exact()) {
+      if (open_layers(c, r, err) < 0) {
+        cb_rootfs_close(r);
+        return cb_error_wrap(err, "container %s", c->name);
+      }
+      r->lock_fd = steal_fd(&lk);
+      r->kind = CB_ROOTFS_UNION;
+      return 0;
+    }
     int fd = -1;
     if (open_private(ctx, c, writable, &fd, err) < 0)
       return cb_error_wrap(err, "container %s", c->name);
@@ -358,6 +408,9 @@ int cb_rootfs_open(const struct cb_ctx *ctx, struct cb_container *c, unsigned fl
 void cb_rootfs_close(struct cb_rootfs *r) {
   if (r->fd >= 0)
     close(r->fd);
+  for (size_t i = 0; i < r->nlayers; i++)
+    close(r->layers[i]);
+  free(r->layers);
   if (r->lock_fd >= 0)
     close(r->lock_fd);
   *r = (struct cb_rootfs)CB_ROOTFS_INIT;

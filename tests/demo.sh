@@ -29,7 +29,7 @@ show() {
 
 # Start clean: a previous demo's container and image go.
 crowbar rm -f web >/dev/null 2>&1 || true
-crowbar rmi -f crashtest >/dev/null 2>&1 || true
+crowbar rmi -f crashtest dbg >/dev/null 2>&1 || true
 
 step "Build the crashtest image from busybox-static (no registry needed)"
 tar=$(mktemp /tmp/crashtest.XXXXXX.tar)
@@ -51,16 +51,29 @@ echo "(no output)"
 step "inspect: the exit code and when it died"
 show crowbar inspect -f 'ExitCode={{.State.ExitCode}} OOMKilled={{.State.OOMKilled}} FinishedAt={{.State.FinishedAt}}' web
 
-for tool in diff cp commit export; do
-  if ! command -v "crowbar-$tool" >/dev/null; then
-    step "(crowbar $tool is not built yet: the workflow continues there when it lands)"
-    break
-  fi
-done
+step "diff: what did it change before dying? It created a log file"
+show crowbar diff web
+
+# ---- cp: the cp branch lands here ------------------------------------------------------
+# step "cp: pull the error log out of the dead container"
+# show crowbar cp web:/var/log/nginx/error.log -
+# -----------------------------------------------------------------------------------------
+
+step "commit: an image of exactly what the crashed container left..."
+show crowbar commit -m "web, crashed at start" web dbg
+
+step "...and a shell in it: the log says why (the pid file's folder is missing)"
+show crowbar run --rm --entrypoint sh dbg -c 'cat /var/log/nginx/error.log'
+
+step "export: the container's whole filesystem as a tar (its last lines here)"
+printf '%s$ crowbar export web | tar tv | tail -n 6%s\n' "$bold" "$plain"
+crowbar export web | tar tv | tail -n 6
 
 cat <<EOT
 
 ${bold}To keep exploring this demo's state:${plain}
   export CROWBAR_ROOT=$CROWBAR_ROOT CROWBAR_RUNROOT=$CROWBAR_RUNROOT PATH=$top/build:\$PATH
-  crowbar ps -a; crowbar inspect web
+  crowbar ps -a; crowbar inspect web; crowbar diff web
+  crowbar run --rm -i --entrypoint sh dbg      # a shell in what crashed
+  crowbar export -o web.tar web
 EOT

@@ -24,6 +24,7 @@
 
 #include "crowbar/archive.h"
 #include "crowbar/cleanup.h"
+#include "crowbar/rootfs.h"
 #include "crowbar/util.h"
 
 static bool root;
@@ -354,6 +355,91 @@ static void test_progress(void **state) {
   assert_true(progress_calls >= 1);
 }
 
+/* The union walk against overlayfs itself: the same layers, mounted (read-only, detached)
+ * and walked as one tree, must give the same archive entries. */
+static void test_union_matches_overlayfs(void **state) {
+  struct fx *f = *state;
+  if (!root)
+    skip();
+  int d = f->dfd;
+  const char *dirs[] = {"u",        "m",     "l",      "l/a",       "l/c", "l/d",     "l/g",
+                        "l/g/deep", "l/opq", "l/keep", "m/a",       "m/b", "m/g",     "m/opq",
+                        "u/a",      "u/opq", "u/new",  "u/new/sub", "u/g", "u/g/deep"};
+  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+    assert_int_equal(mkdirat(d, dirs[i], 0755), 0);
+  const char *files[][2] = {
+      {"l/a/x", "ax"},      {"l/a/y", "ay"},   {"l/b", "b-file"},    {"l/c/z", "cz"},
+      {"l/d/k", "dk"},      {"l/e", "old e"},  {"l/g/deep/f", "f"},  {"l/opq/old", "o"},
+      {"l/keep/k", "kept"}, {"m/g/new", "gn"}, {"m/c", "c-file"},    {"m/opq/mid", "mid"},
+      {"m/b/in", "bin"},    {"u/a/u", "au"},   {"u/e", "new e!"},    {"u/opq/up", "up"},
+      {"u/new/sub/s", "s"}, {"u/h1", "hard"},  {"u/g/deep/f2", "f2"}};
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+    put(d, files[i][0], files[i][1]);
+  assert_int_equal(linkat(d, "u/h1", d, "u/h2", 0), 0);
+  assert_int_equal(symlinkat("/e", d, "u/sl"), 0);
+  assert_int_equal(mknodat(d, "m/a/y", S_IFCHR, makedev(0, 0)), 0); /* whiteouts */
+  assert_int_equal(mknodat(d, "u/d", S_IFCHR, makedev(0, 0)), 0);
+  assert_int_equal(fchownat(d, "l/keep", 7, 8, 0), 0);
+  assert_int_equal(fchmodat(d, "u/a", 0700, 0), 0);
+  char p[256];
+  snprintf(p, sizeof p, "%s/m/opq", f->dir);
+  assert_int_equal(setxattr(p, "trusted.overlay.opaque", "y", 1, 0), 0);
+  snprintf(p, sizeof p, "%s/u/e", f->dir);
+  assert_int_equal(setxattr(p, "user.k", "v", 1, 0), 0);
+
+  char *lowers[4];
+  for (int i = 0; i < 3; i++)
+    lowers[i] = xasprintf("%s/%s", f->dir, (const char *[]){"u", "m", "l"}[i]);
+  lowers[3] = NULL;
+  int mnt = -1;
+  cb_error_t err = NULL;
+  int r = cb_overlay_fsmount(lowers, NULL, NULL, &mnt, &err);
+  if (r != 0)
+    skip(); /* no new mount API here */
+  struct cb_tar_write w = {0};
+  write_tar(f, mnt, "", &w);
+  close(mnt);
+  struct got a[64], b[64];
+  size_t na = read_tar(f->tar, a, 64);
+  int L[3];
+  for (int i = 0; i < 3; i++) {
+    L[i] = open(lowers[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(lowers[i]);
+  }
+  int out = open(f->tar, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  struct cb_tar_write w2 = {0};
+  if (cb_archive_write_union(L, 3, out, &w2, &err) < 0)
+    fail_msg("%s", cb_error_text(err));
+  close(out);
+  for (int i = 0; i < 3; i++)
+    close(L[i]);
+  size_t nb = read_tar(f->tar, b, 64);
+  for (size_t i = 0; i < na && i < nb; i++) {
+    if (strcmp(a[i].name, b[i].name) || a[i].type != b[i].type || a[i].perm != b[i].perm ||
+        a[i].uid != b[i].uid || a[i].size != b[i].size || strcmp(a[i].link, b[i].link) ||
+        a[i].hardlink != b[i].hardlink || strcmp(a[i].data, b[i].data) ||
+        strcmp(a[i].xattr, b[i].xattr))
+      fail_msg("entry %zu: overlayfs `%s` (%o %o %s), union `%s` (%o %o %s)", i, a[i].name,
+               a[i].type, a[i].perm, a[i].data, b[i].name, b[i].type, b[i].perm, b[i].data);
+  }
+  assert_int_equal(na, nb);
+  /* And what it holds is what an overlay means. */
+  assert_non_null(find(b, nb, "a/u"));
+  assert_non_null(find(b, nb, "a/x"));
+  assert_non_null(find(b, nb, "opq/mid"));
+  assert_non_null(find(b, nb, "opq/up"));
+  assert_non_null(find(b, nb, "g/deep/f"));
+  assert_non_null(find(b, nb, "g/new"));
+  assert_string_equal(find(b, nb, "e")->data, "new e!");
+  assert_int_equal(find(b, nb, "c")->type, AE_IFREG);
+  assert_int_equal(find(b, nb, "b/")->type, AE_IFDIR);
+  assert_string_equal(find(b, nb, "h2")->link, "h1");
+  for (size_t i = 0; i < nb; i++)
+    if (!strcmp(b[i].name, "a/y") || !strcmp(b[i].name, "d/") || !strcmp(b[i].name, "opq/old") ||
+        !strcmp(b[i].name, "c/z") || !strcmp(b[i].name, "b"))
+      fail_msg("`%s` should be hidden", b[i].name);
+}
+
 int main(void) {
   root = geteuid() == 0;
   const struct CMUnitTest tests[] = {
@@ -362,6 +448,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_whiteouts, setup, teardown),
       cmocka_unit_test_setup_teardown(test_write_error, setup, teardown),
       cmocka_unit_test_setup_teardown(test_progress, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_union_matches_overlayfs, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -197,11 +197,36 @@ static void writable_view(struct fixture *f) {
   cb_container_free(c);
 }
 
+/* CB_ROOTFS_LAYERS: the layers themselves, nothing mounted, the lock held. */
+static void layers_view(struct fixture *f) {
+  cleanup_free char *before = mountinfo();
+  struct cb_container *c = NULL;
+  cb_error_t err = NULL;
+  if (cb_container_load(&f->ctx, ID, &c, &err) < 0)
+    fail_msg("%s", cb_error_text(err));
+  struct cb_rootfs r = CB_ROOTFS_INIT;
+  if (cb_rootfs_open(&f->ctx, c, CB_ROOTFS_LAYERS, &r, &err) < 0)
+    fail_msg("%s", cb_error_text(err));
+  assert_int_equal(r.kind, CB_ROOTFS_UNION);
+  assert_int_equal(r.nlayers, 3); /* upper, init, layer */
+  assert_int_equal(r.fd, -1);
+  assert_true(r.lock_fd >= 0);
+  assert_true(exists(r.layers[0], "n"));
+  assert_true(exists(r.layers[1], "etc/hosts"));
+  assert_true(exists(r.layers[2], "keep"));
+  cleanup_free char *during = mountinfo();
+  assert_string_equal(before, during);
+  cb_rootfs_close(&r);
+  assert_null(r.layers);
+  cb_container_free(c);
+}
+
 static void test_private_overlay(void **state) {
   if (!*state)
     skip();
   read_only_view(*state);
   writable_view(*state);
+  layers_view(*state);
 }
 
 /* The same through the unshare fallback, in a child (the namespace is for good). */

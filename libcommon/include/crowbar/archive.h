@@ -116,5 +116,13 @@ struct cb_tar_write {
 /* Write the tree at dirfd/path ("" or NULL: dirfd itself) as a tar stream to out. */
 int cb_archive_write_tree(int dirfd, const char *path, int out, struct cb_tar_write *w,
                           cb_error_t *err);
+/* Write the union of overlay layers (folders, top first: an upper dir, then lower dirs) as
+ * overlayfs shows it, without mounting it: in each folder the topmost entry of a name wins,
+ * a whiteout (0/0 character device) hides the name below it and is not archived, a folder
+ * with trusted.overlay.opaque=y hides the folders below it, and a folder's metadata is its
+ * topmost one's. Exact for overlays without redirect_dir and metacopy (their defaults).
+ * Each layer is walked on its own mount (see above). */
+int cb_archive_write_union(const int *layers, size_t n, int out, struct cb_tar_write *w,
+                           cb_error_t *err);
 
 #endif

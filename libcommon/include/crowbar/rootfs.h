@@ -30,6 +30,12 @@
  * (unshare(CLONE_NEWNS), / made MS_REC|MS_PRIVATE), mounts the overlay on a temporary
  * folder under the runroot, opens it and detaches the mount at once (MNT_DETACH): the
  * host's mount table never holds it, and it dies with the descriptor.
+ * With CB_ROOTFS_LAYERS (read-only), a stopped container's layers are given instead, to be
+ * walked as a union in user space (archive.h's cb_archive_write_union): nothing is mounted
+ * at all, and a fresh overlay's slow first lookups are saved (export is about twice as
+ * fast). Only when that union is exact: the overlay module's redirect_dir and metacopy
+ * are off (/sys/module/overlay/parameters), as the engine mounts with the defaults;
+ * otherwise the private overlay is made as above.
  * While the root of a stopped container is open, the container's lock is held (shared when
  * read-only, exclusive when writable), so `start` and `rm` wait: the upper dir is never
  * used by the container's own overlay and ours at once.
@@ -47,6 +53,7 @@
 enum {
   CB_ROOTFS_WRITABLE = 1u << 0, /* writes land in the container's upper dir */
   CB_ROOTFS_MOUNTS = 1u << 1,   /* running: the whole mount tree (/proc/PID/root) */
+  CB_ROOTFS_LAYERS = 1u << 2,   /* stopped, read-only: the layers, for a union walk */
 };
 
 enum cb_rootfs_kind {
@@ -54,16 +61,19 @@ enum cb_rootfs_kind {
   CB_ROOTFS_LIVE,    /* a clone of the running container's root mount */
   CB_ROOTFS_TREE,    /* /proc/PID/root of the running container (CB_ROOTFS_MOUNTS) */
   CB_ROOTFS_PRIVATE, /* a private overlay of a stopped container's layers */
+  CB_ROOTFS_UNION,   /* a stopped container's layers, not mounted (layers, nlayers) */
 };
 
 struct cb_rootfs {
-  int fd;      /* O_RDONLY | O_DIRECTORY on the root; -1 when closed */
+  int fd;      /* O_RDONLY | O_DIRECTORY on the root; -1 when closed (or CB_ROOTFS_UNION) */
   int lock_fd; /* the container's lock, held while a stopped container's root is open */
   enum cb_rootfs_kind kind;
+  int *layers; /* CB_ROOTFS_UNION: the layer folders, top first (upper, init, image) */
+  size_t nlayers;
 };
 
 #define CB_ROOTFS_INIT                                                                             \
-  { .fd = -1, .lock_fd = -1, .kind = CB_ROOTFS_CLOSED }
+  { .fd = -1, .lock_fd = -1, .kind = CB_ROOTFS_CLOSED, .layers = NULL, .nlayers = 0 }
 
 /* Open c's root as described above. The record and state in c are reloaded under the
  * container's lock (they say what was opened: c->state.status). */
