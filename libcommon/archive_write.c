@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <locale.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -417,6 +418,22 @@ static int proc_fd_dir(void) {
   return d;
 }
 
+/* Open for reading what the O_PATH descriptor p is (the caller checked: a regular file). */
+static int reopen_read(int p, bool *noatime) {
+  char num[16];
+  snprintf(num, sizeof num, "%d", p);
+  int procdir = proc_fd_dir();
+  if (procdir < 0)
+    return -1;
+  int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+  int fd = openat(procdir, num, flags | (*noatime ? O_NOATIME : 0));
+  if (fd < 0 && errno == EPERM && *noatime) {
+    *noatime = false;
+    fd = openat(procdir, num, flags);
+  }
+  return fd;
+}
+
 /* Open dirfd/name for reading only if it is a regular file. It is opened O_PATH first and
  * reopened through /proc/self/fd only once statx says "regular": a device node or FIFO
  * that a container swapped in since the folder was read is never opened (opening some
@@ -434,17 +451,7 @@ static int open_regular(int dirfd, const char *name, bool *noatime, struct statx
     errno = ENXIO;
     goto out;
   }
-  char num[16];
-  snprintf(num, sizeof num, "%d", p);
-  int procdir = proc_fd_dir();
-  if (procdir < 0)
-    goto out;
-  int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
-  fd = openat(procdir, num, flags | (*noatime ? O_NOATIME : 0));
-  if (fd < 0 && errno == EPERM && *noatime) {
-    *noatime = false;
-    fd = openat(procdir, num, flags);
-  }
+  fd = reopen_read(p, noatime);
 out:;
   int e = errno;
   if (p != dirfd)
@@ -483,6 +490,7 @@ struct pf_job {
   size_t n;
   atomic_size_t next;    /* the next index to claim */
   atomic_size_t emitted; /* entries the writer is done with */
+  atomic_long data_bias; /* files with data seen minus empty ones, lately */
   struct pf_res *res;    /* PF_WINDOW slots, index % PF_WINDOW */
   atomic_long *done;     /* slot -> the index whose result it holds */
   struct pf_job *parent;
@@ -505,23 +513,49 @@ static void pf_compute(struct pf_job *j, size_t k) {
   r->xlen = -1;
   r->whole = false;
   r->dlen = 0;
-  if (j->v[k].type == DT_DIR || statx_at(j->dirfd, name, 0, &r->st) < 0)
-    goto out; /* folders (and errors) are the writer's */
-  mode_t fmt = r->st.stx_mode & S_IFMT;
-  if (fmt == S_IFDIR)
-    goto out;
-  if (fmt != S_IFREG || r->st.stx_size == 0) {
-    r->ok = 1;
-    if (have_xattrat)
-      r->xlen = syscall(SYS_listxattrat, j->dirfd, name, AT_SYMLINK_NOFOLLOW, NULL, 0);
-    goto out;
-  }
-  /* A file with data: opened as the writer would (never if it stopped being regular), and
-   * stat'ed again through the descriptor, which is what the archive describes. */
   bool noatime = true;
-  int fd = open_regular(j->dirfd, name, &noatime, &r->st);
-  if (fd < 0)
-    goto out;
+  int fd = -1;
+  if (j->v[k].type == DT_DIR)
+    goto out; /* folders are the writer's */
+  /* Where most files have data, one O_PATH open and its statx (the opened file's, which is
+   * what the archive describes) beat a statx by name and then the same again; where most
+   * are empty, the statx by name alone does. */
+  if (j->v[k].type == DT_REG && atomic_load_explicit(&j->data_bias, memory_order_relaxed) > 0) {
+    int p = openat(j->dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (p < 0)
+      goto out;
+    if (statx_at(p, "", AT_EMPTY_PATH, &r->st) < 0 || !S_ISREG(r->st.stx_mode) ||
+        r->st.stx_size == 0) {
+      close(p);
+      goto by_name;
+    }
+    fd = reopen_read(p, &noatime); /* a regular file: never a device or FIFO */
+    close(p);
+    if (fd < 0)
+      goto out;
+  } else {
+    if (statx_at(j->dirfd, name, 0, &r->st) < 0)
+      goto out;
+  by_name:;
+    mode_t fmt = r->st.stx_mode & S_IFMT;
+    if (fmt == S_IFDIR)
+      goto out;
+    if (fmt != S_IFREG || r->st.stx_size == 0) {
+      r->ok = 1;
+      if (fmt == S_IFREG && atomic_load_explicit(&j->data_bias, memory_order_relaxed) > -64)
+        atomic_fetch_sub_explicit(&j->data_bias, 1, memory_order_relaxed);
+      if (have_xattrat)
+        r->xlen = syscall(SYS_listxattrat, j->dirfd, name, AT_SYMLINK_NOFOLLOW, NULL, 0);
+      goto out;
+    }
+    /* A file with data: opened as the writer would (never if it stopped being regular),
+     * and stat'ed again through the descriptor. */
+    fd = open_regular(j->dirfd, name, &noatime, &r->st);
+    if (fd < 0)
+      goto out;
+  }
+  if (atomic_load_explicit(&j->data_bias, memory_order_relaxed) < 64)
+    atomic_fetch_add_explicit(&j->data_bias, 1, memory_order_relaxed);
   r->ok = 1;
   r->xlen = flistxattr(fd, NULL, 0);
   if (r->st.stx_size <= PF_DATA) {
@@ -633,6 +667,7 @@ static bool pf_begin(struct tw *t, struct pf_job *j, int dirfd, struct dent *v, 
   j->n = n;
   atomic_init(&j->next, 0);
   atomic_init(&j->emitted, 0);
+  atomic_init(&j->data_bias, 0);
   j->res = xmalloc(PF_WINDOW * sizeof *j->res);
   j->done = xmalloc(PF_WINDOW * sizeof *j->done);
   for (size_t i = 0; i < PF_WINDOW; i++)
@@ -665,11 +700,10 @@ static void pf_end(struct tw *t, struct pf_job *j, size_t taken) {
   free(j->done);
 }
 
-/* The prefetched metadata of entry i (helping while it is not there yet). When the thread
- * holds it too long (descheduled on a busy machine), the writer makes the calls itself
- * into own, rather than wait. */
-static const struct pf_res *pf_wait(struct tw *t, struct pf_job *j, size_t i,
-                                    struct pf_res *own) {
+/* The prefetched metadata of entry i, helping with the entries ahead while the thread
+ * still works on it. (The writer never makes entry i itself instead: the thread would
+ * then still hold its slot while the writer moves on and reuses it.) */
+static const struct pf_res *pf_wait(struct tw *t, struct pf_job *j, size_t i) {
   atomic_store(&j->emitted, i);
   if (i % (PF_WINDOW / 8) == 0) {
     pthread_mutex_lock(&t->pf->mu);
@@ -679,17 +713,9 @@ static const struct pf_res *pf_wait(struct tw *t, struct pf_job *j, size_t i,
   for (unsigned spins = 0;; spins++) {
     if (atomic_load_explicit(&j->done[i % PF_WINDOW], memory_order_acquire) == (long)i)
       return &j->res[i % PF_WINDOW];
-    if (!pf_step(j) && spins > 256)
-      break;
+    if (!pf_step(j) && spins > 64)
+      sched_yield();
   }
-  /* Left to the writer: no descriptor, no data, and statx only where it would not open. */
-  own->fd = -1;
-  own->xlen = -1;
-  own->whole = false;
-  own->ok = j->v[i].type != DT_DIR && j->v[i].type != DT_REG &&
-            statx_at(j->dirfd, j->v[i].name, 0, &own->st) == 0 && !S_ISDIR(own->st.stx_mode) &&
-            !S_ISREG(own->st.stx_mode);
-  return own;
 }
 
 static int walk_dir(struct tw *t, const int *fds, const size_t *layers, size_t n, cb_error_t *err);
@@ -986,14 +1012,13 @@ static int walk_dir(struct tw *t, const int *fds, const size_t *layers, size_t n
     cb_error_wrap(err, "`%s`", t->plen ? t->path : ".");
   /* One folder (not a union): its entries' metadata prefetched on the other CPU. */
   struct pf_job job;
-  static __thread struct pf_res own;
   bool pf = rc == 0 && n == 1 && pf_begin(t, &job, fds[0], lists[0], m);
   size_t e = 0;
   for (; e < m && rc == 0; e++) {
     size_t saved;
     path_push(t, v[e].name, &saved);
     rc = write_entry(t, fds, layers, n, v[e].k, v[e].name, v[e].type, false, true,
-                     pf ? pf_wait(t, &job, e, &own) : NULL, err);
+                     pf ? pf_wait(t, &job, e) : NULL, err);
     path_pop(t, saved);
   }
   if (pf)
