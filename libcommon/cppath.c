@@ -87,7 +87,7 @@ bool cb_cp_asserts_dir(const char *path) {
 
 char *cb_cp_preserve_trailing(const char *cleaned, const char *original) {
   size_t n = strlen(cleaned);
-  char *out = xmalloc(n + 3);
+  char *out = xmalloc(n + 4); /* "/." and "/" and the NUL */
   memcpy(out, cleaned, n + 1);
   if (!cb_cp_specifies_current_dir(out) && cb_cp_specifies_current_dir(original)) {
     if (n == 0 || out[n - 1] != '/')
