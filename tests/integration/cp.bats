@@ -297,6 +297,36 @@ host_untouched() {
   host_untouched
 }
 
+@test "hostile: a tar stream into a container cannot write through its own symlinks or climb" {
+  python3 - "$HOSTDIR" <<'PY' >evil.tar
+import io, sys, tarfile
+hostdir = sys.argv[1]
+t = tarfile.open(fileobj=sys.stdout.buffer, mode="w")
+def add(name, data=b"x", **kw):
+    i = tarfile.TarInfo(name)
+    for k, v in kw.items():
+        setattr(i, k, v)
+    i.size = len(data) if i.type == tarfile.REGTYPE else 0
+    t.addfile(i, io.BytesIO(data) if i.type == tarfile.REGTYPE else None)
+add("esc", type=tarfile.SYMTYPE, linkname=hostdir)
+add("esc/through-link")
+t.close()
+PY
+  run bash -c "crowbar cp - web:/tmp <evil.tar"
+  [ "$status" -eq 1 ] && [[ "$output" == Error:* ]]
+  python3 - <<'PY' >climb.tar
+import io, sys, tarfile
+t = tarfile.open(fileobj=sys.stdout.buffer, mode="w")
+i = tarfile.TarInfo("../../../../climbed"); i.size = 1
+t.addfile(i, io.BytesIO(b"x"))
+t.close()
+PY
+  run bash -c "crowbar cp - web:/tmp <climb.tar"
+  [ "$status" -eq 1 ] && [[ "$output" == *"leads outside the destination"* ]]
+  [ ! -e /climbed ] && [ ! -e /tmp/climbed ]
+  host_untouched
+}
+
 @test "hostile: magic links (/proc/1/root) are refused" {
   run crowbar cp web:/magic/etc/hostname out
   [ "$status" -eq 1 ] && [ ! -e out ]
