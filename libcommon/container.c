@@ -548,21 +548,32 @@ void cb_name_release(const struct cb_ctx *ctx, const char *name, const char *id)
     unlink(np);
 }
 
-int cb_container_destroy(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
+int cb_container_unlist(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
   cleanup_free char *dir = cb_container_dir(ctx, c->id);
   cleanup_free char *aside = cb_ctx_path(ctx, "containers/.rm-%s", c->id);
   if (rename(dir, aside) < 0 && errno != ENOENT)
     return cb_error_sys(err, "remove container %s", c->id);
   cb_name_release(ctx, c->name, c->id);
+  return 0;
+}
+
+int cb_container_purge(const struct cb_ctx *ctx, const char *id, cb_error_t *err) {
   cb_error_t e2 = NULL;
-  if (cb_cgroup_destroy(c->id, &e2) < 0)
+  if (cb_cgroup_destroy(id, &e2) < 0)
     cb_error_release(&e2);
-  cleanup_free char *run = cb_container_rundir(ctx, c->id);
+  cleanup_free char *run = cb_container_rundir(ctx, id);
   if (cb_rm_rf(run, &e2) < 0)
     cb_error_release(&e2);
+  cleanup_free char *aside = cb_ctx_path(ctx, "containers/.rm-%s", id);
   if (cb_rm_rf(aside, err) < 0)
-    return cb_error_wrap(err, "remove the files of container %s", c->id);
+    return cb_error_wrap(err, "remove the files of container %s", id);
   return 0;
+}
+
+int cb_container_destroy(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
+  if (cb_container_unlist(ctx, c, err) < 0)
+    return -1;
+  return cb_container_purge(ctx, c->id, err);
 }
 
 void cb_container_sweep(const struct cb_ctx *ctx) {
