@@ -50,8 +50,15 @@ int cmd_rm(int argc, char **argv) {
   int ret = 0;
   for (int i = optind; i < argc; i++) {
     char id[CB_ID_LEN + 1];
-    if (cb_container_resolve(&ctx, argv[i], id, &err) < 0 ||
-        container_remove(&ctx, id, force, volumes, &err) < 0) {
+    if (cb_container_resolve(&ctx, argv[i], id, &err) < 0) {
+      /* As Docker: with -f, a container that is not there is said, not a failure (two
+       * racing rm -f both succeed). */
+      if (!force)
+        ret = 1;
+      cb_error_print(&err);
+      continue;
+    }
+    if (container_remove(&ctx, id, force, volumes, &err) < 0) {
       cb_error_print(&err);
       ret = 1;
       continue;

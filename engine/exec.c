@@ -35,7 +35,7 @@ void exec_opts_free(struct exec_opts *o) {
 /* The child: already in the container's namespaces (PID one included, as a child of the
  * setns caller). Never returns. */
 static void exec_child(const struct exec_opts *o, struct cb_container *c, char **env, int errfd,
-                       int tty_slave) {
+                       int tty_slave, bool nnp) {
   cb_error_t err = NULL;
   for (int sig = 1; sig < _NSIG; sig++)
     signal(sig, SIG_DFL);
@@ -71,6 +71,11 @@ static void exec_child(const struct exec_opts *o, struct cb_container *c, char *
   cleanup_strv char **drop = cb_json_get_strv(c->json, "HostConfig.CapDrop");
   if (cb_caps_apply(add, drop, &err) < 0)
     goto fail;
+  /* The container's no-new-privileges state, read from its PID 1 before we entered. */
+  if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+    cb_error_sys(&err, "set no_new_privs");
+    goto fail;
+  }
   cb_cloexec_from(3);
   execve(prog, o->argv, env);
   cb_error_sys(&err, "exec: \"%s\"", o->argv[0]);
@@ -79,6 +84,20 @@ fail:;
   int code = err && err->exit_code ? err->exit_code : 126;
   dprintf(errfd, "%d %s", code, cb_error_text(err));
   _exit(code);
+}
+
+/* NoNewPrivs of a process, from /proc/PID/status. */
+static bool pid_no_new_privs(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/status", pid);
+  cleanup_free char *text = NULL;
+  cb_error_t e = NULL;
+  if (cb_read_file(path, &text, NULL, &e) < 0) {
+    cb_error_release(&e);
+    return false;
+  }
+  const char *l = strstr(text, "\nNoNewPrivs:");
+  return l && strtol(l + 12, NULL, 10) == 1;
 }
 
 int container_exec(const struct cb_ctx *ctx, const struct exec_opts *o, int *exit_code,
@@ -107,6 +126,7 @@ int container_exec(const struct cb_ctx *ctx, const struct exec_opts *o, int *exi
   for (char **p = o->env; p && *p; p++)
     cb_env_set(&env, *p);
 
+  bool nnp = pid_no_new_privs(c->state.pid);
   int errp[2];
   if (pipe2(errp, O_CLOEXEC) < 0)
     return cb_error_sys(err, "pipe");
@@ -142,7 +162,7 @@ int container_exec(const struct cb_ctx *ctx, const struct exec_opts *o, int *exi
       setsid();
       if (fork() != 0)
         _exit(0);
-      exec_child(o, c, env, err_w, -1);
+      exec_child(o, c, env, err_w, -1, nnp);
     }
     waitpid(pid, NULL, 0);
     close(err_w);
@@ -170,7 +190,7 @@ int container_exec(const struct cb_ctx *ctx, const struct exec_opts *o, int *exi
       int nul = open("/dev/null", O_RDONLY);
       dup2(nul, 0);
     }
-    exec_child(o, c, env, err_w, slave);
+    exec_child(o, c, env, err_w, slave, nnp);
   }
   close(err_w);
   err_w = -1;

@@ -184,7 +184,7 @@ int container_start(const struct cb_ctx *ctx, const char *id, const struct start
   cleanup_container struct cb_container *c = NULL;
   if (cb_container_load(ctx, id, &c, err) < 0)
     return -1;
-  cb_container_refresh(ctx, c);
+  cb_container_refresh_locked(ctx, c);
   if (cb_container_is_running(c)) {
     if (opts && opts->attach)
       return cb_error_make(err, 0, "container %s is already running: use attach", c->name);
@@ -395,7 +395,7 @@ int container_remove(const struct cb_ctx *ctx, const char *id, bool force, bool 
       }
       return -1;
     }
-    cb_container_refresh(ctx, c);
+    cb_container_refresh_locked(ctx, c);
     if (!cb_container_is_running(c))
       return cb_container_destroy(ctx, c, err);
     if (!force)
@@ -421,7 +421,7 @@ int container_pause(const struct cb_ctx *ctx, const char *id, bool pause, cb_err
   cleanup_container struct cb_container *c = NULL;
   if (cb_container_load(ctx, id, &c, err) < 0)
     return -1;
-  cb_container_refresh(ctx, c);
+  cb_container_refresh_locked(ctx, c);
   if (!cb_container_is_running(c) || !cb_container_pid_alive(c))
     return cb_error_make(err, 0, "Container %s is not running", c->id);
   if (pause) {

@@ -13,6 +13,7 @@
 
 #include "crowbar/cgroup.h"
 #include "crowbar/cleanup.h"
+#include "crowbar/devfilter.h"
 #include "crowbar/util.h"
 
 #define CG_ROOT "/sys/fs/cgroup"
@@ -22,12 +23,6 @@
 static const char *const v1_controllers[] = {"memory", "pids", "freezer", "devices", "cpu",
                                              "cpuacct", "unified"};
 #define NV1 (sizeof v1_controllers / sizeof v1_controllers[0])
-
-/* Docker's default device rules (v1 devices controller). */
-static const char *const device_rules[] = {
-    "c *:* m",     "b *:* m",      "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",   "c 1:8 rwm",
-    "c 1:9 rwm",   "c 5:0 rwm",    "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
-};
 
 enum cb_cgroup_mode cb_cgroup_detect(void) {
   struct statfs sf;
@@ -115,6 +110,10 @@ int cb_cgroup_create(const char *id, const struct cb_cgroup_limits *lim, cb_erro
       if (write_file(d, "pids.max", val, err) < 0)
         return cb_error_wrap(err, "set the pids limit");
     }
+    /* No devices controller on v2: without the program, container root could mknod
+     * the host's disk and read it. Fail rather than run unguarded. */
+    if (cb_devfilter_attach(d, cb_dev_rules_default, cb_dev_rules_default_n, err) < 0)
+      return cb_error_wrap(err, "cannot enforce the device rules on cgroup v2");
     return 0;
   }
   for (size_t i = 0; i < NV1; i++) {
@@ -141,10 +140,23 @@ int cb_cgroup_create(const char *id, const struct cb_cgroup_limits *lim, cb_erro
     } else if (!strcmp(ctl, "devices")) {
       if (write_file(d, "devices.deny", "a", err) < 0)
         return cb_error_wrap(err, "set the device rules");
-      for (size_t k = 0; k < sizeof device_rules / sizeof device_rules[0]; k++)
-        if (write_file(d, "devices.allow", device_rules[k], err) < 0)
+      for (size_t k = 0; k < cb_dev_rules_default_n; k++) {
+        char rule[48];
+        cb_dev_rule_format(&cb_dev_rules_default[k], rule, sizeof rule);
+        if (write_file(d, "devices.allow", rule, err) < 0)
           return cb_error_wrap(err, "set the device rules");
+      }
     }
+  }
+  /* A hybrid host: the kernel also runs the BPF device program of the task's cgroup in
+   * the v2 tree (devcgroup_check_permission asks BPF first, then the v1 controller), so
+   * the same program guards here as on a v2 host. Where BPF is unavailable the v1
+   * controller does the job alone. */
+  if (v1_mounted("unified")) {
+    cleanup_free char *d = dir_of("unified", id);
+    cb_error_t e2 = NULL;
+    if (cb_devfilter_attach(d, cb_dev_rules_default, cb_dev_rules_default_n, &e2) < 0)
+      cb_error_release(&e2);
   }
   return 0;
 }

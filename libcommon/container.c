@@ -259,10 +259,30 @@ bool cb_container_shim_alive(const struct cb_container *c) {
   return same_boot(c) && cb_proc_alive(c->state.shim_pid, c->state.shim_start);
 }
 
-int cb_container_refresh(const struct cb_ctx *ctx, struct cb_container *c) {
-  if (!cb_container_is_running(c) && c->state.status != CB_STATUS_RESTARTING)
+static bool vanished(const struct cb_container *c) {
+  return (cb_container_is_running(c) || c->state.status == CB_STATUS_RESTARTING) &&
+         !cb_container_shim_alive(c) && !cb_container_pid_alive(c);
+}
+
+int cb_container_refresh_locked(const struct cb_ctx *ctx, struct cb_container *c) {
+  if (!vanished(c))
     return 0;
-  if (cb_container_shim_alive(c) || cb_container_pid_alive(c))
+  c->state.status = CB_STATUS_EXITED;
+  c->state.exit_code = 255;
+  free(c->state.error);
+  c->state.error = xstrdup("the container's monitor and process disappeared (killed, or "
+                           "the host restarted); its exit status is unknown");
+  /* A finish time from an earlier run does not count. */
+  if (c->state.finished_ns < c->state.started_ns || !c->state.finished_ns)
+    c->state.finished_ns = cb_now_ns();
+  cb_error_t err = NULL;
+  if (cb_container_save(ctx, c, &err) < 0)
+    cb_error_release(&err);
+  return 1;
+}
+
+int cb_container_refresh(const struct cb_ctx *ctx, struct cb_container *c) {
+  if (!vanished(c))
     return 0;
   /* Both gone: look again under the lock, since the shim may just have recorded the exit. */
   cb_error_t err = NULL;
@@ -276,18 +296,7 @@ int cb_container_refresh(const struct cb_ctx *ctx, struct cb_container *c) {
     cb_error_release(&err);
     return 0;
   }
-  if (cb_container_is_running(fresh) && !cb_container_shim_alive(fresh) &&
-      !cb_container_pid_alive(fresh)) {
-    fresh->state.status = CB_STATUS_EXITED;
-    fresh->state.exit_code = 255;
-    free(fresh->state.error);
-    fresh->state.error = xstrdup("the container's monitor and process disappeared (killed, or "
-                                 "the host restarted); its exit status is unknown");
-    if (!fresh->state.finished_ns)
-      fresh->state.finished_ns = cb_now_ns();
-    if (cb_container_save(ctx, fresh, &err) < 0)
-      cb_error_release(&err);
-  }
+  cb_container_refresh_locked(ctx, fresh);
   /* Swap the fresh state in. */
   free(c->state.error);
   c->state = fresh->state;
@@ -539,21 +548,32 @@ void cb_name_release(const struct cb_ctx *ctx, const char *name, const char *id)
     unlink(np);
 }
 
-int cb_container_destroy(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
+int cb_container_unlist(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
   cleanup_free char *dir = cb_container_dir(ctx, c->id);
   cleanup_free char *aside = cb_ctx_path(ctx, "containers/.rm-%s", c->id);
   if (rename(dir, aside) < 0 && errno != ENOENT)
     return cb_error_sys(err, "remove container %s", c->id);
   cb_name_release(ctx, c->name, c->id);
+  return 0;
+}
+
+int cb_container_purge(const struct cb_ctx *ctx, const char *id, cb_error_t *err) {
   cb_error_t e2 = NULL;
-  if (cb_cgroup_destroy(c->id, &e2) < 0)
+  if (cb_cgroup_destroy(id, &e2) < 0)
     cb_error_release(&e2);
-  cleanup_free char *run = cb_container_rundir(ctx, c->id);
+  cleanup_free char *run = cb_container_rundir(ctx, id);
   if (cb_rm_rf(run, &e2) < 0)
     cb_error_release(&e2);
+  cleanup_free char *aside = cb_ctx_path(ctx, "containers/.rm-%s", id);
   if (cb_rm_rf(aside, err) < 0)
-    return cb_error_wrap(err, "remove the files of container %s", c->id);
+    return cb_error_wrap(err, "remove the files of container %s", id);
   return 0;
+}
+
+int cb_container_destroy(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
+  if (cb_container_unlist(ctx, c, err) < 0)
+    return -1;
+  return cb_container_purge(ctx, c->id, err);
 }
 
 void cb_container_sweep(const struct cb_ctx *ctx) {

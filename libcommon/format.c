@@ -23,7 +23,9 @@ static void format_base(int64_t ns, char *buf, size_t size, int *frac) {
   time_t t = (time_t)sec;
   struct tm tm;
   gmtime_r(&t, &tm);
-  strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+  /* Not strftime: it loads the time zone (tzset reads /etc/localtime) for nothing. */
+  snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   *frac = (int)f;
 }
 

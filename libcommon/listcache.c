@@ -77,7 +77,8 @@ struct cb_listcache *cb_listcache_open(int dirfd) {
     }
     lc->e[lc->n++] = (struct entry){p, p};
   }
-  qsort(lc->e, lc->n, sizeof *lc->e, cmp_entry);
+  if (lc->n)
+    qsort(lc->e, lc->n, sizeof *lc->e, cmp_entry);
   return lc;
 }
 

@@ -308,10 +308,23 @@ static int open_live(const struct cb_container *c, unsigned flags, int *fd, cb_e
   cleanup_close int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (self < 0)
     return cb_error_sys(err, "open our mount namespace");
+  int target = pfd;
+  cleanup_close int nsfd = -1;
   if (setns(pfd, CLONE_NEWNS) < 0) {
     if (errno == ESRCH)
       return 1;
-    return cb_error_sys(err, "enter the container's mount namespace");
+    if (errno != EINVAL)
+      return cb_error_sys(err, "enter the container's mount namespace");
+    /* Before Linux 5.8 setns() takes no pidfd: the namespace file, then the pidfd tells
+     * whether it still belongs to the same process. */
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/ns/mnt", (int)c->state.pid);
+    nsfd = open(p, O_RDONLY | O_CLOEXEC);
+    if (nsfd < 0 || cb_pidfd_send_signal(pfd, 0) < 0)
+      return 1;
+    target = nsfd;
+    if (setns(target, CLONE_NEWNS) < 0)
+      return cb_error_sys(err, "enter the container's mount namespace");
   }
   int tree = (int)syscall(SYS_open_tree, AT_FDCWD, "/", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
   int saved = errno;

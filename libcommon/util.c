@@ -122,6 +122,11 @@ int cb_write_string(const char *path, const char *s, cb_error_t *err) {
 }
 
 int cb_mkdir_p(const char *path, mode_t mode, cb_error_t *err) {
+  /* Most of the time the parents exist: one call. */
+  if (mkdir(path, mode) == 0 || errno == EEXIST)
+    return 0;
+  if (errno != ENOENT)
+    return cb_error_sys(err, "mkdir `%s`", path);
   char buf[PATH_MAX];
   if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
     return cb_error_make(err, ENAMETOOLONG, "mkdir `%s`", path);

@@ -395,8 +395,8 @@ static int record_running(struct shim *s, cb_error_t *err) {
   st->exit_code = 0;
   free(st->error);
   st->error = NULL;
+  /* FinishedAt keeps the end of the previous run, as Docker's does. */
   st->started_ns = cb_now_ns();
-  st->finished_ns = 0;
   return cb_container_save(&s->ctx, s->c, err);
 }
 
@@ -411,6 +411,7 @@ static void record_exit(struct shim *s, int status) {
   if (lk < 0)
     cb_error_release(&err);
   struct cb_container *fresh = NULL;
+  bool autoremove = false;
   if (cb_container_load(&s->ctx, s->c->id, &fresh, &err) < 0) {
     /* Removed under us (rm -f): nothing to record. */
     cb_error_release(&err);
@@ -421,8 +422,9 @@ static void record_exit(struct shim *s, int status) {
     st->oom_killed = oom;
     st->finished_ns = cb_now_ns();
     st->pid = 0;
-    bool autoremove = cb_json_get_bool(fresh->json, "HostConfig.AutoRemove", false);
-    if (autoremove ? cb_container_destroy(&s->ctx, fresh, &err) < 0
+    /* --rm: gone from every listing before the exit is told; its files go after. */
+    autoremove = cb_json_get_bool(fresh->json, "HostConfig.AutoRemove", false);
+    if (autoremove ? cb_container_unlist(&s->ctx, fresh, &err) < 0
                    : cb_container_save(&s->ctx, fresh, &err) < 0)
       cb_error_release(&err);
     cb_container_free(fresh);
@@ -432,6 +434,8 @@ static void record_exit(struct shim *s, int status) {
   struct cb_attach_msg m = {.type = CB_EXIT, .a = code};
   for (int i = 0; i < s->nclients; i++)
     cb_attach_send(s->clients[i].sock, &m, NULL, 0);
+  if (autoremove && cb_container_purge(&s->ctx, s->c->id, &err) < 0)
+    cb_error_release(&err);
 }
 
 /* The shim lives as long as its container: once the start is done, give back the pages

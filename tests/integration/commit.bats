@@ -214,6 +214,10 @@ A /var/log/nginx/error.log" ]
   run crowbar run --rm --entrypoint sh dbg -c 'cat /var/log/nginx/error.log'
   [ "$status" -eq 0 ]
   [[ "$output" == *'[emerg] 1#1: open() "/run/nginx/nginx.pid" failed (2: No such file or directory)'* ]]
+  # An interactive shell in it (stdin): the same file, and no /run/nginx, as it crashed.
+  run sh -c "printf 'cat /var/log/nginx/error.log; ls -d /run/nginx 2>&1\n' | crowbar run --rm -i --entrypoint sh dbg"
+  [[ "$output" == *"[emerg]"* ]]
+  [[ "$output" == *"/run/nginx: No such file or directory"* ]]
   # The image keeps the container's command: run without --entrypoint, it crashes the same.
   run crowbar run --rm dbg
   [ "$status" -eq 1 ]

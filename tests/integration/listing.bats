@@ -159,7 +159,7 @@ web" ]
 }
 
 @test "ps: a running container whose processes are gone shows as exited (255)" {
-  sleep 1000 &
+  sleep 1000 3>&- &
   local pid=$!
   mkrec --name ghost --status running --pid "$pid" --created-ago 60 --started-ago 59 >/dev/null
   run crowbar ps --format '{{.Names}}'
@@ -329,7 +329,7 @@ line 199999" ]
 @test "logs -f: follows a running container until it stops" {
   run timeout 5 crowbar logs -f lg
   [ "$status" -eq 0 ] # a stopped container: no waiting
-  sleep 1000 &
+  sleep 1000 3>&- &
   local pid=$!
   local id
   id=$(mkrec --name follow --status running --pid "$pid" --created-ago 10 --log stdout:5:hello)

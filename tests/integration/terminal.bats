@@ -52,7 +52,7 @@ screen_has() { screen | grep -qE -- "$1"; }
   keys 'echo "rc=$?"; stty -a | grep -o " icanon"' Enter
   wait_until 30 screen_has '^rc=0$'
   # The terminal is back to its cooked mode.
-  screen_has '^ icanon$'
+  wait_until 30 screen_has '^ icanon$'
   keys "crowbar attach dt" Enter
   sleep 0.3
   keys 'echo back-$((6*7))' Enter

@@ -24,7 +24,9 @@ struct cb_cgroup_limits {
   int64_t pids;   /* 0 = none */
 };
 
-/* Create the container's cgroup with its limits (and v1's device rules). */
+/* Create the container's cgroup with its limits and device rules: v1's devices
+ * controller, and the BPF device program on the v2 folder (required on a v2 host; on a
+ * hybrid host attached when the kernel allows, the v1 controller guarding anyway). */
 int cb_cgroup_create(const char *id, const struct cb_cgroup_limits *lim, cb_error_t *err);
 /* Move a process into it. */
 int cb_cgroup_add_pid(const char *id, pid_t pid, cb_error_t *err);

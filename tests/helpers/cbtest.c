@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* cbtest: the one static program the engine tests run inside containers (like crun's
+ * tests/init.c). Each subcommand does one small, predictable thing:
+ *
+ *   exit N              exit with status N
+ *   crash segv|abort|fpe   die of SIGSEGV, SIGABRT or SIGFPE
+ *   log N               lines "out 1", "err 2", "out 3"...: odd ones on stdout, even ones
+ *                       on stderr, each flushed before the next
+ *   random              a random number every second, forever
+ *   ignore-term         ignore SIGTERM, print "ready", sleep forever
+ *   memhog              allocate and touch 1 MiB at a time until killed
+ *   zombies N           leave N orphaned zombies under PID 1, print "ready", sleep
+ *   fds                 one line per open descriptor: "N -> TARGET"
+ *   caps                the Cap* lines of /proc/self/status
+ *   pid                 getpid()
+ *   sysloop [N]         getppid() in a loop (N times, or forever)
+ *   write-files DIR N   create DIR/file-1 ... DIR/file-N, small files
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void die(const char *what) {
+  fprintf(stderr, "cbtest: %s: %s\n", what, strerror(errno));
+  exit(2);
+}
+
+static long num(const char *s) {
+  char *end;
+  errno = 0;
+  long n = strtol(s, &end, 10);
+  if (errno || end == s || *end || n < 0) {
+    fprintf(stderr, "cbtest: not a number: %s\n", s);
+    exit(2);
+  }
+  return n;
+}
+
+static _Noreturn void sleep_forever(void) {
+  for (;;)
+    pause();
+}
+
+static int cmd_crash(const char *how) {
+  if (!strcmp(how, "segv")) {
+    volatile int *p = NULL;
+    *p = 1;
+  } else if (!strcmp(how, "abort")) {
+    abort();
+  } else if (!strcmp(how, "fpe")) {
+    /* Both operands volatile: gcc turns 1 / x into compares that never fault. */
+    volatile int one = 1, zero = 0;
+    printf("%d\n", one / zero);
+  }
+  /* The signal was not raised by the fault (handled, blocked?): send it ourselves. */
+  int sig = !strcmp(how, "segv") ? SIGSEGV : !strcmp(how, "abort") ? SIGABRT : SIGFPE;
+  signal(sig, SIG_DFL);
+  raise(sig);
+  return 3;
+}
+
+static int cmd_log(long n) {
+  for (long i = 1; i <= n; i++) {
+    FILE *f = i % 2 ? stdout : stderr;
+    fprintf(f, "%s %ld\n", i % 2 ? "out" : "err", i);
+    fflush(f);
+  }
+  return 0;
+}
+
+static _Noreturn void cmd_random(void) {
+  for (;;) {
+    unsigned v = 0;
+    if (getrandom(&v, sizeof v, 0) < 0)
+      v = (unsigned)rand();
+    printf("%u\n", v % 32768);
+    fflush(stdout);
+    sleep(1);
+  }
+}
+
+static int cmd_ignore_term(void) {
+  signal(SIGTERM, SIG_IGN);
+  printf("ready\n");
+  fflush(stdout);
+  sleep_forever();
+}
+
+static _Noreturn void cmd_memhog(void) {
+  const size_t chunk = 1 << 20;
+  for (size_t total = 0;; total += chunk) {
+    char *p = malloc(chunk);
+    if (!p) {
+      usleep(10000);
+      continue;
+    }
+    for (size_t i = 0; i < chunk; i += 4096)
+      p[i] = 1;
+    if ((total >> 20) % 16 == 0) {
+      printf("%zu MiB\n", total >> 20);
+      fflush(stdout);
+    }
+  }
+}
+
+/* A child forks n grandchildren and exits: they become PID 1's children, then exit once the
+ * child is gone (EOF on a pipe only the child held open). We wait until each is a zombie
+ * or reaped, so "ready" means the zombies exist (or PID 1 reaped them already). */
+static int cmd_zombies(long n) {
+  int hold[2], report[2];
+  if (pipe(hold) < 0 || pipe(report) < 0)
+    die("pipe");
+  pid_t child = fork();
+  if (child < 0)
+    die("fork");
+  if (child == 0) {
+    close(hold[0]);
+    close(report[0]);
+    for (long i = 0; i < n; i++) {
+      pid_t g = fork();
+      if (g < 0)
+        die("fork");
+      if (g == 0) {
+        char c;
+        close(hold[1]);
+        close(report[1]);
+        while (read(hold[0], &c, 1) > 0)
+          ;
+        _exit(0);
+      }
+      if (write(report[1], &g, sizeof g) != sizeof g)
+        die("write");
+    }
+    _exit(0);
+  }
+  close(hold[0]);
+  close(hold[1]);
+  close(report[1]);
+  pid_t pids[4096];
+  long got = 0;
+  while (got < n && got < 4096 && read(report[0], &pids[got], sizeof pids[0]) == sizeof pids[0])
+    got++;
+  close(report[0]);
+  waitpid(child, NULL, 0);
+  for (long i = 0; i < got; i++) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", pids[i]);
+    for (;;) {
+      int fd = open(path, O_RDONLY);
+      if (fd < 0)
+        break; /* reaped */
+      ssize_t r = read(fd, buf, sizeof buf - 1);
+      close(fd);
+      buf[r > 0 ? r : 0] = '\0';
+      char *rp = strrchr(buf, ')');
+      if (!rp || rp[2] == 'Z' || rp[2] == 'X')
+        break;
+      usleep(1000);
+    }
+  }
+  printf("ready\n");
+  fflush(stdout);
+  sleep_forever();
+}
+
+static int cmd_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  if (!d)
+    die("opendir /proc/self/fd");
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    if (de->d_name[0] == '.' || atoi(de->d_name) == dirfd(d))
+      continue;
+    char path[300], target[4096];
+    snprintf(path, sizeof path, "/proc/self/fd/%s", de->d_name);
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = '\0';
+    printf("%s -> %s\n", de->d_name, target);
+  }
+  closedir(d);
+  return 0;
+}
+
+static int cmd_caps(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  if (!f)
+    die("open /proc/self/status");
+  char line[256];
+  while (fgets(line, sizeof line, f))
+    if (!strncmp(line, "Cap", 3))
+      fputs(line, stdout);
+  fclose(f);
+  return 0;
+}
+
+static int cmd_sysloop(long n) {
+  for (long i = 0; n < 0 || i < n; i++)
+    getppid();
+  return 0;
+}
+
+static int cmd_write_files(const char *dir, long n) {
+  if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+    die(dir);
+  for (long i = 1; i <= n; i++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/file-%ld", dir, i);
+    FILE *f = fopen(path, "w");
+    if (!f)
+      die(path);
+    fprintf(f, "file %ld\n", i);
+    if (fclose(f) != 0)
+      die(path);
+  }
+  return 0;
+}
+
+static int usage(void) {
+  fputs("Usage: cbtest exit N | crash segv|abort|fpe | log N | random | ignore-term | memhog |\n"
+        "              zombies N | fds | caps | pid | sysloop [N] | write-files DIR N\n",
+        stderr);
+  return 2;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2)
+    return usage();
+  const char *c = argv[1];
+  int nargs = argc - 2;
+  if (!strcmp(c, "exit") && nargs == 1)
+    return (int)num(argv[2]);
+  if (!strcmp(c, "crash") && nargs == 1)
+    return cmd_crash(argv[2]);
+  if (!strcmp(c, "log") && nargs == 1)
+    return cmd_log(num(argv[2]));
+  if (!strcmp(c, "random") && nargs == 0)
+    cmd_random();
+  if (!strcmp(c, "ignore-term") && nargs == 0)
+    return cmd_ignore_term();
+  if (!strcmp(c, "memhog") && nargs == 0)
+    cmd_memhog();
+  if (!strcmp(c, "zombies") && nargs == 1)
+    return cmd_zombies(num(argv[2]));
+  if (!strcmp(c, "fds") && nargs == 0)
+    return cmd_fds();
+  if (!strcmp(c, "caps") && nargs == 0)
+    return cmd_caps();
+  if (!strcmp(c, "pid") && nargs == 0)
+    return printf("%d\n", (int)getpid()) < 0;
+  if (!strcmp(c, "sysloop") && nargs <= 1)
+    return cmd_sysloop(nargs ? num(argv[2]) : -1);
+  if (!strcmp(c, "write-files") && nargs == 2)
+    return cmd_write_files(argv[2], num(argv[3]));
+  return usage();
+}

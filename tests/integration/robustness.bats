@@ -1,0 +1,200 @@
+#!/usr/bin/env bats
+# The shim as the host sees it, and the state staying truthful when things die under it:
+# a killed shim, a PID reused by another process, a CLI killed half-way, racing removals.
+
+load helpers
+
+setup_file() {
+  require_cbtest
+  crowbar_setup_root
+  import_busybox
+}
+teardown() { crowbar_remove_all; }
+teardown_file() { crowbar_teardown_root; }
+
+# True when host PID $1 is gone or a zombie.
+proc_dead() { [ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+
+@test "the shim is the parent of PID 1 in ps, with the container ID in its command line" {
+  id=$(crowbar run -d --name shimmed busybox sleep 100)
+  pid=$(ctr_pid shimmed)
+  run ps -eo pid=,ppid=,args=
+  pline=$(awk -v p="$pid" '$1 == p' <<<"$output")
+  [ -n "$pline" ]
+  ppid=$(awk '{print $2}' <<<"$pline")
+  sline=$(awk -v p="$ppid" '$1 == p' <<<"$output")
+  echo "$sline"
+  [[ "$sline" == *crowbar-shim* ]]
+  [[ "$sline" == *"$id"* ]]
+  # It belongs to no CLI: not our session, and its parent is not a crowbar command.
+  [ "$(ps -o sid= -p "$ppid" | tr -d ' ')" != "$(ps -o sid= -p $$ | tr -d ' ')" ]
+  sppid=$(ps -o ppid= -p "$ppid" | tr -d ' ')
+  [[ "$(ps -o args= -p "$sppid")" != *crowbar* ]]
+}
+
+@test "the shim stays under 1024 kB of resident memory (VmRSS)" {
+  crowbar run -d --name small busybox cbtest random
+  wait_logs small '^[0-9]+$'
+  shim=$(shim_pid small)
+  rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$shim/status")
+  echo "shim VmRSS: $rss kB"
+  [ "$rss" -lt 1024 ]
+}
+
+@test "kill -9 of the shim: once PID 1 is gone too, ps -a shows Exited (255), not Up" {
+  id=$(crowbar run -d --name orphan busybox sleep 100)
+  pid=$(ctr_pid orphan)
+  shim=$(shim_pid orphan)
+  kill -9 "$shim"
+  wait_until 20 proc_dead "$shim"
+  # PID 1 may outlive its monitor (the shim sets no parent-death signal then) or die with
+  # it; either way it goes now.
+  kill -9 "$pid" 2>/dev/null || true
+  wait_until 20 proc_dead "$pid"
+  run crowbar ps -a
+  echo "$output"
+  line=$(grep "^${id:0:12} " <<<"$output")
+  [[ "$line" == *" Exited (255) "*" ago "* ]]
+  [[ "$line" != *" Up "* ]]
+  [ -z "$(crowbar ps -q)" ]
+  [ "$(crowbar inspect -f '{{.State.Status}} {{.State.Running}} {{.State.ExitCode}} {{.State.Pid}}' orphan)" = "exited false 255 0" ]
+  [ -n "$(crowbar inspect -f '{{.State.Error}}' orphan)" ]
+  run -0 crowbar rm orphan
+  [ ! -e "$CROWBAR_ROOT/containers/$id" ]
+}
+
+@test "a recorded PID that now belongs to another process is not taken for the container" {
+  id=$(crowbar run -d --name reused busybox sleep 100)
+  json=$(state_file "$id")
+  pid=$(ctr_pid reused)
+  shim=$(shim_pid reused)
+  # Both die behind crowbar's back (no verb runs in between), then their PIDs "come back"
+  # as an unrelated host process: the record names it, with start times that are not its.
+  kill -9 "$shim" "$pid"
+  wait_until 20 proc_dead "$pid"
+  wait_until 20 proc_dead "$shim"
+  sleep 1000 3>&- &
+  victim=$!
+  echo "$victim" >>"$BATS_TEST_TMPDIR/.bg-pids"
+  sed -i -E "s/\"Pid\":[0-9]+/\"Pid\":$victim/; s/\"PidStart\":[0-9]+/\"PidStart\":12345/;
+             s/\"ShimPid\":[0-9]+/\"ShimPid\":$victim/; s/\"ShimStart\":[0-9]+/\"ShimStart\":12345/" "$json"
+  grep -q "\"Pid\":$victim," "$json"
+  grep -q '"Status":"running"' "$json"
+  [ -z "$(crowbar ps -q)" ]
+  [ "$(ctr_status reused)" = exited ]
+  run -1 crowbar kill reused
+  run crowbar stop -t 0 reused
+  run crowbar rm -f reused
+  [ "$status" -eq 0 ]
+  # The unrelated process was never signalled.
+  kill -0 "$victim"
+  [ "$(awk '{print $3}' "/proc/$victim/stat")" != Z ]
+}
+
+@test "the CLI killed in the middle of run -d leaves no half container" {
+  local i names=()
+  for i in $(seq 0 29); do
+    crowbar run -d --name "half$i" busybox sleep 100 >/dev/null 2>&1 3>&- &
+    p=$!
+    sleep "$(printf '0.%03d' $((i * 3 / 2)))" # 0 to 43 ms: run -d takes about 30
+    kill -9 "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+    names+=("half$i")
+  done
+  # ps -a lists complete containers only, each of which inspect and rm handle.
+  run crowbar ps -a
+  [ "$status" -eq 0 ]
+  listed=$(crowbar ps -aq --no-trunc | sort)
+  for id in $listed; do
+    run crowbar inspect -f '{{.State.Status}}' "$id"
+    [ "$status" -eq 0 ]
+    [[ "$output" =~ ^(created|running|exited)$ ]]
+  done
+  # Every name is either a container that rm -f removes, or free again.
+  for n in "${names[@]}"; do
+    if crowbar inspect "$n" >/dev/null 2>&1; then
+      run -0 crowbar rm -f "$n"
+    fi
+    run crowbar create --name "$n" busybox true
+    echo "$n: $output"
+    [ "$status" -eq 0 ]
+    crowbar rm "$n"
+  done
+  # Nothing is left over in the state: no record, no temporary folder, no shim.
+  run ls -A "$CROWBAR_ROOT/containers"
+  echo "left over: $output"
+  ! grep -qE '^(\.[a-z]+-)?[0-9a-f]{64}$' <<<"$output"
+  [ -z "$(ls -A "$CROWBAR_ROOT/names")" ]
+  ! pgrep -f "crowbar-shim .*--root $CROWBAR_ROOT " >/dev/null
+}
+
+@test "two rm -f racing on one container both exit cleanly, with one removal" {
+  for round in 1 2 3; do
+    id=$(crowbar run -d --name "racer$round" busybox sleep 100)
+    a=0 b=0
+    crowbar rm -f "racer$round" >"$BATS_TEST_TMPDIR/a" 2>&1 3>&- &
+    pa=$!
+    crowbar rm -f "$id" >"$BATS_TEST_TMPDIR/b" 2>&1 3>&- &
+    pb=$!
+    wait "$pa" || a=$?
+    wait "$pb" || b=$?
+    echo "a=$a $(cat "$BATS_TEST_TMPDIR/a")"
+    echo "b=$b $(cat "$BATS_TEST_TMPDIR/b")"
+    [ "$a" -eq 0 ] && [ "$b" -eq 0 ]
+    [ "$(cat "$BATS_TEST_TMPDIR/a")" = "racer$round" ]
+    [ "$(cat "$BATS_TEST_TMPDIR/b")" = "$id" ]
+    [ ! -e "$CROWBAR_ROOT/containers/$id" ]
+    [ ! -e "$CROWBAR_ROOT/containers/.rm-$id" ]
+    [ ! -e "$CROWBAR_RUNROOT/$id" ]
+    run -1 crowbar inspect "racer$round"
+  done
+}
+
+@test "the foreground CLI killed: the container keeps running under its shim" {
+  bg_start "$BATS_TEST_TMPDIR/fg" crowbar run --name fgkill busybox cbtest random
+  wait_until 50 ctr_exists fgkill
+  wait_status fgkill running
+  wait_logs fgkill '^[0-9]+$'
+  kill -9 "$BG_PID"
+  sleep 0.2
+  [ "$(ctr_status fgkill)" = running ]
+  [ "$(crowbar ps -q)" = "$(ctr_id fgkill | cut -c1-12)" ]
+  run -0 crowbar stop -t 0 fgkill
+}
+
+@test "signals to a foreground run are forwarded to the container" {
+  bg_start "$BATS_TEST_TMPDIR/fg" crowbar run --name fgsig busybox sh -c 'trap "echo got-term; exit 3" TERM; echo ready; while :; do sleep 0.1; done'
+  wait_until 50 ctr_exists fgsig
+  wait_logs fgsig '^ready$'
+  kill -TERM "$BG_PID"
+  rc=0
+  wait "$BG_PID" || rc=$?
+  cat "$BATS_TEST_TMPDIR/fg"
+  [ "$rc" -eq 3 ]
+  grep -qx got-term "$BATS_TEST_TMPDIR/fg"
+}
+
+@test "rm -f of a container whose shim was killed still cleans everything up" {
+  id=$(crowbar run -d --name noshim -m 32m busybox sleep 100)
+  pid=$(ctr_pid noshim)
+  kill -9 "$(shim_pid noshim)"
+  proc_dead "$pid" || kill -9 "$pid"
+  wait_until 20 proc_dead "$pid"
+  # (timeout: a hang is a failure, not a stuck suite)
+  run -0 timeout 3 crowbar rm -f noshim
+  [ ! -e "$CROWBAR_ROOT/containers/$id" ]
+  [ ! -e "$CROWBAR_RUNROOT/$id" ]
+  [ -z "$(find /sys/fs/cgroup -maxdepth 3 -name "$id" 2>/dev/null)" ]
+  ! grep -q "$id" /proc/self/mounts
+}
+
+@test "start of a container whose shim and PID 1 were killed starts it again" {
+  id=$(crowbar run -d --name restartable busybox sleep 100)
+  pid=$(ctr_pid restartable)
+  kill -9 "$(shim_pid restartable)"
+  proc_dead "$pid" || kill -9 "$pid"
+  wait_until 20 proc_dead "$pid"
+  run -0 timeout 3 crowbar start restartable
+  [ "$(ctr_status restartable)" = running ]
+  [ "$(ctr_pid restartable)" != "$pid" ]
+}
