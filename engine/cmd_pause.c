@@ -37,8 +37,9 @@ int pause_or_unpause(int argc, char **argv, bool pause) {
     }
   }
   if (optind >= argc) {
-    fprintf(stderr, "Error: \"crowbar %s\" requires at least 1 argument.\nSee 'crowbar %s --help'.\n",
-            v, v);
+    fprintf(stderr,
+            "Error: \"crowbar %s\" requires at least 1 argument.\nSee 'crowbar %s --help'.\n", v,
+            v);
     return 1;
   }
   struct cb_ctx ctx;
@@ -64,4 +65,6 @@ int pause_or_unpause(int argc, char **argv, bool pause) {
   return ret;
 }
 
-int cmd_pause(int argc, char **argv) { return pause_or_unpause(argc, argv, true); }
+int cmd_pause(int argc, char **argv) {
+  return pause_or_unpause(argc, argv, true);
+}

@@ -48,8 +48,9 @@ int stop_or_restart(int argc, char **argv, bool restart) {
     }
   }
   if (optind >= argc) {
-    fprintf(stderr, "Error: \"crowbar %s\" requires at least 1 argument.\nSee 'crowbar %s --help'.\n",
-            verb, verb);
+    fprintf(stderr,
+            "Error: \"crowbar %s\" requires at least 1 argument.\nSee 'crowbar %s --help'.\n", verb,
+            verb);
     return 1;
   }
   struct cb_ctx ctx;
@@ -77,4 +78,6 @@ int stop_or_restart(int argc, char **argv, bool restart) {
   return ret;
 }
 
-int cmd_stop(int argc, char **argv) { return stop_or_restart(argc, argv, false); }
+int cmd_stop(int argc, char **argv) {
+  return stop_or_restart(argc, argv, false);
+}

@@ -112,8 +112,10 @@ char *cb_ctx_find_program(const struct cb_ctx *ctx, const char *name, cb_error_t
   if (access(p, X_OK) == 0)
     return p;
   free(p);
-  cb_error_make(err, 0, "cannot find the program `%s` (looked next to this program, in "
-                        "$CROWBAR_EXEC_PATH and in %s)", name, LIBEXECDIR);
+  cb_error_make(err, 0,
+                "cannot find the program `%s` (looked next to this program, in "
+                "$CROWBAR_EXEC_PATH and in %s)",
+                name, LIBEXECDIR);
   return NULL;
 }
 

@@ -75,10 +75,10 @@ struct cp {
   struct cb_copy *c;
   int dstdirfd;
   const char *dstname;
-  bool merge_top;      /* dstname "." */
-  int fds[MAX_DEPTH];  /* destination folders by depth */
-  void *links;         /* tsearch tree of struct link_ent */
-  char *rel;           /* scratch: destination-relative path of the entry */
+  bool merge_top;     /* dstname "." */
+  int fds[MAX_DEPTH]; /* destination folders by depth */
+  void *links;        /* tsearch tree of struct link_ent */
+  char *rel;          /* scratch: destination-relative path of the entry */
 };
 
 static void link_free(void *p) {
@@ -177,8 +177,7 @@ static int copy_xattrs(int in, int out, const char *what, cb_error_t *err) {
 #ifndef SYS_getxattrat
 #define SYS_getxattrat 464
 #endif
-static int copy_xattrs_at(int dirfd, const char *name, int out, const char *what,
-                          cb_error_t *err) {
+static int copy_xattrs_at(int dirfd, const char *name, int out, const char *what, cb_error_t *err) {
   char list[4096];
   long n = syscall(SYS_listxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW, list, sizeof list);
   if (n == 0 || (n < 0 && errno != ENOSYS && errno != ERANGE))
@@ -243,8 +242,8 @@ static int on_dir_pre(struct cp *s, const struct cb_sr_entry *e, cb_error_t *err
   if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
     if (!S_ISDIR(st.st_mode)) {
       cleanup_free char *d = dst_display(s, e);
-      return cb_error_make(err, 0, "cannot overwrite non-directory \"%s\" with directory \"%s\"",
-                           d, dst_dir_display(s));
+      return cb_error_make(err, 0, "cannot overwrite non-directory \"%s\" with directory \"%s\"", d,
+                           dst_dir_display(s));
     }
   } else if (errno != ENOENT) {
     cleanup_free char *d = dst_display(s, e);
@@ -287,7 +286,8 @@ static int make_leaf(struct cp *s, const struct cb_sr_entry *e, int pfd, const c
   bool chown_it = owner_change(s->c, st, &u, &g);
   if (S_ISREG(st->st_mode) && st->st_size == 0 && *e->name) {
     /* Nothing to read: the source is not opened at all. */
-    cleanup_close int out = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    cleanup_close int out =
+        openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (out < 0)
       return cb_error_sys(err, "create \"%s\"", what);
     *created = true;
@@ -312,7 +312,8 @@ static int make_leaf(struct cp *s, const struct cb_sr_entry *e, int pfd, const c
     cleanup_close int in = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (in < 0)
       return cb_error_sys(err, "open \"%s\"", src_display(e));
-    cleanup_close int out = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    cleanup_close int out =
+        openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (out < 0)
       return cb_error_sys(err, "create \"%s\"", what);
     *created = true;

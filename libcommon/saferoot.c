@@ -260,10 +260,8 @@ bool cb_sr_is_pseudo_fs(int fd) {
   case BINFMTFS_MAGIC:
   case EFIVARFS_MAGIC:
   case 0x62656570: /* configfs */
-  case 0x65735543: /* fusectl */
-    return true;
-  default:
-    return false;
+  case 0x65735543: /* fusectl */ return true;
+  default: return false;
   }
 }
 

@@ -193,8 +193,8 @@ static void forward_stdin(struct shim *s) {
   if (n > 0 && s->master >= 0) {
     /* A terminal: the detach keys leave the container running and drop this client. */
     bool detached = false;
-    size_t m = cl->detach.n ? cb_detach_feed(&cl->detach, buf, (size_t)n, out, &detached)
-                            : (size_t)n;
+    size_t m =
+        cl->detach.n ? cb_detach_feed(&cl->detach, buf, (size_t)n, out, &detached) : (size_t)n;
     if (m && cb_write_all(s->master, cl->detach.n ? out : buf, m) < 0)
       return;
     if (detached) {
@@ -401,8 +401,9 @@ static int record_running(struct shim *s, cb_error_t *err) {
 }
 
 static void record_exit(struct shim *s, int status) {
-  int code = WIFEXITED(status) ? WEXITSTATUS(status)
-                               : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 255;
+  int code = WIFEXITED(status)     ? WEXITSTATUS(status)
+             : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                   : 255;
   bool oom = cb_cgroup_oom_kills(s->c->id) > 0;
   cb_error_t err = NULL;
   if (cb_cgroup_destroy(s->c->id, &err) < 0)
@@ -454,8 +455,8 @@ static void trim_memory(void) {
     unsigned long long off;
     unsigned maj, min;
     unsigned long inode;
-    if (sscanf(line, "%lx-%lx %7s %llx %x:%x %lu", &start, &end, perms, &off, &maj, &min,
-               &inode) != 7)
+    if (sscanf(line, "%lx-%lx %7s %llx %x:%x %lu", &start, &end, perms, &off, &maj, &min, &inode) !=
+        7)
       continue;
     if (inode == 0 || perms[1] == 'w')
       continue;
@@ -520,8 +521,7 @@ int main(int argc, char **argv) {
       fcntl(inherited[i], F_SETFD, FD_CLOEXEC);
 
   cb_error_t err = NULL;
-  if (cb_ctx_init(&s.ctx, argv[0], 0, &err) < 0 ||
-      cb_container_load(&s.ctx, id, &s.c, &err) < 0 ||
+  if (cb_ctx_init(&s.ctx, argv[0], 0, &err) < 0 || cb_container_load(&s.ctx, id, &s.c, &err) < 0 ||
       shim_config_load(s.c, &s.cfg, &err) < 0) {
     sync_reply(&s, "err 125 %s\n", cb_error_text(err));
     return 1;

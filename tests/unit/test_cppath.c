@@ -19,40 +19,62 @@ static void eq(char *got, const char *want, const char *what, const char *in) {
 
 static void test_go_clean(void **state) {
   static const char *const cases[][2] = {
-      {"", "."},           {"abc", "abc"},         {"abc/def", "abc/def"},
-      {"a/b/c", "a/b/c"},  {".", "."},             {"..", ".."},
-      {"../..", "../.."},  {"../../abc", "../../abc"}, {"/abc", "/abc"},
-      {"/", "/"},          {"abc/", "abc"},        {"abc/def/", "abc/def"},
-      {"/abc/", "/abc"},   {"abc//def//ghi", "abc/def/ghi"}, {"//abc", "/abc"},
-      {"///abc", "/abc"},  {"abc/./def", "abc/def"}, {"/./abc/def", "/abc/def"},
-      {"abc/.", "abc"},    {"abc/def/ghi/../jkl", "abc/def/jkl"}, {"abc/def/../ghi/../jkl", "abc/jkl"},
-      {"abc/def/..", "abc"}, {"abc/def/../..", "."}, {"/abc/def/../..", "/"},
-      {"abc/def/../../..", ".."}, {"/abc/def/../../..", "/"}, {"abc/def/../../../ghi/jkl/../../../mno", "../../mno"},
-      {"/../abc", "/abc"}, {"abc/./../def", "def"}, {"abc//./../def", "def"},
-      {"abc/../../././../def", "../../def"}, {"/../../../etc/hostname", "/etc/hostname"},
+      {"", "."},
+      {"abc", "abc"},
+      {"abc/def", "abc/def"},
+      {"a/b/c", "a/b/c"},
+      {".", "."},
+      {"..", ".."},
+      {"../..", "../.."},
+      {"../../abc", "../../abc"},
+      {"/abc", "/abc"},
+      {"/", "/"},
+      {"abc/", "abc"},
+      {"abc/def/", "abc/def"},
+      {"/abc/", "/abc"},
+      {"abc//def//ghi", "abc/def/ghi"},
+      {"//abc", "/abc"},
+      {"///abc", "/abc"},
+      {"abc/./def", "abc/def"},
+      {"/./abc/def", "/abc/def"},
+      {"abc/.", "abc"},
+      {"abc/def/ghi/../jkl", "abc/def/jkl"},
+      {"abc/def/../ghi/../jkl", "abc/jkl"},
+      {"abc/def/..", "abc"},
+      {"abc/def/../..", "."},
+      {"/abc/def/../..", "/"},
+      {"abc/def/../../..", ".."},
+      {"/abc/def/../../..", "/"},
+      {"abc/def/../../../ghi/jkl/../../../mno", "../../mno"},
+      {"/../abc", "/abc"},
+      {"abc/./../def", "def"},
+      {"abc//./../def", "def"},
+      {"abc/../../././../def", "../../def"},
+      {"/../../../etc/hostname", "/etc/hostname"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     eq(cb_go_clean(cases[i][0]), cases[i][1], "Clean", cases[i][0]);
 }
 
 static void test_go_base_dir(void **state) {
-  static const char *const base[][2] = {{"", "."},   {".", "."},     {"/.", "."}, {"/", "/"},
-                                        {"////", "/"}, {"x/", "x"},   {"abc", "abc"},
-                                        {"abc/def", "def"}, {"a/b/.x", ".x"}, {"a/b/c.", "c."}};
+  static const char *const base[][2] = {
+      {"", "."},   {".", "."},     {"/.", "."},        {"/", "/"},       {"////", "/"},
+      {"x/", "x"}, {"abc", "abc"}, {"abc/def", "def"}, {"a/b/.x", ".x"}, {"a/b/c.", "c."}};
   for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
     eq(cb_go_base(base[i][0]), base[i][1], "Base", base[i][0]);
-  static const char *const dir[][2] = {{"", "."},     {".", "."},      {"/.", "/"},   {"/", "/"},
-                                       {"////", "/"}, {"/foo", "/"},   {"x/", "x"},   {"abc", "."},
-                                       {"abc/def", "abc"}, {"a/b/.x", "a/b"}, {"/a/b/", "/a/b"}};
+  static const char *const dir[][2] = {{"", "."},         {".", "."},       {"/.", "/"},
+                                       {"/", "/"},        {"////", "/"},    {"/foo", "/"},
+                                       {"x/", "x"},       {"abc", "."},     {"abc/def", "abc"},
+                                       {"a/b/.x", "a/b"}, {"/a/b/", "/a/b"}};
   for (size_t i = 0; i < sizeof dir / sizeof dir[0]; i++)
     eq(cb_go_dir(dir[i][0]), dir[i][1], "Dir", dir[i][0]);
 }
 
 static void test_cp_paths(void **state) {
   static const char *const cpath[][2] = {
-      {"etc", "/etc"},     {"/etc/", "/etc/"},      {"d/.", "/d/."},  {"/", "/"},
-      {".", "/."},         {"/../../../x", "/x"},   {"a/b/..", "/a"}, {"a/b/../", "/a/"},
-      {"/d/./", "/d/./"},    {"//d//.", "/d/."},
+      {"etc", "/etc"},    {"/etc/", "/etc/"},    {"d/.", "/d/."},  {"/", "/"},
+      {".", "/."},        {"/../../../x", "/x"}, {"a/b/..", "/a"}, {"a/b/../", "/a/"},
+      {"/d/./", "/d/./"}, {"//d//.", "/d/."},
   };
   for (size_t i = 0; i < sizeof cpath / sizeof cpath[0]; i++)
     eq(cb_cp_container_path(cpath[i][0]), cpath[i][1], "container_path", cpath[i][0]);

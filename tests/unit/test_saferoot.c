@@ -22,8 +22,8 @@
 #include "crowbar/util.h"
 
 struct fix {
-  char root[64];    /* the "container" */
-  char host[64];    /* a host folder the container's links name by its absolute path */
+  char root[64]; /* the "container" */
+  char host[64]; /* a host folder the container's links name by its absolute path */
   int rootfd;
 };
 
@@ -74,12 +74,12 @@ static int setup(void **state) {
   put(p, "container-shadow");
   mk(f, "a/b/c");
   snprintf(t, sizeof t, "%s/secret", f->host);
-  ln(f, t, "evil");                                   /* absolute, to the host path */
+  ln(f, t, "evil");                                        /* absolute, to the host path */
   ln(f, "../../../../../../../../etc/shadow", "a/b/c/up"); /* climbs "above" the root */
   ln(f, "/", "a/rootlink");
   ln(f, "loop2", "loop1");
   ln(f, "loop1", "loop2");
-  ln(f, f->host, "out");                              /* a folder link to the host folder */
+  ln(f, f->host, "out"); /* a folder link to the host folder */
   ln(f, "/nonexistent/dangling", "dangling");
   f->rootfd = open(f->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   assert_true(f->rootfd >= 0);
@@ -269,7 +269,10 @@ struct seen {
 static int record(const struct cb_sr_entry *e, enum cb_sr_visit v, void *data, cb_error_t *err) {
   struct seen *s = data;
   char line[300];
-  snprintf(line, sizeof line, "%c%s%s;", v == CB_SR_VISIT_PRE ? '>' : v == CB_SR_VISIT_POST ? '<' : '=',
+  snprintf(line, sizeof line, "%c%s%s;",
+           v == CB_SR_VISIT_PRE    ? '>'
+           : v == CB_SR_VISIT_POST ? '<'
+                                   : '=',
            e->path, S_ISLNK(e->st.st_mode) ? "@" : "");
   strcat(s->buf, line);
   if (v != CB_SR_VISIT_LEAF)

@@ -147,10 +147,9 @@ static int host_dest(const char *path, struct dest *d, cb_error_t *err) {
   if (stat(dir, &st) < 0 && errno == ENOENT)
     return cb_error_make(err, 0, "invalid output path: directory \"%s\" does not exist", dir);
   if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
-    return cb_error_make(err, 0,
-                         "invalid output path: \"%s\" must be a directory or a regular file: %s",
-                         path, S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "got a device"
-                                                                         : "got an irregular file");
+    return cb_error_make(
+        err, 0, "invalid output path: \"%s\" must be a directory or a regular file: %s", path,
+        S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "got a device" : "got an irregular file");
   d->path = xstrdup(path);
   int r = lstat(d->path, &st);
   for (int n = 0; r == 0 && S_ISLNK(st.st_mode); n++) {
@@ -213,8 +212,8 @@ static int prepare_copy(const char *top, bool src_dir, const struct dest *d, cha
 /* The source as a tar on stdout. A folder is walked from its descriptor; anything else
  * from its parent folder (resolved again inside the root, and checked to hold the very
  * file the first resolution found). */
-static int tar_out(int rootfd, const char *path, int srcfd, const struct stat *st,
-                   const char *name, cb_error_t *err) {
+static int tar_out(int rootfd, const char *path, int srcfd, const struct stat *st, const char *name,
+                   cb_error_t *err) {
   struct cb_tar_write w = {.name = name, .flags = CB_TAR_CROSS_MOUNTS | CB_TAR_SKIP_PSEUDO};
   if (S_ISDIR(st->st_mode))
     return cb_archive_write_tree(srcfd, "", STDOUT_FILENO, &w, err);
@@ -360,8 +359,8 @@ static int deny_exec(void) {
 
 /* The child: chrooted into the container's root, in the destination folder, it extracts
  * the plain tar it reads from fd. Errors go to errfd as one line. */
-static void __attribute__((noreturn)) extract_child(int rootfd, int dirfd, int fd, int errfd,
-                                                    bool keep_owner) {
+static void __attribute__((noreturn))
+extract_child(int rootfd, int dirfd, int fd, int errfd, bool keep_owner) {
   cb_error_t e = NULL;
   if (fchdir(rootfd) < 0 || chroot(".") < 0) {
     cb_error_sys(&e, "enter the container's root");
@@ -510,8 +509,7 @@ static int copy_in(const struct cb_ctx *ctx, const struct cp_opts *o, cb_error_t
   int rc = 0;
   if (from_tar) {
     if (!d.exists || !d.is_dir)
-      rc = cb_error_make(err, 0, "destination \"%s:%s\" must be a directory", o->container,
-                         o->dst);
+      rc = cb_error_make(err, 0, "destination \"%s:%s\" must be a directory", o->container, o->dst);
     else
       dir = xstrdup(d.path);
   } else {

@@ -99,8 +99,8 @@ struct cb_sr_entry {
   struct stat st;   /* lstat of the entry (for folders, fstat of fd) */
 };
 enum {
-  CB_SR_WALK_SORTED = 1u << 0,    /* entries of a folder in strcmp order */
-  CB_SR_WALK_ONE_FS = 1u << 1,    /* do not descend into another file system */
+  CB_SR_WALK_SORTED = 1u << 0,      /* entries of a folder in strcmp order */
+  CB_SR_WALK_ONE_FS = 1u << 1,      /* do not descend into another file system */
   CB_SR_WALK_SKIP_PSEUDO = 1u << 2, /* nor into proc, sysfs, cgroup, devpts, mqueue, ... */
 };
 /* The callback returns 0 to go on, 1 (on PRE) to skip the folder's entries, < 0 with err
