@@ -72,6 +72,16 @@ int attach_session(int sock, const struct attach_session *as, int *exit_code, cb
 int attach_send_fds(int sock, bool with_stdin, cb_error_t *err);
 
 /* Common verb helpers. */
+typedef int (*engine_action)(const struct cb_ctx *ctx, const char *id, const char *arg, void *data,
+                             cb_error_t *err);
+enum {
+  ENGINE_EACH_PRINT = 1u << 0,      /* print each argument that worked */
+  ENGINE_EACH_MISSING_OK = 1u << 1, /* a missing container is said, not a failure */
+};
+/* Run fn on every container named in argv[first..] (each resolved to its ID); see each.c.
+ * Returns the verb's exit status. */
+int engine_each(const char *verb, int argc, char **argv, int first, engine_action fn, void *data,
+                unsigned flags);
 /* stop and restart share their options and loop (cmd_stop.c). */
 int stop_or_restart(int argc, char **argv, bool restart);
 /* pause and unpause share their loop (cmd_pause.c). */

@@ -61,6 +61,8 @@ static inline void cb_image_freep(struct cb_image **i) {
 /* The unpacked layer folders, top layer FIRST (the order overlayfs's lowerdir= wants).
  * NULL-terminated, malloc'd. */
 char **cb_image_layer_dirs(const struct cb_ctx *ctx, const struct cb_image *img);
+/* This machine's architecture as Go (and so image configs) names it: "amd64", "arm64"... */
+const char *cb_image_arch(void);
 /* Normalise a reference: "busybox" -> "busybox:latest". The caller frees. NULL when ref is
  * not a valid name[:tag] (see cb_image_parse_ref). */
 char *cb_image_normalize_ref(const char *ref);
