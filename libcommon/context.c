@@ -108,6 +108,14 @@ char *cb_ctx_find_program(const struct cb_ctx *ctx, const char *name, cb_error_t
       free(p);
     }
   }
+  /* Installed: bin/crowbar finds its programs in ../libexec/crowbar wherever the tree was
+   * installed (relocatable, like git's runtime prefix), then in the configured folder. */
+  if (ctx->exec_dir) {
+    char *p = xasprintf("%s/../libexec/crowbar/%s", ctx->exec_dir, name);
+    if (access(p, X_OK) == 0)
+      return p;
+    free(p);
+  }
   char *p = xasprintf("%s/%s", LIBEXECDIR, name);
   if (access(p, X_OK) == 0)
     return p;
