@@ -13,6 +13,8 @@
 # "%: %.o" and our main-%.o pattern (compiling main-wait.d.o).
 MAKEFLAGS += --no-builtin-rules
 .SUFFIXES:
+# Keep every object (no intermediate-file deletion).
+.SECONDARY:
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
