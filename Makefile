@@ -9,6 +9,13 @@
 #   make check-docs       every long option of every program is in its man page
 #   make format / make check-format           clang-format
 
+# No built-in rules: with them, make tries to remake the included .d files through
+# "%: %.o" and our main-%.o pattern (compiling main-wait.d.o).
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
+# Keep every object (no intermediate-file deletion).
+.SECONDARY:
+
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec/crowbar

@@ -52,8 +52,10 @@ int cmd_attach(int argc, char **argv) {
       else if (!strcmp(optarg, "false"))
         sig_proxy = false;
       else {
-        fprintf(stderr, "Error: invalid argument \"%s\" for \"--sig-proxy\" flag: use true "
-                        "or false\n", optarg);
+        fprintf(stderr,
+                "Error: invalid argument \"%s\" for \"--sig-proxy\" flag: use true "
+                "or false\n",
+                optarg);
         return 1;
       }
       break;
@@ -63,13 +65,15 @@ int cmd_attach(int argc, char **argv) {
   }
   if (argc - optind != 1) {
     fputs("Error: \"crowbar attach\" requires exactly 1 argument.\nSee 'crowbar attach "
-          "--help'.\n", stderr);
+          "--help'.\n",
+          stderr);
     return 1;
   }
   struct cb_ctx ctx;
   cb_error_t err = NULL;
   cleanup_container struct cb_container *ct = NULL;
-  if (engine_ctx(&ctx, argv[0], &err) < 0 || cb_container_locate(&ctx, argv[optind], &ct, &err) < 0) {
+  if (engine_ctx(&ctx, argv[0], &err) < 0 ||
+      cb_container_locate(&ctx, argv[optind], &ct, &err) < 0) {
     cb_error_print(&err);
     return 1;
   }
@@ -90,8 +94,8 @@ int cmd_attach(int argc, char **argv) {
   cleanup_free char *sockpath = cb_ctx_runpath(&ctx, "%s/attach.sock", ct->id);
   cleanup_close int sock = cb_attach_connect(sockpath, &err);
   int code = 0;
-  struct attach_session as = {.tty = tty, .stdin_ = with_stdin, .detach_keys = keys,
-                              .no_sig_proxy = !sig_proxy};
+  struct attach_session as = {
+      .tty = tty, .stdin_ = with_stdin, .detach_keys = keys, .no_sig_proxy = !sig_proxy};
   if (sock < 0 || attach_send_fds(sock, with_stdin, &err) < 0 ||
       attach_session(sock, &as, &code, &err) < 0) {
     cb_error_print(&err);

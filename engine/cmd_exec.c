@@ -86,17 +86,25 @@ int cmd_exec(int argc, char **argv) {
       free(text);
       break;
     }
-    case 'u': free(o.user); o.user = xstrdup(optarg); break;
+    case 'u':
+      free(o.user);
+      o.user = xstrdup(optarg);
+      break;
     case 'w':
       if (optarg[0] != '/') {
-        fprintf(stderr, "Error: the working directory '%s' is invalid, it needs to be an "
-                        "absolute path\n", optarg);
+        fprintf(stderr,
+                "Error: the working directory '%s' is invalid, it needs to be an "
+                "absolute path\n",
+                optarg);
         goto out;
       }
       free(o.workdir);
       o.workdir = xstrdup(optarg);
       break;
-    case 'h': usage(stdout); ret = cb_close_stdout() < 0 ? 1 : 0; goto out;
+    case 'h':
+      usage(stdout);
+      ret = cb_close_stdout() < 0 ? 1 : 0;
+      goto out;
     default: cb_opt_error("exec", argv, c); goto out;
     }
   }

@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "crowbar/cleanup.h"
 #include "crowbar/verb.h"
 #include "engine.h"
 
@@ -15,6 +16,14 @@ static void usage(FILE *out) {
         "      --help                 show this help\n\n"
         "See crowbar-kill(1).\n",
         out);
+}
+
+static int kill_one(const struct cb_ctx *ctx, const char *id, const char *arg, void *data,
+                    cb_error_t *err) {
+  cleanup_container struct cb_container *ct = NULL;
+  if (cb_container_locate(ctx, id, &ct, err) < 0)
+    return -1;
+  return container_kill(ctx, ct, *(int *)data, err);
 }
 
 int cmd_kill(int argc, char **argv) {
@@ -38,31 +47,5 @@ int cmd_kill(int argc, char **argv) {
     default: cb_opt_error("kill", argv, c); return 1;
     }
   }
-  if (optind >= argc) {
-    fputs("Error: \"crowbar kill\" requires at least 1 argument.\nSee 'crowbar kill --help'.\n",
-          stderr);
-    return 1;
-  }
-  struct cb_ctx ctx;
-  cb_error_t err = NULL;
-  if (engine_ctx(&ctx, argv[0], &err) < 0) {
-    cb_error_print(&err);
-    return 1;
-  }
-  int ret = 0;
-  for (int i = optind; i < argc; i++) {
-    struct cb_container *ct = NULL;
-    if (cb_container_locate(&ctx, argv[i], &ct, &err) < 0 ||
-        container_kill(&ctx, ct, sig, &err) < 0) {
-      cb_error_print(&err);
-      ret = 1;
-    } else {
-      printf("%s\n", argv[i]);
-    }
-    cb_container_free(ct);
-  }
-  cb_ctx_release(&ctx);
-  if (cb_close_stdout() < 0)
-    ret = 1;
-  return ret;
+  return engine_each("kill", argc, argv, optind, kill_one, &sig, ENGINE_EACH_PRINT);
 }

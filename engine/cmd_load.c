@@ -20,7 +20,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "crowbar/archive.h"
@@ -560,28 +559,6 @@ static int plan_docker(struct spool *s, struct plan *p, cb_error_t *err) {
   return 0;
 }
 
-static const char *go_arch(void) {
-#if defined(__x86_64__)
-  return "amd64";
-#elif defined(__aarch64__)
-  return "arm64";
-#elif defined(__i386__)
-  return "386";
-#elif defined(__arm__)
-  return "arm";
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  return "ppc64le";
-#elif defined(__s390x__)
-  return "s390x";
-#elif defined(__riscv) && __riscv_xlen == 64
-  return "riscv64";
-#else
-  static struct utsname u;
-  uname(&u);
-  return u.machine;
-#endif
-}
-
 /* The blob a descriptor names, checked against its digest and size. */
 static struct spool_entry *oci_blob(struct spool *s, json_object *desc, cb_error_t *err) {
   const char *digest = cb_json_get_str(desc, "digest", "");
@@ -721,14 +698,14 @@ static int plan_oci(struct spool *s, struct plan *p, cb_error_t *err) {
         json_object *d = json_object_array_get_idx(sub, k);
         const char *os = cb_json_get_str(d, "platform.os", "");
         const char *arch = cb_json_get_str(d, "platform.architecture", "");
-        if ((!*os || !strcmp(os, "linux")) && (!*arch || !strcmp(arch, go_arch()))) {
+        if ((!*os || !strcmp(os, "linux")) && (!*arch || !strcmp(arch, cb_image_arch()))) {
           pick = d;
           break;
         }
       }
       if (!pick)
         return cb_error_make(err, 0, "invalid archive: no image for linux/%s in the index",
-                             go_arch());
+                             cb_image_arch());
       cleanup_json json_object *man = NULL;
       if (oci_read_blob(s, pick, &man, err) < 0)
         return -1;

@@ -22,6 +22,16 @@ static void usage(FILE *out, bool pause) {
           v);
 }
 
+static int pause_one(const struct cb_ctx *ctx, const char *id, const char *arg, void *data,
+                     cb_error_t *err) {
+  return container_pause(ctx, id, true, err);
+}
+
+static int unpause_one(const struct cb_ctx *ctx, const char *id, const char *arg, void *data,
+                       cb_error_t *err) {
+  return container_pause(ctx, id, false, err);
+}
+
 int pause_or_unpause(int argc, char **argv, bool pause) {
   static const struct option longopts[] = {
       {"help", no_argument, NULL, 'h'},
@@ -36,32 +46,10 @@ int pause_or_unpause(int argc, char **argv, bool pause) {
     default: cb_opt_error(v, argv, c); return 1;
     }
   }
-  if (optind >= argc) {
-    fprintf(stderr, "Error: \"crowbar %s\" requires at least 1 argument.\nSee 'crowbar %s --help'.\n",
-            v, v);
-    return 1;
-  }
-  struct cb_ctx ctx;
-  cb_error_t err = NULL;
-  if (engine_ctx(&ctx, argv[0], &err) < 0) {
-    cb_error_print(&err);
-    return 1;
-  }
-  int ret = 0;
-  for (int i = optind; i < argc; i++) {
-    char id[CB_ID_LEN + 1];
-    if (cb_container_resolve(&ctx, argv[i], id, &err) < 0 ||
-        container_pause(&ctx, id, pause, &err) < 0) {
-      cb_error_print(&err);
-      ret = 1;
-      continue;
-    }
-    printf("%s\n", argv[i]);
-  }
-  cb_ctx_release(&ctx);
-  if (cb_close_stdout() < 0)
-    ret = 1;
-  return ret;
+  return engine_each(v, argc, argv, optind, pause ? pause_one : unpause_one, NULL,
+                     ENGINE_EACH_PRINT);
 }
 
-int cmd_pause(int argc, char **argv) { return pause_or_unpause(argc, argv, true); }
+int cmd_pause(int argc, char **argv) {
+  return pause_or_unpause(argc, argv, true);
+}

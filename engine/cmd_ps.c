@@ -592,7 +592,10 @@ int cmd_ps(int argc, char **argv) {
       usage(stdout);
       ret = 0;
       goto out;
-    default: cb_opt_error("ps", argv, c); filters_free(&po.fs); return 1;
+    default:
+      cb_opt_error("ps", argv, c);
+      filters_free(&po.fs);
+      return 1;
     }
   }
   if (optind < argc) {

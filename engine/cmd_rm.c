@@ -18,6 +18,16 @@ static void usage(FILE *out) {
         out);
 }
 
+struct rm_opts {
+  bool force, volumes;
+};
+
+static int rm_one(const struct cb_ctx *ctx, const char *id, const char *arg, void *data,
+                  cb_error_t *err) {
+  struct rm_opts *o = data;
+  return container_remove(ctx, id, o->force, o->volumes, err);
+}
+
 int cmd_rm(int argc, char **argv) {
   static const struct option longopts[] = {
       {"force", no_argument, NULL, 'f'},
@@ -36,38 +46,16 @@ int cmd_rm(int argc, char **argv) {
     default: cb_opt_error("rm", argv, c); return 1;
     }
   }
-  if (optind >= argc) {
-    fputs("Error: \"crowbar rm\" requires at least 1 argument.\nSee 'crowbar rm --help'.\n",
-          stderr);
-    return 1;
-  }
+  struct rm_opts ro = {force, volumes};
+  int ret = engine_each("rm", argc, argv, optind, rm_one, &ro,
+                        ENGINE_EACH_PRINT | (force ? ENGINE_EACH_MISSING_OK : 0));
+  /* Leftovers of killed creates and removals go too. */
   struct cb_ctx ctx;
   cb_error_t err = NULL;
-  if (engine_ctx(&ctx, argv[0], &err) < 0) {
-    cb_error_print(&err);
-    return 1;
+  if (cb_ctx_init(&ctx, argv[0], 0, &err) == 0) {
+    cb_container_sweep(&ctx);
+    cb_ctx_release(&ctx);
   }
-  int ret = 0;
-  for (int i = optind; i < argc; i++) {
-    char id[CB_ID_LEN + 1];
-    if (cb_container_resolve(&ctx, argv[i], id, &err) < 0) {
-      /* As Docker: with -f, a container that is not there is said, not a failure (two
-       * racing rm -f both succeed). */
-      if (!force)
-        ret = 1;
-      cb_error_print(&err);
-      continue;
-    }
-    if (container_remove(&ctx, id, force, volumes, &err) < 0) {
-      cb_error_print(&err);
-      ret = 1;
-      continue;
-    }
-    printf("%s\n", argv[i]);
-  }
-  cb_container_sweep(&ctx);
-  cb_ctx_release(&ctx);
-  if (cb_close_stdout() < 0)
-    ret = 1;
+  cb_error_release(&err);
   return ret;
 }

@@ -30,8 +30,10 @@ int cmd_run(int argc, char **argv) {
     create_opts_free(&o);
     return 125;
   }
-  struct start_opts so = {.attach = !o.detach, .stdin_ = o.interactive && !o.detach,
-                          .tty = o.tty, .detach_keys = o.detach_keys};
+  struct start_opts so = {.attach = !o.detach,
+                          .stdin_ = o.interactive && !o.detach,
+                          .tty = o.tty,
+                          .detach_keys = o.detach_keys};
   int code = 0;
   if (container_start(&ctx, c->id, &so, &code, &err) < 0) {
     code = err->exit_code ? err->exit_code : 125;

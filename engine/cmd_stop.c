@@ -25,6 +25,18 @@ static void usage(FILE *out, const char *verb) {
           verb);
 }
 
+static int stop_one(const struct cb_ctx *ctx, const char *id, const char *arg, void *data,
+                    cb_error_t *err) {
+  return container_stop(ctx, id, *(int *)data, err);
+}
+
+static int restart_one(const struct cb_ctx *ctx, const char *id, const char *arg, void *data,
+                       cb_error_t *err) {
+  if (container_stop(ctx, id, *(int *)data, err) < 0)
+    return -1;
+  return container_start(ctx, id, NULL, NULL, err);
+}
+
 int stop_or_restart(int argc, char **argv, bool restart) {
   const char *verb = restart ? "restart" : "stop";
   static const struct option longopts[] = {
@@ -47,34 +59,10 @@ int stop_or_restart(int argc, char **argv, bool restart) {
     default: cb_opt_error(verb, argv, c); return 1;
     }
   }
-  if (optind >= argc) {
-    fprintf(stderr, "Error: \"crowbar %s\" requires at least 1 argument.\nSee 'crowbar %s --help'.\n",
-            verb, verb);
-    return 1;
-  }
-  struct cb_ctx ctx;
-  cb_error_t err = NULL;
-  if (engine_ctx(&ctx, argv[0], &err) < 0) {
-    cb_error_print(&err);
-    return 1;
-  }
-  int ret = 0;
-  for (int i = optind; i < argc; i++) {
-    char id[CB_ID_LEN + 1];
-    if (cb_container_resolve(&ctx, argv[i], id, &err) < 0 ||
-        container_stop(&ctx, id, timeout, &err) < 0 ||
-        (restart && container_start(&ctx, id, NULL, NULL, &err) < 0)) {
-      cb_error_print(&err);
-      ret = 1;
-      continue;
-    }
-    printf("%s\n", argv[i]);
-    fflush(stdout);
-  }
-  cb_ctx_release(&ctx);
-  if (cb_close_stdout() < 0)
-    ret = 1;
-  return ret;
+  return engine_each(verb, argc, argv, optind, restart ? restart_one : stop_one, &timeout,
+                     ENGINE_EACH_PRINT);
 }
 
-int cmd_stop(int argc, char **argv) { return stop_or_restart(argc, argv, false); }
+int cmd_stop(int argc, char **argv) {
+  return stop_or_restart(argc, argv, false);
+}

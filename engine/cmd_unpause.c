@@ -5,4 +5,6 @@
 CB_VERB(unpause, "Unpause all processes within one or more containers");
 
 /* Shares pause's options and loop (cmd_pause.c). */
-int cmd_unpause(int argc, char **argv) { return pause_or_unpause(argc, argv, false); }
+int cmd_unpause(int argc, char **argv) {
+  return pause_or_unpause(argc, argv, false);
+}

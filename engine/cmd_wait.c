@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "crowbar/cleanup.h"
 #include "crowbar/verb.h"
 #include "engine.h"
 
@@ -14,6 +15,16 @@ static void usage(FILE *out) {
         "      --help                 show this help\n\n"
         "See crowbar-wait(1).\n",
         out);
+}
+
+static int wait_one(const struct cb_ctx *ctx, const char *id, const char *arg, void *data,
+                    cb_error_t *err) {
+  cleanup_container struct cb_container *ct = NULL;
+  if (container_wait_stopped(ctx, id, -1, err) < 0 || cb_container_locate(ctx, id, &ct, err) < 0)
+    return -1;
+  printf("%d\n", ct->state.exit_code);
+  fflush(stdout);
+  return 0;
 }
 
 int cmd_wait(int argc, char **argv) {
@@ -29,34 +40,5 @@ int cmd_wait(int argc, char **argv) {
     default: cb_opt_error("wait", argv, c); return 1;
     }
   }
-  if (optind >= argc) {
-    fputs("Error: \"crowbar wait\" requires at least 1 argument.\nSee 'crowbar wait --help'.\n",
-          stderr);
-    return 1;
-  }
-  struct cb_ctx ctx;
-  cb_error_t err = NULL;
-  if (engine_ctx(&ctx, argv[0], &err) < 0) {
-    cb_error_print(&err);
-    return 1;
-  }
-  int ret = 0;
-  for (int i = optind; i < argc; i++) {
-    char id[CB_ID_LEN + 1];
-    struct cb_container *ct = NULL;
-    if (cb_container_resolve(&ctx, argv[i], id, &err) < 0 ||
-        container_wait_stopped(&ctx, id, -1, &err) < 0 ||
-        cb_container_locate(&ctx, id, &ct, &err) < 0) {
-      cb_error_print(&err);
-      ret = 1;
-      continue;
-    }
-    printf("%d\n", ct->state.exit_code);
-    fflush(stdout);
-    cb_container_free(ct);
-  }
-  cb_ctx_release(&ctx);
-  if (cb_close_stdout() < 0)
-    ret = 1;
-  return ret;
+  return engine_each("wait", argc, argv, optind, wait_one, NULL, 0);
 }

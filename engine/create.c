@@ -212,8 +212,10 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
     }
     case 'w':
       if (optarg[0] != '/')
-        return cb_error_make(err, 0, "the working directory '%s' is invalid, it needs to be an "
-                                     "absolute path", optarg);
+        return cb_error_make(err, 0,
+                             "the working directory '%s' is invalid, it needs to be an "
+                             "absolute path",
+                             optarg);
       o->workdir = dup_opt(o->workdir, optarg);
       break;
     case 'u': o->user = dup_opt(o->user, optarg); break;
@@ -260,8 +262,7 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
       break;
     case OPT_STOP_TIMEOUT:
       if (cb_parse_int(optarg, &o->stop_timeout) < 0)
-        return cb_error_make(err, 0, "invalid argument \"%s\" for \"--stop-timeout\" flag",
-                             optarg);
+        return cb_error_make(err, 0, "invalid argument \"%s\" for \"--stop-timeout\" flag", optarg);
       break;
     case OPT_DETACH_KEYS: o->detach_keys = dup_opt(o->detach_keys, optarg); break;
     case 'H': usage(stdout, is_run); return 1;
@@ -270,8 +271,10 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
                            argv[optind - 1], is_run ? "run" : "create");
     default:
       if (optopt && !cb_str_has_prefix(argv[optind - 1], "--"))
-        return cb_error_make(err, 0, "unknown shorthand flag: '%c' in %s\nSee 'crowbar %s "
-                             "--help'.", optopt, argv[optind - 1], is_run ? "run" : "create");
+        return cb_error_make(err, 0,
+                             "unknown shorthand flag: '%c' in %s\nSee 'crowbar %s "
+                             "--help'.",
+                             optopt, argv[optind - 1], is_run ? "run" : "create");
       return cb_error_make(err, 0, "unknown flag: %.*s\nSee 'crowbar %s --help'.",
                            (int)strcspn(argv[optind - 1], "="), argv[optind - 1],
                            is_run ? "run" : "create");
@@ -284,8 +287,10 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
       return -1;
   }
   if (optind >= argc)
-    return cb_error_make(err, 0, "\"crowbar %s\" requires at least 1 argument.\nSee 'crowbar %s "
-                         "--help'.", is_run ? "run" : "create", is_run ? "run" : "create");
+    return cb_error_make(err, 0,
+                         "\"crowbar %s\" requires at least 1 argument.\nSee 'crowbar %s "
+                         "--help'.",
+                         is_run ? "run" : "create", is_run ? "run" : "create");
   o->image = xstrdup(argv[optind++]);
   o->cmd = cb_strv_dup(argv + optind);
   return 0;
@@ -335,7 +340,7 @@ static char *host_file(const char *path, const char *fallback) {
  * sits as the topmost lower layer, so that they never land in the container's upper dir
  * and `diff` never shows them. Volume mount points are made at start, in the upper dir. */
 static int make_init_layer(int dfd, cb_error_t *err) {
-  static const char *const dirs[] = {"init", "init/dev", "init/dev/pts", "init/dev/shm",
+  static const char *const dirs[] = {"init",      "init/dev", "init/dev/pts", "init/dev/shm",
                                      "init/proc", "init/sys", "init/etc"};
   static const char *const files[] = {"init/etc/hostname", "init/etc/hosts",
                                       "init/etc/resolv.conf"};
@@ -373,8 +378,10 @@ static int parse_volume(const struct cb_ctx *ctx, const char *spec, json_object 
       return cb_error_make(err, 0, "invalid mode: %s", mode);
   }
   if (dst[0] != '/')
-    return cb_error_make(err, 0, "invalid volume specification: '%s': the destination must be "
-                                 "an absolute path", spec);
+    return cb_error_make(err, 0,
+                         "invalid volume specification: '%s': the destination must be "
+                         "an absolute path",
+                         spec);
   if (!strcmp(dst, "/"))
     return cb_error_make(err, 0, "invalid volume specification: '%s': destination can't be '/'",
                          spec);
@@ -460,8 +467,8 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
   cleanup_close int lk = cb_lock(ctx, id, 1, err);
   if (lk < 0)
     return -1;
-  cleanup_free char *name = o->name ? xstrdup(o->name[0] == '/' ? o->name + 1 : o->name)
-                                    : cb_name_generate(ctx);
+  cleanup_free char *name =
+      o->name ? xstrdup(o->name[0] == '/' ? o->name + 1 : o->name) : cb_name_generate(ctx);
   /* A generated name can be taken by a racing create between generation and
    * reservation: pick another. */
   for (int attempt = 0; cb_name_reserve(ctx, name, id, err) < 0; attempt++) {
@@ -598,7 +605,8 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     cb_json_set_str(cfg, "Image", o->image);
     json_object *vols = cb_json_get(icfg, "Volumes");
     json_object_object_add(cfg, "Volumes", vols ? json_object_get(vols) : NULL);
-    cb_json_set_str(cfg, "WorkingDir", o->workdir ? o->workdir : cb_json_get_str(icfg, "WorkingDir", ""));
+    cb_json_set_str(cfg, "WorkingDir",
+                    o->workdir ? o->workdir : cb_json_get_str(icfg, "WorkingDir", ""));
     cb_json_set_strv(cfg, "Entrypoint", entry);
     json_object_object_add(cfg, "OnBuild", NULL);
     json_object_object_add(cfg, "Labels", sorted_copy(cb_json_get(icfg, "Labels")));

@@ -16,8 +16,8 @@ struct create_opts {
   bool entrypoint_set;
   int stop_timeout; /* -1: unset */
   int64_t memory, pids_limit;
-  char **env;      /* -e, --env-file, in order */
-  char **volumes;  /* -v */
+  char **env;     /* -e, --env-file, in order */
+  char **volumes; /* -v */
   char **cap_add, **cap_drop;
   char *image;
   char **cmd; /* after IMAGE */
@@ -32,9 +32,9 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
                      struct cb_container **out, cb_error_t *err);
 
 struct start_opts {
-  bool attach;      /* wire our stdio to the container and wait for its exit */
-  bool stdin_;      /* and our stdin to its stdin */
-  bool tty;         /* ... through its terminal */
+  bool attach; /* wire our stdio to the container and wait for its exit */
+  bool stdin_; /* and our stdin to its stdin */
+  bool tty;    /* ... through its terminal */
   const char *detach_keys;
 };
 /* Start a created or stopped container: spawn its shim and wait until the container's
@@ -64,7 +64,7 @@ int container_remove(const struct cb_ctx *ctx, const char *id, bool force, bool 
  * container's code) or DETACHED (1). */
 struct attach_session {
   bool tty, stdin_;
-  bool no_sig_proxy; /* let signals end the client instead of going to PID 1 */
+  bool no_sig_proxy;       /* let signals end the client instead of going to PID 1 */
   const char *detach_keys; /* NULL: the container's (default ctrl-p,ctrl-q) */
 };
 int attach_session(int sock, const struct attach_session *as, int *exit_code, cb_error_t *err);
@@ -72,6 +72,16 @@ int attach_session(int sock, const struct attach_session *as, int *exit_code, cb
 int attach_send_fds(int sock, bool with_stdin, cb_error_t *err);
 
 /* Common verb helpers. */
+typedef int (*engine_action)(const struct cb_ctx *ctx, const char *id, const char *arg, void *data,
+                             cb_error_t *err);
+enum {
+  ENGINE_EACH_PRINT = 1u << 0,      /* print each argument that worked */
+  ENGINE_EACH_MISSING_OK = 1u << 1, /* a missing container is said, not a failure */
+};
+/* Run fn on every container named in argv[first..] (each resolved to its ID); see each.c.
+ * Returns the verb's exit status. */
+int engine_each(const char *verb, int argc, char **argv, int first, engine_action fn, void *data,
+                unsigned flags);
 /* stop and restart share their options and loop (cmd_stop.c). */
 int stop_or_restart(int argc, char **argv, bool restart);
 /* pause and unpause share their loop (cmd_pause.c). */

@@ -216,14 +216,15 @@ int container_exec(const struct cb_ctx *ctx, const struct exec_opts *o, int *exi
     return cb_error_set_code(err, atoi(msg) ? atoi(msg) : 126);
   }
   if (master >= 0) {
-    struct cb_tty_relay r = {.in = o->interactive ? 0 : -1, .out = 1, .master = master,
-                             .detach_keys = NULL};
+    struct cb_tty_relay r = {
+        .in = o->interactive ? 0 : -1, .out = 1, .master = master, .detach_keys = NULL};
     cb_tty_relay(&r, pid);
   }
   int status;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
     ;
-  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status)
-               : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 255;
+  *exit_code = WIFEXITED(status)     ? WEXITSTATUS(status)
+               : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                     : 255;
   return 0;
 }

@@ -42,9 +42,10 @@ static int spawn_shim(const struct cb_ctx *ctx, const char *id, int sync_w, int 
   snprintf(s_lock, sizeof s_lock, "%d", lock_fd);
   snprintf(s_attach, sizeof s_attach, "%d", attach_fd);
   /* The ID first, so that `ps fauxw` shows it even on a narrow terminal. */
-  char *argv[] = {"crowbar-shim", "--id", (char *)id, "--root", ctx->root,
-                  "--runroot", ctx->runroot, "--sync-fd", s_sync, "--lock-fd", s_lock,
-                  attach_fd >= 0 ? "--attach-fd" : NULL, s_attach, NULL};
+  char *argv[] = {"crowbar-shim", "--id",      (char *)id,   "--root",
+                  ctx->root,      "--runroot", ctx->runroot, "--sync-fd",
+                  s_sync,         "--lock-fd", s_lock,       attach_fd >= 0 ? "--attach-fd" : NULL,
+                  s_attach,       NULL};
   pid_t pid = fork();
   if (pid < 0)
     return cb_error_sys(err, "fork");
@@ -261,7 +262,8 @@ int container_start(const struct cb_ctx *ctx, const char *id, const struct start
   }
   int code = 0;
   struct attach_session as = {.tty = cb_json_get_bool(c->json, "Config.Tty", false),
-                              .stdin_ = opts->stdin_, .detach_keys = opts->detach_keys};
+                              .stdin_ = opts->stdin_,
+                              .detach_keys = opts->detach_keys};
   if (attach_session(sock, &as, &code, err) < 0)
     return -1;
   if (exit_code)
@@ -271,12 +273,12 @@ int container_start(const struct cb_ctx *ctx, const char *id, const struct start
 
 int container_signal(const struct cb_ctx *ctx, struct cb_container *c, int sig, cb_error_t *err) {
   if (!cb_container_is_running(c) || !cb_container_pid_alive(c))
-    return cb_error_make(err, 0, "Cannot kill container: %s: Container %s is not running",
-                         c->name, c->id);
+    return cb_error_make(err, 0, "Cannot kill container: %s: Container %s is not running", c->name,
+                         c->id);
   cleanup_close int pfd = cb_pidfd_open_checked(c->state.pid, c->state.pid_start);
   if (pfd < 0)
-    return cb_error_make(err, 0, "Cannot kill container: %s: Container %s is not running",
-                         c->name, c->id);
+    return cb_error_make(err, 0, "Cannot kill container: %s: Container %s is not running", c->name,
+                         c->id);
   if (cb_pidfd_send_signal(pfd, sig) < 0)
     return cb_error_sys(err, "Cannot kill container: %s", c->name);
   return 0;
@@ -418,8 +420,10 @@ int container_remove(const struct cb_ctx *ctx, const char *id, bool force, bool 
       return 0;
     }
     if (!force)
-      return cb_error_make(err, 0, "cannot remove container \"/%s\": container is running: stop "
-                                   "the container before removing or force remove", c->name);
+      return cb_error_make(err, 0,
+                           "cannot remove container \"/%s\": container is running: stop "
+                           "the container before removing or force remove",
+                           c->name);
     cb_error_t e2 = NULL;
     if (container_thaw_locked(ctx, c, &e2) < 0)
       cb_error_release(&e2);

@@ -8,4 +8,6 @@
 
 int CB_VERB_FN(int argc, char **argv);
 
-int main(int argc, char **argv) { return CB_VERB_FN(argc, argv); }
+int main(int argc, char **argv) {
+  return CB_VERB_FN(argc, argv);
+}

@@ -8,6 +8,10 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <locale.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +23,7 @@
 #include <unistd.h>
 
 #include "crowbar/archive.h"
+#include "crowbar/saferoot.h"
 #include "crowbar/cleanup.h"
 #include "crowbar/util.h"
 
@@ -103,6 +108,7 @@ struct tw {
   size_t xcap;
   char *xval;
   size_t xvcap;
+  struct pf *pf; /* the metadata prefetcher, once a big folder started it */
 };
 
 static int flush_out(struct tw *t) {
@@ -190,8 +196,49 @@ static bool upper_only_xattr(const char *name) {
   return false;
 }
 
+/* listxattrat(2) and getxattrat(2) (Linux 6.13): the xattrs of dirfd/name without
+ * opening it and without a trip through /proc. */
+#ifndef SYS_getxattrat
+#define SYS_getxattrat 464
+#endif
+#ifndef SYS_listxattrat
+#define SYS_listxattrat 465
+#endif
+struct xattr_args_compat {
+  uint64_t value;
+  uint32_t size;
+  uint32_t flags;
+};
+static _Atomic bool have_xattrat = true;
+
+static ssize_t listxattr_at(int dirfd, const char *name, const char *proc, char *list,
+                            size_t size) {
+  if (have_xattrat) {
+    long r = syscall(SYS_listxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH),
+                     list, size);
+    if (r >= 0 || errno != ENOSYS)
+      return r;
+    have_xattrat = false;
+  }
+  return llistxattr(proc, list, size);
+}
+
+static ssize_t getxattr_at(int dirfd, const char *name, const char *proc, const char *key,
+                           char *value, size_t size) {
+  if (have_xattrat) {
+    struct xattr_args_compat args = {.value = (uint64_t)(uintptr_t)value, .size = (uint32_t)size};
+    long r = syscall(SYS_getxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH),
+                     key, &args, sizeof args);
+    if (r >= 0 || errno != ENOSYS)
+      return r;
+    have_xattrat = false;
+  }
+  return lgetxattr(proc, key, value, size);
+}
+
 /* Add the xattrs of the entry (fd, or dirfd/name when fd < 0) to t->e; *opaque tells
- * whether trusted.overlay.opaque is "y". */
+ * whether trusted.overlay.opaque is "y". With CB_TAR_STRIP_UPPER, overlay's upper-only
+ * xattrs are removed from the entry on the way. */
 static int add_xattrs(struct tw *t, int fd, int dirfd, const char *name, bool *opaque,
                       cb_error_t *err) {
   char proc[64 + NAME_MAX];
@@ -199,14 +246,15 @@ static int add_xattrs(struct tw *t, int fd, int dirfd, const char *name, bool *o
     snprintf(proc, sizeof proc, "/proc/self/fd/%d/%s", dirfd, name);
   ssize_t n;
   for (;;) {
-    n = fd >= 0 ? flistxattr(fd, t->xnames, t->xcap) : llistxattr(proc, t->xnames, t->xcap);
+    n = fd >= 0 ? flistxattr(fd, t->xnames, t->xcap)
+                : listxattr_at(dirfd, name, proc, t->xnames, t->xcap);
     if (n >= 0)
       break;
     if (errno == ENOTSUP || errno == ENOENT)
       return 0;
     if (errno != ERANGE)
       return cb_error_sys(err, "list the xattrs of `%s`", t->path);
-    ssize_t need = fd >= 0 ? flistxattr(fd, NULL, 0) : llistxattr(proc, NULL, 0);
+    ssize_t need = fd >= 0 ? flistxattr(fd, NULL, 0) : listxattr_at(dirfd, name, proc, NULL, 0);
     if (need < 0)
       return cb_error_sys(err, "list the xattrs of `%s`", t->path);
     t->xcap = (size_t)need + 256;
@@ -228,14 +276,15 @@ static int add_xattrs(struct tw *t, int fd, int dirfd, const char *name, bool *o
     }
     ssize_t v;
     for (;;) {
-      v = fd >= 0 ? fgetxattr(fd, x, t->xval, t->xvcap) : lgetxattr(proc, x, t->xval, t->xvcap);
+      v = fd >= 0 ? fgetxattr(fd, x, t->xval, t->xvcap)
+                  : getxattr_at(dirfd, name, proc, x, t->xval, t->xvcap);
       if (v >= 0)
         break;
       if (errno == ENODATA)
         break;
       if (errno != ERANGE)
         return cb_error_sys(err, "read the xattr %s of `%s`", x, t->path);
-      ssize_t need = fd >= 0 ? fgetxattr(fd, x, NULL, 0) : lgetxattr(proc, x, NULL, 0);
+      ssize_t need = fd >= 0 ? fgetxattr(fd, x, NULL, 0) : getxattr_at(dirfd, name, proc, x, NULL, 0);
       if (need < 0)
         return cb_error_sys(err, "read the xattr %s of `%s`", x, t->path);
       t->xvcap = (size_t)need + 256;
@@ -295,6 +344,21 @@ static int write_data(struct tw *t, int fd, uint64_t size, cb_error_t *err) {
     left -= (uint64_t)n;
     t->w->stats.data += (uint64_t)n;
   }
+  return 0;
+}
+
+/* The data of a file read ahead: len bytes of buf, then zeros up to size (it shrank). */
+static int write_buf(struct tw *t, const char *buf, size_t len, uint64_t size, cb_error_t *err) {
+  if (len > size)
+    len = (size_t)size;
+  if (len && archive_write_data(t->a, buf, len) < 0)
+    return archive_fail(t, err, "archive");
+  if (size > len) {
+    memset(t->buf, 0, (size_t)(size - len));
+    if (archive_write_data(t->a, t->buf, (size_t)(size - len)) < 0)
+      return archive_fail(t, err, "archive");
+  }
+  t->w->stats.data += size;
   return 0;
 }
 
@@ -362,6 +426,321 @@ static int read_dir(int fd, struct dent **out, size_t *n, char **names, cb_error
   return 0;
 }
 
+/* /proc/self/fd, opened once: reopening "N" in it is one lookup, not four. */
+static int proc_fd_dir(void) {
+  static _Atomic int dir = -1;
+  int d = atomic_load(&dir);
+  if (d >= 0)
+    return d;
+  d = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int expected = -1;
+  if (d >= 0 && !atomic_compare_exchange_strong(&dir, &expected, d)) {
+    close(d);
+    d = expected;
+  }
+  return d;
+}
+
+/* Open for reading what the O_PATH descriptor p is (the caller checked: a regular file). */
+static int reopen_read(int p, bool *noatime) {
+  char num[16];
+  snprintf(num, sizeof num, "%d", p);
+  int procdir = proc_fd_dir();
+  if (procdir < 0)
+    return -1;
+  int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+  int fd = openat(procdir, num, flags | (*noatime ? O_NOATIME : 0));
+  if (fd < 0 && errno == EPERM && *noatime) {
+    *noatime = false;
+    fd = openat(procdir, num, flags);
+  }
+  return fd;
+}
+
+/* Open dirfd/name for reading only if it is a regular file. It is opened O_PATH first and
+ * reopened through /proc/self/fd only once statx says "regular": a device node or FIFO
+ * that a container swapped in since the folder was read is never opened (opening some
+ * devices acts: a watchdog starts, a tape rewinds). ENXIO when it is not regular. The
+ * statx of what was opened goes to st. */
+static int open_regular(int dirfd, const char *name, bool *noatime, struct statx *st) {
+  /* name "": dirfd itself (an O_PATH descriptor on the file). */
+  int p = *name ? openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC) : dirfd;
+  if (p < 0)
+    return -1;
+  int fd = -1;
+  if (statx_at(p, "", AT_EMPTY_PATH, st) < 0)
+    goto out;
+  if (!S_ISREG(st->stx_mode)) {
+    errno = ENXIO;
+    goto out;
+  }
+  fd = reopen_read(p, noatime);
+out:;
+  int e = errno;
+  if (p != dirfd)
+    close(p);
+  errno = e;
+  return fd;
+}
+
+/* ---- metadata prefetch -------------------------------------------------------------------
+ *
+ * In a big folder, a tree of small files costs two system calls per entry (statx and
+ * listxattrat), and on overlayfs each is a few microseconds: a second thread makes them
+ * for the entries ahead of the one being archived, so that both CPUs work. The archive is
+ * unchanged: the writer still archives in order, and anything the prefetch could not
+ * settle (an error, an entry with xattrs, a regular file with data, which is opened and
+ * stat'ed again anyway) is done again by the writer itself. The thread only reads
+ * metadata, relative to the folder's descriptor, the same calls the writer would make. */
+
+#define PF_MIN 256     /* folders with fewer entries are not prefetched */
+#define PF_WINDOW 256  /* entries ahead of the writer (each may hold an open file) */
+#define PF_DATA 4096   /* files this small are read whole ahead of the writer */
+
+struct pf_res {
+  struct statx st;
+  int ok;       /* st is valid */
+  int fd;       /* a regular file with data, opened; the writer takes it (else -1) */
+  ssize_t xlen; /* the xattr list's size: 0 = none (else the writer looks itself) */
+  bool whole;   /* data holds the whole file (fd already closed) */
+  size_t dlen;
+  char data[PF_DATA];
+};
+
+struct pf_job {
+  int dirfd;
+  struct dent *v;
+  size_t n;
+  atomic_size_t next;    /* the next index to claim */
+  atomic_size_t emitted; /* entries the writer is done with */
+  atomic_long data_bias; /* files with data seen minus empty ones, lately */
+  struct pf_res *res;    /* PF_WINDOW slots, index % PF_WINDOW */
+  atomic_long *done;     /* slot -> the index whose result it holds */
+  struct pf_job *parent;
+  int users; /* the thread is working on this job (under mu) */
+};
+
+struct pf {
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t cv, idle;
+  struct pf_job *_Atomic active;
+  bool quit;
+};
+
+static void pf_compute(struct pf_job *j, size_t k) {
+  struct pf_res *r = &j->res[k % PF_WINDOW];
+  const char *name = j->v[k].name;
+  r->ok = 0;
+  r->fd = -1;
+  r->xlen = -1;
+  r->whole = false;
+  r->dlen = 0;
+  bool noatime = true;
+  int fd = -1;
+  if (j->v[k].type == DT_DIR)
+    goto out; /* folders are the writer's */
+  /* Where most files have data, one O_PATH open and its statx (the opened file's, which is
+   * what the archive describes) beat a statx by name and then the same again; where most
+   * are empty, the statx by name alone does. */
+  if (j->v[k].type == DT_REG && atomic_load_explicit(&j->data_bias, memory_order_relaxed) > 0) {
+    int p = openat(j->dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (p < 0)
+      goto out;
+    if (statx_at(p, "", AT_EMPTY_PATH, &r->st) < 0 || !S_ISREG(r->st.stx_mode) ||
+        r->st.stx_size == 0) {
+      close(p);
+      goto by_name;
+    }
+    fd = reopen_read(p, &noatime); /* a regular file: never a device or FIFO */
+    close(p);
+    if (fd < 0)
+      goto out;
+  } else {
+    if (statx_at(j->dirfd, name, 0, &r->st) < 0)
+      goto out;
+  by_name:;
+    mode_t fmt = r->st.stx_mode & S_IFMT;
+    if (fmt == S_IFDIR)
+      goto out;
+    if (fmt != S_IFREG || r->st.stx_size == 0) {
+      r->ok = 1;
+      if (fmt == S_IFREG && atomic_load_explicit(&j->data_bias, memory_order_relaxed) > -64)
+        atomic_fetch_sub_explicit(&j->data_bias, 1, memory_order_relaxed);
+      if (have_xattrat)
+        r->xlen = syscall(SYS_listxattrat, j->dirfd, name, AT_SYMLINK_NOFOLLOW, NULL, 0);
+      goto out;
+    }
+    /* A file with data: opened as the writer would (never if it stopped being regular),
+     * and stat'ed again through the descriptor. */
+    fd = open_regular(j->dirfd, name, &noatime, &r->st);
+    if (fd < 0)
+      goto out;
+  }
+  if (atomic_load_explicit(&j->data_bias, memory_order_relaxed) < 64)
+    atomic_fetch_add_explicit(&j->data_bias, 1, memory_order_relaxed);
+  r->ok = 1;
+  r->xlen = flistxattr(fd, NULL, 0);
+  if (r->st.stx_size <= PF_DATA) {
+    size_t want = (size_t)r->st.stx_size;
+    while (r->dlen < want) {
+      ssize_t n = read(fd, r->data + r->dlen, want - r->dlen);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      r->dlen += (size_t)n;
+    }
+    r->whole = true; /* short: the writer pads with zeros, as for a file that shrank */
+    close(fd);
+  } else {
+    r->fd = fd;
+  }
+out:
+  atomic_store_explicit(&j->done[k % PF_WINDOW], (long)k, memory_order_release);
+}
+
+/* Claim and compute one entry of j; false when there is none to claim now. */
+static bool pf_step(struct pf_job *j) {
+  size_t k = atomic_load(&j->next);
+  if (k >= j->n || k >= atomic_load(&j->emitted) + PF_WINDOW)
+    return false;
+  if (atomic_compare_exchange_weak(&j->next, &k, k + 1))
+    pf_compute(j, k);
+  return true;
+}
+
+static bool pf_claimable(struct pf_job *j) {
+  size_t k = atomic_load(&j->next);
+  return k < j->n && k < atomic_load(&j->emitted) + PF_WINDOW;
+}
+
+static void *pf_thread(void *arg) {
+  struct pf *pf = arg;
+  pthread_mutex_lock(&pf->mu);
+  for (;;) {
+    struct pf_job *j = atomic_load(&pf->active);
+    if (pf->quit)
+      break;
+    if (!j || !pf_claimable(j)) {
+      pthread_cond_wait(&pf->cv, &pf->mu);
+      continue;
+    }
+    j->users++;
+    pthread_mutex_unlock(&pf->mu);
+    while (atomic_load(&pf->active) == j && pf_step(j))
+      ;
+    pthread_mutex_lock(&pf->mu);
+    if (--j->users == 0)
+      pthread_cond_broadcast(&pf->idle);
+  }
+  pthread_mutex_unlock(&pf->mu);
+  return NULL;
+}
+
+static struct pf *pf_get(struct tw *t) {
+  if (t->pf)
+    return t->pf;
+  static long ncpu;
+  if (!ncpu)
+    ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  if (ncpu < 2)
+    return NULL;
+  struct pf *pf = xcalloc(1, sizeof *pf);
+  pthread_mutex_init(&pf->mu, NULL);
+  pthread_cond_init(&pf->cv, NULL);
+  pthread_cond_init(&pf->idle, NULL);
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int r = pthread_create(&pf->th, NULL, pf_thread, pf);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (r != 0) {
+    free(pf);
+    return NULL;
+  }
+  t->pf = pf;
+  return pf;
+}
+
+static void pf_stop(struct tw *t) {
+  struct pf *pf = t->pf;
+  if (!pf)
+    return;
+  pthread_mutex_lock(&pf->mu);
+  pf->quit = true;
+  pthread_cond_broadcast(&pf->cv);
+  pthread_mutex_unlock(&pf->mu);
+  pthread_join(pf->th, NULL);
+  pthread_mutex_destroy(&pf->mu);
+  pthread_cond_destroy(&pf->cv);
+  pthread_cond_destroy(&pf->idle);
+  free(pf);
+  t->pf = NULL;
+}
+
+static bool pf_begin(struct tw *t, struct pf_job *j, int dirfd, struct dent *v, size_t n) {
+  if (n < PF_MIN)
+    return false;
+  struct pf *pf = pf_get(t);
+  if (!pf)
+    return false;
+  j->dirfd = dirfd;
+  j->v = v;
+  j->n = n;
+  atomic_init(&j->next, 0);
+  atomic_init(&j->emitted, 0);
+  atomic_init(&j->data_bias, 0);
+  j->res = xmalloc(PF_WINDOW * sizeof *j->res);
+  j->done = xmalloc(PF_WINDOW * sizeof *j->done);
+  for (size_t i = 0; i < PF_WINDOW; i++)
+    atomic_init(&j->done[i], -1);
+  j->users = 0;
+  pthread_mutex_lock(&pf->mu);
+  j->parent = atomic_load(&pf->active);
+  atomic_store(&pf->active, j);
+  pthread_cond_signal(&pf->cv);
+  pthread_mutex_unlock(&pf->mu);
+  return true;
+}
+
+/* taken: the entries handed to the writer (they own their descriptors). */
+static void pf_end(struct tw *t, struct pf_job *j, size_t taken) {
+  struct pf *pf = t->pf;
+  pthread_mutex_lock(&pf->mu);
+  atomic_store(&pf->active, j->parent);
+  while (j->users > 0)
+    pthread_cond_wait(&pf->idle, &pf->mu);
+  pthread_cond_signal(&pf->cv);
+  pthread_mutex_unlock(&pf->mu);
+  size_t next = atomic_load(&j->next);
+  for (size_t k = taken; k < next; k++) {
+    struct pf_res *r = &j->res[k % PF_WINDOW];
+    if (atomic_load(&j->done[k % PF_WINDOW]) == (long)k && r->fd >= 0)
+      close(r->fd);
+  }
+  free(j->res);
+  free(j->done);
+}
+
+/* The prefetched metadata of entry i, helping with the entries ahead while the thread
+ * still works on it. (The writer never makes entry i itself instead: the thread would
+ * then still hold its slot while the writer moves on and reuses it.) */
+static const struct pf_res *pf_wait(struct tw *t, struct pf_job *j, size_t i) {
+  atomic_store(&j->emitted, i);
+  if (i % (PF_WINDOW / 8) == 0) {
+    pthread_mutex_lock(&t->pf->mu);
+    pthread_cond_signal(&t->pf->cv);
+    pthread_mutex_unlock(&t->pf->mu);
+  }
+  for (unsigned spins = 0;; spins++) {
+    if (atomic_load_explicit(&j->done[i % PF_WINDOW], memory_order_acquire) == (long)i)
+      return &j->res[i % PF_WINDOW];
+    if (!pf_step(j) && spins > 64)
+      sched_yield();
+  }
+}
+
 static int walk_dir(struct tw *t, const int *fds, const size_t *layers, size_t n, cb_error_t *err);
 
 static int open_noatime(struct tw *t, int dirfd, const char *name, int flags) {
@@ -412,15 +791,22 @@ static void union_children(const int *fds, const size_t *layers, size_t n, size_
  * layers (their layer numbers) are the folders of the union folder it is in (one folder
  * outside union mode). top: the walk's first entry (archived only when it has a name). */
 static int write_entry(struct tw *t, const int *fds, const size_t *layers, size_t n, size_t k,
-                       const char *name, unsigned char type, bool top, bool emit, cb_error_t *err) {
+                       const char *name, unsigned char type, bool top, bool emit,
+                       const struct pf_res *pre, cb_error_t *err) {
   int dirfd = fds[k];
   struct statx st;
   cleanup_close int fd = -1;
   const char *at = *name ? name : "";
   int empty = *name ? 0 : AT_EMPTY_PATH;
-  if (type == DT_REG || type == DT_DIR) {
-    int oflags =
-        O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (type == DT_DIR ? O_DIRECTORY : 0);
+  if (pre && pre->ok && pre->fd >= 0) {
+    fd = pre->fd; /* ours now, whatever happens */
+    ((struct pf_res *)pre)->fd = -1;
+  }
+  /* Folders are opened at once; a regular file only once statx says it has data: an
+   * empty file (most of a tree of small files) costs a statx and a listxattrat, no open,
+   * which on overlayfs is the most expensive call of all. */
+  if (type == DT_DIR) {
+    int oflags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_DIRECTORY;
     fd = *name ? open_noatime(t, dirfd, name, oflags) : openat(dirfd, ".", oflags);
     if (fd < 0 && errno == ENOENT && !top)
       return 0; /* gone since the folder was read */
@@ -428,7 +814,9 @@ static int write_entry(struct tw *t, const int *fds, const size_t *layers, size_
       return cb_error_sys(err, "open `%s`", t->path);
     /* Not what readdir said any more: look again. */
   }
-  if (fd >= 0 ? statx_at(fd, "", AT_EMPTY_PATH, &st) : statx_at(dirfd, at, empty, &st)) {
+  if (pre && pre->ok)
+    st = pre->st;
+  else if (fd >= 0 ? statx_at(fd, "", AT_EMPTY_PATH, &st) : statx_at(dirfd, at, empty, &st)) {
     if (errno == ENOENT && !top)
       return 0;
     return cb_error_sys(err, "stat `%s`", t->path);
@@ -437,16 +825,19 @@ static int write_entry(struct tw *t, const int *fds, const size_t *layers, size_
       st.stx_mnt_id != t->mnt[layers[k]])
     return 0; /* another mount */
   mode_t fmt = st.stx_mode & S_IFMT;
-  if (fd < 0 && (fmt == S_IFREG || fmt == S_IFDIR)) {
-    /* readdir said something else (or nothing): open it now. */
-    int oflags =
-        O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (fmt == S_IFDIR ? O_DIRECTORY : 0);
-    fd = *name ? open_noatime(t, dirfd, name, oflags) : openat(dirfd, ".", oflags);
+  bool read_ahead = pre && pre->ok && pre->whole;
+  if (fd < 0 && ((fmt == S_IFREG && st.stx_size > 0 && !read_ahead) || fmt == S_IFDIR)) {
+    /* A file with data, or readdir said something else (or nothing): open it now. */
+    if (fmt == S_IFREG)
+      fd = open_regular(dirfd, name, &t->noatime, &st);
+    else
+      fd = *name ? open_noatime(t, dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_DIRECTORY)
+                 : openat(dirfd, ".", O_RDONLY | O_CLOEXEC | O_DIRECTORY);
     if (fd < 0 && errno == ENOENT && !top)
       return 0;
     if (fd < 0)
       return cb_error_sys(err, "open `%s`", t->path);
-    if (statx_at(fd, "", AT_EMPTY_PATH, &st) < 0)
+    if (fmt != S_IFREG && statx_at(fd, "", AT_EMPTY_PATH, &st) < 0)
       return cb_error_sys(err, "stat `%s`", t->path);
     fmt = st.stx_mode & S_IFMT;
   }
@@ -515,14 +906,22 @@ static int write_entry(struct tw *t, const int *fds, const size_t *layers, size_
     break;
   default: break;
   }
-  if (add_xattrs(t, fd, dirfd, at, (whiteouts || t->unionfs) && fmt == S_IFDIR ? &opaque : NULL,
+  bool no_xattrs = pre && pre->ok && pre->xlen == 0;
+  if (!no_xattrs &&
+      add_xattrs(t, fd, dirfd, at, (whiteouts || t->unionfs) && fmt == S_IFDIR ? &opaque : NULL,
                  err) < 0)
     return -1;
   if (emit) {
     if (write_header(t, err) < 0)
       return -1;
-    if (fmt == S_IFREG && st.stx_size > 0 && write_data(t, fd, st.stx_size, err) < 0)
-      return -1;
+    if (fmt == S_IFREG && st.stx_size > 0) {
+      if (read_ahead) {
+        if (write_buf(t, pre->data, pre->dlen, st.stx_size, err) < 0)
+          return -1;
+      } else if (write_data(t, fd, st.stx_size, err) < 0) {
+        return -1;
+      }
+    }
     if (opaque && whiteouts) {
       /* The opaque marker right after its folder, as Docker writes it. */
       size_t saved;
@@ -543,6 +942,11 @@ static int write_entry(struct tw *t, const int *fds, const size_t *layers, size_
   }
   progress(t);
   if (fmt != S_IFDIR)
+    return 0;
+  /* Crossing into another mount (CB_TAR_CROSS_MOUNTS): a kernel pseudo file system is
+   * archived as an empty folder (CB_TAR_SKIP_PSEUDO). */
+  if ((t->w->flags & CB_TAR_SKIP_PSEUDO) && !top && (st.stx_mask & STATX_MNT_ID) &&
+      st.stx_mnt_id != t->mnt[layers[k]] && cb_sr_is_pseudo_fs(fd))
     return 0;
   if (!t->unionfs)
     return walk_dir(t, &fd, layers + k, 1, err);
@@ -629,12 +1033,19 @@ static int walk_dir(struct tw *t, const int *fds, const size_t *layers, size_t n
   }
   if (rc < 0)
     cb_error_wrap(err, "`%s`", t->plen ? t->path : ".");
-  for (size_t i = 0; i < m && rc == 0; i++) {
+  /* One folder (not a union): its entries' metadata prefetched on the other CPU. */
+  struct pf_job job;
+  bool pf = rc == 0 && n == 1 && pf_begin(t, &job, fds[0], lists[0], m);
+  size_t e = 0;
+  for (; e < m && rc == 0; e++) {
     size_t saved;
-    path_push(t, v[i].name, &saved);
-    rc = write_entry(t, fds, layers, n, v[i].k, v[i].name, v[i].type, false, true, err);
+    path_push(t, v[e].name, &saved);
+    rc = write_entry(t, fds, layers, n, v[e].k, v[e].name, v[e].type, false, true,
+                     pf ? pf_wait(t, &job, e) : NULL, err);
     path_pop(t, saved);
   }
+  if (pf)
+    pf_end(t, &job, e);
   free(v);
   for (size_t i = 0; i < n; i++) {
     free(lists[i]);
@@ -688,6 +1099,7 @@ static int tw_start(struct tw *t, struct cb_tar_write *w, int out, locale_t *utf
 }
 
 static int tw_finish(struct tw *t, int rc, locale_t utf8, locale_t saved, cb_error_t *err) {
+  pf_stop(t);
   if (rc == 0 && archive_write_close(t->a) != ARCHIVE_OK)
     rc = archive_fail(t, err, "finish");
   if (rc == 0 && t->w->progress)
@@ -744,7 +1156,7 @@ int cb_archive_write_tree(int dirfd, const char *path, int out, struct cb_tar_wr
       cb_error_sys(err, "open `%s`", *rel ? rel : ".");
       goto out;
     }
-    if (write_entry(&t, &topfd, &layer0, 1, 0, "", DT_DIR, true, name != NULL, err) < 0)
+    if (write_entry(&t, &topfd, &layer0, 1, 0, "", DT_DIR, true, name != NULL, NULL, err) < 0)
       goto out;
   } else {
     /* A single file: its parent folder is dirfd (or rel's). */
@@ -763,7 +1175,7 @@ int cb_archive_write_tree(int dirfd, const char *path, int out, struct cb_tar_wr
     }
     int parent = pfd >= 0 ? pfd : dirfd;
     unsigned char type = S_ISREG(st.stx_mode) ? DT_REG : DT_UNKNOWN;
-    if (write_entry(&t, &parent, &layer0, 1, 0, base, type, true, true, err) < 0)
+    if (write_entry(&t, &parent, &layer0, 1, 0, base, type, true, true, NULL, err) < 0)
       goto out;
   }
   rc = 0;
@@ -803,7 +1215,7 @@ int cb_archive_write_union(const int *layers, size_t n, int out, struct cb_tar_w
     path_push(&t, name, &saved_len);
   }
   /* The top folder of the union is the topmost layer's; below it, the others'. */
-  if (write_entry(&t, fds, idx, n, 0, "", DT_DIR, true, name != NULL, err) < 0)
+  if (write_entry(&t, fds, idx, n, 0, "", DT_DIR, true, name != NULL, NULL, err) < 0)
     goto out;
   rc = 0;
 out:

@@ -48,8 +48,8 @@ int cb_attach_recv(int sock, struct cb_attach_msg *m, int fds[3]) {
     char buf[CMSG_SPACE(3 * sizeof(int))];
     struct cmsghdr align;
   } u;
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                       .msg_controllen = sizeof u.buf};
+  struct msghdr msg = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
   fds[0] = fds[1] = fds[2] = -1;
   ssize_t r;
   do

@@ -11,9 +11,10 @@
 #include "crowbar/util.h"
 
 static const cap_value_t docker_default[] = {
-    CAP_CHOWN,  CAP_DAC_OVERRIDE,     CAP_FSETID,    CAP_FOWNER, CAP_MKNOD,
-    CAP_NET_RAW, CAP_SETGID,          CAP_SETUID,    CAP_SETFCAP, CAP_SETPCAP,
-    CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE,
+    CAP_CHOWN,   CAP_DAC_OVERRIDE, CAP_FSETID,           CAP_FOWNER,
+    CAP_MKNOD,   CAP_NET_RAW,      CAP_SETGID,           CAP_SETUID,
+    CAP_SETFCAP, CAP_SETPCAP,      CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT,
+    CAP_KILL,    CAP_AUDIT_WRITE,
 };
 
 /* "NET_ADMIN", "CAP_NET_ADMIN", "net_admin" -> value; "ALL" -> -2; unknown -> -1. */

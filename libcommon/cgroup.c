@@ -20,8 +20,8 @@
 #define CG_PARENT "crowbar"
 
 /* The v1 controllers we use, in the order we create them. */
-static const char *const v1_controllers[] = {"memory", "pids", "freezer", "devices", "cpu",
-                                             "cpuacct", "unified"};
+static const char *const v1_controllers[] = {"memory", "pids",    "freezer", "devices",
+                                             "cpu",    "cpuacct", "unified"};
 #define NV1 (sizeof v1_controllers / sizeof v1_controllers[0])
 
 enum cb_cgroup_mode cb_cgroup_detect(void) {
@@ -220,7 +220,8 @@ int cb_cgroup_freeze(const char *id, bool frozen, cb_error_t *err) {
     if (cb_cgroup_freeze(id, false, &e2) < 0)
       cb_error_release(&e2);
   }
-  return cb_error_make(err, 0, "timed out waiting for the cgroup to %s", frozen ? "freeze" : "thaw");
+  return cb_error_make(err, 0, "timed out waiting for the cgroup to %s",
+                       frozen ? "freeze" : "thaw");
 }
 
 static int64_t keyed_value(const char *text, const char *key) {
@@ -318,7 +319,9 @@ int cb_cgroup_destroy(const char *id, cb_error_t *err) {
   return ret;
 }
 
-char *cb_cgroup_path(const char *id) { return xasprintf("/" CG_PARENT "/%s", id); }
+char *cb_cgroup_path(const char *id) {
+  return xasprintf("/" CG_PARENT "/%s", id);
+}
 
 int cb_cgroup_join_process(pid_t target, pid_t pid, cb_error_t *err) {
   char path[64];

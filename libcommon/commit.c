@@ -121,8 +121,8 @@ static int add_upper_layer(struct cb_image_txn *t, const char *upper, unsigned t
     close(p[1]);
     return cb_error_make(err, e, "start the layer writer");
   }
-  int rc = cb_image_txn_add_layer(t, p[0], CB_EXTRACT_WHITEOUTS | extract_flags, diff_id, NULL,
-                                  err);
+  int rc =
+      cb_image_txn_add_layer(t, p[0], CB_EXTRACT_WHITEOUTS | extract_flags, diff_id, NULL, err);
   close(p[0]); /* a writer still writing gets EPIPE and stops */
   pthread_join(th, NULL);
   if (w.rc < 0) {
@@ -251,7 +251,8 @@ static int make_config(const struct cb_ctx *ctx, const struct cb_container *c,
   /* The container's own layers (earlier commits by rename, stack.h), oldest first, between
    * its image's layers and the new one; a base made from the LowerDir has them already. */
   json_object *own = cb_json_get(c->json, "Crowbar.OwnLayers");
-  size_t nown = own && json_object_is_type(own, json_type_array) ? json_object_array_length(own) : 0;
+  size_t nown =
+      own && json_object_is_type(own, json_type_array) ? json_object_array_length(own) : 0;
   for (size_t i = 0; i < nown; i++) {
     json_object *l = json_object_array_get_idx(own, i);
     const char *d = cb_json_get_str(l, "DiffID", "");
@@ -405,8 +406,7 @@ static int place_upper(const char *layer_dir, void *arg, cb_error_t *err) {
  * be a layer as it is, the upper dir itself becomes the layer (no file is copied) and the
  * container gets an empty one, the layer just below it. */
 static int commit_stopped(const struct cb_ctx *ctx, struct cb_container *c,
-                          const struct cb_commit_opts *o, char id[CB_ID_LEN + 1],
-                          cb_error_t *err) {
+                          const struct cb_commit_opts *o, char id[CB_ID_LEN + 1], cb_error_t *err) {
   struct cb_layer_paths lp;
   if (cb_container_layer_paths(c, &lp, err) < 0)
     return -1;
@@ -423,8 +423,8 @@ static int commit_stopped(const struct cb_ctx *ctx, struct cb_container *c,
   if (cb_mkdir_p(layers, 0700, err) < 0 || cb_image_txn_begin(ctx, "commit", &t, err) < 0)
     goto out;
   /* The tar (overlay's upper-only xattrs dropped from the files as they are read). */
-  if (add_upper_layer(t, lp.upper, CB_TAR_STRIP_UPPER, CB_EXTRACT_NO_FILES, diff_id, &stats,
-                      err) < 0)
+  if (add_upper_layer(t, lp.upper, CB_TAR_STRIP_UPPER, CB_EXTRACT_NO_FILES, diff_id, &stats, err) <
+      0)
     goto out;
   test_kill_point("tar");
   if (make_config(ctx, c, o, diff_id, now, &config, &len, err) < 0)
@@ -460,7 +460,8 @@ static int commit_stopped(const struct cb_ctx *ctx, struct cb_container *c,
      * files are unpacked from the tar, as for a running container. */
     if (placed > 0 && !by_rename) {
       cleanup_free char *lp0 = cb_ctx_path(ctx, "layers/%s", cb_digest_hex(diff_id));
-      if (access(lp0, F_OK) < 0 && cb_image_txn_unpack_layer(t, diff_id, CB_EXTRACT_WHITEOUTS, err) < 0)
+      if (access(lp0, F_OK) < 0 &&
+          cb_image_txn_unpack_layer(t, diff_id, CB_EXTRACT_WHITEOUTS, err) < 0)
         goto out;
     }
   }

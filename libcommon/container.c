@@ -106,9 +106,9 @@ static struct cb_container *from_json(json_object *j, const char *id) {
 /* What changes after create lives in state.json; container.json is written once. A listing
  * reads state.json alone, so it carries the few static fields ps shows and filters on.
  * GraphDriver changes when a commit by rename gives the container a layer (stack.h). */
-static const char *const state_keys[] = {"Id",    "Name",  "Created", "Path",   "Args",
-                                         "State", "Image", "RestartCount", "Mounts",
-                                         "Crowbar", "GraphDriver"};
+static const char *const state_keys[] = {"Id",     "Name",    "Created",    "Path",
+                                         "Args",   "State",   "Image",      "RestartCount",
+                                         "Mounts", "Crowbar", "GraphDriver"};
 static const char *const state_sub_keys[][2] = {{"Config", "Labels"},
                                                 {"HostConfig", "NetworkMode"}};
 
@@ -549,21 +549,32 @@ void cb_name_release(const struct cb_ctx *ctx, const char *name, const char *id)
     unlink(np);
 }
 
-int cb_container_destroy(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
+int cb_container_unlist(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
   cleanup_free char *dir = cb_container_dir(ctx, c->id);
   cleanup_free char *aside = cb_ctx_path(ctx, "containers/.rm-%s", c->id);
   if (rename(dir, aside) < 0 && errno != ENOENT)
     return cb_error_sys(err, "remove container %s", c->id);
   cb_name_release(ctx, c->name, c->id);
+  return 0;
+}
+
+int cb_container_purge(const struct cb_ctx *ctx, const char *id, cb_error_t *err) {
   cb_error_t e2 = NULL;
-  if (cb_cgroup_destroy(c->id, &e2) < 0)
+  if (cb_cgroup_destroy(id, &e2) < 0)
     cb_error_release(&e2);
-  cleanup_free char *run = cb_container_rundir(ctx, c->id);
+  cleanup_free char *run = cb_container_rundir(ctx, id);
   if (cb_rm_rf(run, &e2) < 0)
     cb_error_release(&e2);
+  cleanup_free char *aside = cb_ctx_path(ctx, "containers/.rm-%s", id);
   if (cb_rm_rf(aside, err) < 0)
-    return cb_error_wrap(err, "remove the files of container %s", c->id);
+    return cb_error_wrap(err, "remove the files of container %s", id);
   return 0;
+}
+
+int cb_container_destroy(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
+  if (cb_container_unlist(ctx, c, err) < 0)
+    return -1;
+  return cb_container_purge(ctx, c->id, err);
 }
 
 void cb_container_sweep(const struct cb_ctx *ctx) {

@@ -108,12 +108,22 @@ char *cb_ctx_find_program(const struct cb_ctx *ctx, const char *name, cb_error_t
       free(p);
     }
   }
+  /* Installed: bin/crowbar finds its programs in ../libexec/crowbar wherever the tree was
+   * installed (relocatable, like git's runtime prefix), then in the configured folder. */
+  if (ctx->exec_dir) {
+    char *p = xasprintf("%s/../libexec/crowbar/%s", ctx->exec_dir, name);
+    if (access(p, X_OK) == 0)
+      return p;
+    free(p);
+  }
   char *p = xasprintf("%s/%s", LIBEXECDIR, name);
   if (access(p, X_OK) == 0)
     return p;
   free(p);
-  cb_error_make(err, 0, "cannot find the program `%s` (looked next to this program, in "
-                        "$CROWBAR_EXEC_PATH and in %s)", name, LIBEXECDIR);
+  cb_error_make(err, 0,
+                "cannot find the program `%s` (looked next to this program, in "
+                "$CROWBAR_EXEC_PATH and in %s)",
+                name, LIBEXECDIR);
   return NULL;
 }
 

@@ -23,7 +23,9 @@ static void format_base(int64_t ns, char *buf, size_t size, int *frac) {
   time_t t = (time_t)sec;
   struct tm tm;
   gmtime_r(&t, &tm);
-  strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+  /* Not strftime: it loads the time zone (tzset reads /etc/localtime) for nothing. */
+  snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+           tm.tm_hour, tm.tm_min, tm.tm_sec);
   *frac = (int)f;
 }
 
@@ -113,8 +115,8 @@ int cb_parse_rfc3339(const char *s, int64_t *ns) {
     return -1;
   if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
     return -1;
-  struct tm tm = {.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m,
-                  .tm_sec = sec};
+  struct tm tm = {
+      .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m, .tm_sec = sec};
   time_t t = timegm(&tm);
   int64_t secs = (int64_t)t - off;
   if (Y == 1 && M == 1 && D == 1 && secs + off == -62135596800LL && !frac) {
@@ -254,7 +256,9 @@ char *cb_time_ago(int64_t then_ns, int64_t now_ns) {
   return r;
 }
 
-char *cb_human_size(double size) { return cb_human_size_precision(size, 4); }
+char *cb_human_size(double size) {
+  return cb_human_size_precision(size, 4);
+}
 
 char *cb_human_size_precision(double size, int precision) {
   /* go-units HumanSizeWithPrecision with the decimal abbreviations. */

@@ -19,7 +19,7 @@
 #include "crowbar/util.h"
 #include "image-internal.h"
 
-static const char *go_arch(void) {
+const char *cb_image_arch(void) {
 #if defined(__x86_64__)
   return "amd64";
 #elif defined(__aarch64__)
@@ -45,7 +45,7 @@ json_object *cb_image_config_new(int64_t created_ns) {
   json_object *c = json_object_new_object();
   char t[CB_RFC3339_LEN];
   cb_format_rfc3339nano(created_ns, t);
-  cb_json_set_str(c, "architecture", go_arch());
+  cb_json_set_str(c, "architecture", cb_image_arch());
   cb_json_set_str(c, "os", "linux");
   cb_json_set_str(c, "created", t);
   json_object_object_add(c, "config", json_object_new_object());

@@ -101,7 +101,7 @@ bool cb_image_strv_has(char **v, const char *s) {
  * layers cannot be known (its image is gone and it recorded no LowerDir): then nothing
  * may be collected. Hold the images lock. */
 int cb_image_layers_in_use(const struct cb_ctx *ctx, const char *except_image, char ***out,
-                         cb_error_t *err) {
+                           cb_error_t *err) {
   char **keep = xcalloc(1, sizeof *keep);
   cleanup_free char *idir = cb_ctx_path(ctx, "images");
   cleanup_dir DIR *d = opendir(idir);

@@ -39,7 +39,6 @@ struct cb_image_txn {
   size_t n;
 };
 
-
 int cb_image_txn_begin(const struct cb_ctx *ctx, const char *what, struct cb_image_txn **out,
                        cb_error_t *err) {
   cleanup_close int lk = cb_lock(ctx, "images", 1, err);

@@ -47,8 +47,8 @@ int cb_json_read_file(const char *path, json_object **out, cb_error_t *err) {
 
 int cb_json_write_file_at(int dirfd, const char *path, json_object *o, cb_error_t *err) {
   size_t len;
-  const char *s =
-      json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+  const char *s = json_object_to_json_string_length(
+      o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
   cleanup_free char *buf = xmalloc(len + 2);
   memcpy(buf, s, len);
   buf[len] = '\n';

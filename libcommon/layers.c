@@ -516,8 +516,8 @@ static int walk(struct walker *w, const int *U, size_t nu, bool hides, const int
         continue;
       if (nitems == cap)
         items = xrealloc(items, (cap *= 2) * sizeof *items);
-      items[nitems++] = (struct item){
-          .name = ux.slot[s].name, .type = ux.slot[s].type, .top = ux.slot[s].layer};
+      items[nitems++] =
+          (struct item){.name = ux.slot[s].name, .type = ux.slot[s].type, .top = ux.slot[s].layer};
     }
   }
   size_t nup = nitems;
@@ -645,9 +645,8 @@ int cb_layers_changes(int upperfd, const int *lowerfds, size_t nlowers, struct c
 static char **mount_points(const struct cb_container *c) {
   char **v = xcalloc(1, sizeof *v);
   json_object *mounts = cb_json_get(c->json, "Mounts");
-  size_t n = mounts && json_object_is_type(mounts, json_type_array)
-                 ? json_object_array_length(mounts)
-                 : 0;
+  size_t n =
+      mounts && json_object_is_type(mounts, json_type_array) ? json_object_array_length(mounts) : 0;
   for (size_t i = 0; i < n; i++) {
     const char *d = cb_json_get_str(json_object_array_get_idx(mounts, i), "Destination", "");
     cleanup_free char *clean = *d ? cb_path_clean(d) : NULL;

@@ -23,9 +23,33 @@
 #define CACHE_VERSION "crowbar-list-cache 1"
 
 enum {
-  F_ID, F_INO, F_MTIME, F_SIZE, F_NAME, F_CREATED, F_CREATED_NS, F_IMAGE, F_REF, F_PATH,
-  F_ARGS, F_LABELS, F_MOUNTS, F_NETMODE, F_STATUS, F_EXIT, F_ERROR, F_OOM, F_PID, F_PIDSTART,
-  F_SHIMPID, F_SHIMSTART, F_BOOT, F_STARTED, F_FINISHED, F_RESTARTS, F_COUNT
+  F_ID,
+  F_INO,
+  F_MTIME,
+  F_SIZE,
+  F_NAME,
+  F_CREATED,
+  F_CREATED_NS,
+  F_IMAGE,
+  F_REF,
+  F_PATH,
+  F_ARGS,
+  F_LABELS,
+  F_MOUNTS,
+  F_NETMODE,
+  F_STATUS,
+  F_EXIT,
+  F_ERROR,
+  F_OOM,
+  F_PID,
+  F_PIDSTART,
+  F_SHIMPID,
+  F_SHIMSTART,
+  F_BOOT,
+  F_STARTED,
+  F_FINISHED,
+  F_RESTARTS,
+  F_COUNT
 };
 
 struct entry {
@@ -37,7 +61,7 @@ struct cb_listcache {
   char *text;
   struct entry *e;
   size_t n;
-  char **out; /* the lines of the next cache */
+  char **out;  /* the lines of the next cache */
   bool *owned; /* out[i] was allocated (else it points into text) */
   size_t nout, capout;
   bool dirty;

@@ -14,8 +14,7 @@ struct cb_listcache *cb_listcache_open(int dirfd);
 struct cb_container *cb_listcache_get(struct cb_listcache *lc, const char *id,
                                       const struct stat *st);
 /* Remember a container parsed from its state.json (st). */
-void cb_listcache_add(struct cb_listcache *lc, const struct cb_container *c,
-                      const struct stat *st);
+void cb_listcache_add(struct cb_listcache *lc, const struct cb_container *c, const struct stat *st);
 /* Write the cache back when it changed, and free it. */
 void cb_listcache_close(struct cb_listcache *lc, int dirfd);
 

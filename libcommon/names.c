@@ -10,25 +10,25 @@
 #include "crowbar/container.h"
 
 static const char *const adjectives[] = {
-    "amber",   "ample",   "bold",    "brisk",   "calm",    "candid",  "clever",  "cosmic",
-    "crisp",   "dapper",  "deft",    "eager",   "earnest", "fearless", "fervent", "frank",
-    "gentle",  "gleaming", "glossy", "graceful", "hardy",  "hearty",  "humble",  "jolly",
-    "keen",    "kind",    "lively",  "lucid",   "merry",   "mellow",  "nimble",  "noble",
-    "patient", "plucky",  "polished", "prudent", "quiet",  "quick",   "radiant", "rapid",
-    "rugged",  "rustic",  "serene",  "sharp",   "shiny",   "sober",   "solid",   "spry",
-    "stoic",   "sturdy",  "sunny",   "swift",   "tender",  "thrifty", "tidy",    "trusty",
-    "upbeat",  "valiant", "vivid",   "wary",    "witty",   "zesty",
+    "amber",   "ample",    "bold",     "brisk",    "calm",    "candid",   "clever",  "cosmic",
+    "crisp",   "dapper",   "deft",     "eager",    "earnest", "fearless", "fervent", "frank",
+    "gentle",  "gleaming", "glossy",   "graceful", "hardy",   "hearty",   "humble",  "jolly",
+    "keen",    "kind",     "lively",   "lucid",    "merry",   "mellow",   "nimble",  "noble",
+    "patient", "plucky",   "polished", "prudent",  "quiet",   "quick",    "radiant", "rapid",
+    "rugged",  "rustic",   "serene",   "sharp",    "shiny",   "sober",    "solid",   "spry",
+    "stoic",   "sturdy",   "sunny",    "swift",    "tender",  "thrifty",  "tidy",    "trusty",
+    "upbeat",  "valiant",  "vivid",    "wary",     "witty",   "zesty",
 };
 
 static const char *const nouns[] = {
-    "anvil",   "auger",   "awl",     "bellows", "bolt",    "brace",   "chisel",  "clamp",
-    "crank",   "crucible", "dowel",  "drill",   "file",    "flange",  "forge",   "gauge",
-    "gimlet",  "grinder", "hacksaw", "hammer",  "hinge",   "jack",    "jigsaw",  "kiln",
-    "ladder",  "lathe",   "level",   "lever",   "mallet",  "mandrel", "nail",    "pincer",
-    "plane",   "pliers",  "plumb",   "pulley",  "punch",   "rasp",    "ratchet", "reamer",
-    "rivet",   "router",  "sander",  "saw",     "scraper", "screw",   "shears",  "shovel",
-    "sledge",  "socket",  "spanner", "spindle", "spoke",   "sprocket", "square", "tongs",
-    "trowel",  "vise",    "washer",  "wedge",   "winch",   "wrench",
+    "anvil",  "auger",    "awl",     "bellows", "bolt",    "brace",    "chisel",  "clamp",
+    "crank",  "crucible", "dowel",   "drill",   "file",    "flange",   "forge",   "gauge",
+    "gimlet", "grinder",  "hacksaw", "hammer",  "hinge",   "jack",     "jigsaw",  "kiln",
+    "ladder", "lathe",    "level",   "lever",   "mallet",  "mandrel",  "nail",    "pincer",
+    "plane",  "pliers",   "plumb",   "pulley",  "punch",   "rasp",     "ratchet", "reamer",
+    "rivet",  "router",   "sander",  "saw",     "scraper", "screw",    "shears",  "shovel",
+    "sledge", "socket",   "spanner", "spindle", "spoke",   "sprocket", "square",  "tongs",
+    "trowel", "vise",     "washer",  "wedge",   "winch",   "wrench",
 };
 
 char *cb_name_generate(const struct cb_ctx *ctx) {

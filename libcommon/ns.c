@@ -16,9 +16,12 @@ static const struct {
   int flag;
 } table[] = {
     /* The user namespace goes first: it decides what the others allow. */
-    {CB_NS_USER, "user", CLONE_NEWUSER},   {CB_NS_CGROUP, "cgroup", CLONE_NEWCGROUP},
-    {CB_NS_IPC, "ipc", CLONE_NEWIPC},      {CB_NS_UTS, "uts", CLONE_NEWUTS},
-    {CB_NS_NET, "net", CLONE_NEWNET},      {CB_NS_PID, "pid", CLONE_NEWPID},
+    {CB_NS_USER, "user", CLONE_NEWUSER},
+    {CB_NS_CGROUP, "cgroup", CLONE_NEWCGROUP},
+    {CB_NS_IPC, "ipc", CLONE_NEWIPC},
+    {CB_NS_UTS, "uts", CLONE_NEWUTS},
+    {CB_NS_NET, "net", CLONE_NEWNET},
+    {CB_NS_PID, "pid", CLONE_NEWPID},
     {CB_NS_TIME, "time", 0x00000080 /* CLONE_NEWTIME */},
     {CB_NS_MNT, "mnt", CLONE_NEWNS},
 };

@@ -22,8 +22,7 @@ size_t cb_container_own_layers(const struct cb_container *c) {
   return json_object_array_length(own);
 }
 
-int cb_container_finish_commit(const struct cb_ctx *ctx, struct cb_container *c,
-                               cb_error_t *err) {
+int cb_container_finish_commit(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
   json_object *m = cb_json_get(c->json, "Crowbar.Committing");
   if (!m)
     return 0;

@@ -129,8 +129,8 @@ int cb_detach_keys_parse(const char *spec, unsigned char keys[CB_DETACH_MAX], si
   return 0;
 }
 
-size_t cb_detach_feed(struct cb_detach *d, const unsigned char *in, size_t len,
-                      unsigned char *out, bool *detached) {
+size_t cb_detach_feed(struct cb_detach *d, const unsigned char *in, size_t len, unsigned char *out,
+                      bool *detached) {
   size_t o = 0;
   *detached = false;
   for (size_t i = 0; i < len; i++) {
@@ -173,8 +173,8 @@ int cb_tty_relay(struct cb_tty_relay *r, pid_t child) {
   bool in_open = r->in >= 0;
   unsigned char buf[65536], out[65536 + CB_DETACH_MAX];
   for (;;) {
-    struct pollfd p[3] = {{r->master, POLLIN, 0}, {in_open ? r->in : -1, POLLIN, 0},
-                          {sfd, POLLIN, 0}};
+    struct pollfd p[3] = {
+        {r->master, POLLIN, 0}, {in_open ? r->in : -1, POLLIN, 0}, {sfd, POLLIN, 0}};
     if (poll(p, 3, -1) < 0) {
       if (errno == EINTR)
         continue;

@@ -14,7 +14,9 @@
 #include "crowbar/security.h"
 #include "crowbar/util.h"
 
-static bool numeric(const char *s, long *out) { return *s && cb_parse_long(s, out) == 0 && *out >= 0; }
+static bool numeric(const char *s, long *out) {
+  return *s && cb_parse_long(s, out) == 0 && *out >= 0;
+}
 
 /* Find the passwd line whose name (or uid) matches. fields: name, pw, uid, gid, gecos,
  * home, shell. */

@@ -122,6 +122,11 @@ int cb_write_string(const char *path, const char *s, cb_error_t *err) {
 }
 
 int cb_mkdir_p(const char *path, mode_t mode, cb_error_t *err) {
+  /* Most of the time the parents exist: one call. */
+  if (mkdir(path, mode) == 0 || errno == EEXIST)
+    return 0;
+  if (errno != ENOENT)
+    return cb_error_sys(err, "mkdir `%s`", path);
   char buf[PATH_MAX];
   if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
     return cb_error_make(err, ENAMETOOLONG, "mkdir `%s`", path);
@@ -196,7 +201,9 @@ int cb_rm_rf_at(int dirfd, const char *name, cb_error_t *err) {
   return 0;
 }
 
-int cb_rm_rf(const char *path, cb_error_t *err) { return cb_rm_rf_at(AT_FDCWD, path, err); }
+int cb_rm_rf(const char *path, cb_error_t *err) {
+  return cb_rm_rf_at(AT_FDCWD, path, err);
+}
 
 int cb_random_id(char *buf, cb_error_t *err) {
   unsigned char raw[CB_ID_LEN / 2];
@@ -289,11 +296,26 @@ int cb_parse_bytes(const char *s, int64_t *out) {
     p++;
   double mult = 1;
   switch (tolower((unsigned char)*p)) {
-  case 'k': mult = 1024.0; p++; break;
-  case 'm': mult = 1024.0 * 1024; p++; break;
-  case 'g': mult = 1024.0 * 1024 * 1024; p++; break;
-  case 't': mult = 1024.0 * 1024 * 1024 * 1024; p++; break;
-  case 'p': mult = 1024.0 * 1024 * 1024 * 1024 * 1024; p++; break;
+  case 'k':
+    mult = 1024.0;
+    p++;
+    break;
+  case 'm':
+    mult = 1024.0 * 1024;
+    p++;
+    break;
+  case 'g':
+    mult = 1024.0 * 1024 * 1024;
+    p++;
+    break;
+  case 't':
+    mult = 1024.0 * 1024 * 1024 * 1024;
+    p++;
+    break;
+  case 'p':
+    mult = 1024.0 * 1024 * 1024 * 1024 * 1024;
+    p++;
+    break;
   default: break;
   }
   if (*p == 'i' || *p == 'I')
@@ -352,14 +374,14 @@ static const struct {
   const char *name;
   int sig;
 } signals[] = {
-    {"HUP", SIGHUP},     {"INT", SIGINT},       {"QUIT", SIGQUIT},   {"ILL", SIGILL},
-    {"TRAP", SIGTRAP},   {"ABRT", SIGABRT},     {"IOT", SIGIOT},     {"BUS", SIGBUS},
-    {"FPE", SIGFPE},     {"KILL", SIGKILL},     {"USR1", SIGUSR1},   {"SEGV", SIGSEGV},
-    {"USR2", SIGUSR2},   {"PIPE", SIGPIPE},     {"ALRM", SIGALRM},   {"TERM", SIGTERM},
-    {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD},   {"CONT", SIGCONT},   {"STOP", SIGSTOP},
-    {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},     {"TTOU", SIGTTOU},   {"URG", SIGURG},
-    {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},     {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
-    {"WINCH", SIGWINCH}, {"IO", SIGIO},         {"POLL", SIGPOLL},   {"PWR", SIGPWR},
+    {"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},     {"ILL", SIGILL},
+    {"TRAP", SIGTRAP},     {"ABRT", SIGABRT}, {"IOT", SIGIOT},       {"BUS", SIGBUS},
+    {"FPE", SIGFPE},       {"KILL", SIGKILL}, {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},
+    {"USR2", SIGUSR2},     {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},     {"TERM", SIGTERM},
+    {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},     {"STOP", SIGSTOP},
+    {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},
+    {"XCPU", SIGXCPU},     {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
+    {"WINCH", SIGWINCH},   {"IO", SIGIO},     {"POLL", SIGPOLL},     {"PWR", SIGPWR},
     {"SYS", SIGSYS},
 };
 
@@ -420,7 +442,9 @@ int cb_cloexec_from(int from) {
   return 0;
 }
 
-void cb_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+void cb_ignore_sigpipe(void) {
+  signal(SIGPIPE, SIG_IGN);
+}
 
 int cb_close_stdout(void) {
   int failed = 0;

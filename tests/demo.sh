@@ -54,10 +54,9 @@ show crowbar inspect -f 'ExitCode={{.State.ExitCode}} OOMKilled={{.State.OOMKill
 step "diff: what did it change before dying? It created a log file"
 show crowbar diff web
 
-# ---- cp: the cp branch lands here ------------------------------------------------------
-# step "cp: pull the error log out of the dead container"
-# show crowbar cp web:/var/log/nginx/error.log -
-# -----------------------------------------------------------------------------------------
+step "cp: pull the error log out of the dead container (a tar stream, unpacked on the fly)"
+printf '%s$ crowbar cp web:/var/log/nginx/error.log - | tar -xO%s\n' "$bold" "$plain"
+crowbar cp web:/var/log/nginx/error.log - | tar -xO
 
 step "commit: an image of exactly what the crashed container left..."
 show crowbar commit -m "web, crashed at start" web dbg

@@ -65,8 +65,8 @@ static int run_verb(const char *verb, int argc, char **argv) {
   cb_ctx_release(&ctx);
   if (!path) {
     cb_error_release(&err);
-    fprintf(stderr,
-            "Error: unknown verb '%s'\nRun 'crowbar --help' for the list of verbs.\n", verb);
+    fprintf(stderr, "Error: unknown verb '%s'\nRun 'crowbar --help' for the list of verbs.\n",
+            verb);
     return 1;
   }
   argv[0] = prog;
@@ -126,8 +126,7 @@ int main(int argc, char **argv) {
       if (!strcmp(val, "docker") || !strcmp(val, "containerd"))
         fprintf(stderr, "Error: the %s engine is not supported yet; use --engine crowbar\n", val);
       else
-        fprintf(stderr, "Error: unknown engine '%s' (crowbar, docker, containerd or auto)\n",
-                val);
+        fprintf(stderr, "Error: unknown engine '%s' (crowbar, docker, containerd or auto)\n", val);
       return 1;
     }
   }

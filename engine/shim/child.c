@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "crowbar/attach.h"
+#include "crowbar/cgroup.h"
 #include "crowbar/cleanup.h"
 #include "crowbar/tty.h"
 #include "crowbar/lookpath.h"
@@ -54,17 +55,29 @@ static int loopback_up(cb_error_t *err) {
   return 0;
 }
 
-void container_child(const struct shim_config *cfg, int syncfd, int errfd, int consolefd) {
-  cb_error_t err = NULL;
+/* Wait until the shim has put us in our cgroups, then make the cgroup namespace. */
+static void join_cgroup_ns(int syncfd, int errfd) {
   char go;
-  /* Wait until the shim has put us in the cgroup. */
   if (read(syncfd, &go, 1) != 1)
     _exit(125);
   close(syncfd);
   if (unshare(CLONE_NEWCGROUP) < 0)
     child_fail(errfd, 125, "unshare the cgroup namespace: %s", strerror(errno));
+}
+
+void container_child(const struct shim_config *cfg, int syncfd, int errfd, int consolefd) {
+  cb_error_t err = NULL;
+  /* The shim moves us into the container's cgroups while we set the root up: the first
+   * cgroup migration waits for an RCU grace period (~10 ms), as long as all the mounts.
+   * The cgroup namespace can only be made once we are in: with a cgroup2 file system to
+   * mount (v2 hosts), before the mounts; otherwise after them. */
+  bool v2 = cb_cgroup_detect() == CB_CGROUP_V2;
+  if (v2)
+    join_cgroup_ns(syncfd, errfd);
   if (rootfs_setup(cfg, &err) < 0)
     fail_err(errfd, 125, &err);
+  if (!v2)
+    join_cgroup_ns(syncfd, errfd);
   if (cfg->hostname && *cfg->hostname && sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
     child_fail(errfd, 125, "sethostname: %s", strerror(errno));
   if (!cfg->net_host && loopback_up(&err) < 0)

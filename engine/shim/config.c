@@ -43,9 +43,8 @@ int shim_config_load(struct cb_container *c, struct shim_config *cfg, cb_error_t
   cfg->resolv_path = dupstr(j, "ResolvConfPath", NULL);
   cfg->log_path = dupstr(j, "LogPath", NULL);
   json_object *mounts = cb_json_get(j, "Mounts");
-  size_t n = mounts && json_object_is_type(mounts, json_type_array)
-                 ? json_object_array_length(mounts)
-                 : 0;
+  size_t n =
+      mounts && json_object_is_type(mounts, json_type_array) ? json_object_array_length(mounts) : 0;
   cfg->mounts = xcalloc(n + 1, sizeof *cfg->mounts);
   for (size_t i = 0; i < n; i++) {
     json_object *m = json_object_array_get_idx(mounts, i);

@@ -193,8 +193,8 @@ static void forward_stdin(struct shim *s) {
   if (n > 0 && s->master >= 0) {
     /* A terminal: the detach keys leave the container running and drop this client. */
     bool detached = false;
-    size_t m = cl->detach.n ? cb_detach_feed(&cl->detach, buf, (size_t)n, out, &detached)
-                            : (size_t)n;
+    size_t m =
+        cl->detach.n ? cb_detach_feed(&cl->detach, buf, (size_t)n, out, &detached) : (size_t)n;
     if (m && cb_write_all(s->master, cl->detach.n ? out : buf, m) < 0)
       return;
     if (detached) {
@@ -401,8 +401,9 @@ static int record_running(struct shim *s, cb_error_t *err) {
 }
 
 static void record_exit(struct shim *s, int status) {
-  int code = WIFEXITED(status) ? WEXITSTATUS(status)
-                               : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 255;
+  int code = WIFEXITED(status)     ? WEXITSTATUS(status)
+             : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                   : 255;
   bool oom = cb_cgroup_oom_kills(s->c->id) > 0;
   cb_error_t err = NULL;
   if (cb_cgroup_destroy(s->c->id, &err) < 0)
@@ -411,6 +412,7 @@ static void record_exit(struct shim *s, int status) {
   if (lk < 0)
     cb_error_release(&err);
   struct cb_container *fresh = NULL;
+  bool autoremove = false;
   if (cb_container_load(&s->ctx, s->c->id, &fresh, &err) < 0) {
     /* Removed under us (rm -f): nothing to record. */
     cb_error_release(&err);
@@ -421,8 +423,9 @@ static void record_exit(struct shim *s, int status) {
     st->oom_killed = oom;
     st->finished_ns = cb_now_ns();
     st->pid = 0;
-    bool autoremove = cb_json_get_bool(fresh->json, "HostConfig.AutoRemove", false);
-    if (autoremove ? cb_container_destroy(&s->ctx, fresh, &err) < 0
+    /* --rm: gone from every listing before the exit is told; its files go after. */
+    autoremove = cb_json_get_bool(fresh->json, "HostConfig.AutoRemove", false);
+    if (autoremove ? cb_container_unlist(&s->ctx, fresh, &err) < 0
                    : cb_container_save(&s->ctx, fresh, &err) < 0)
       cb_error_release(&err);
     cb_container_free(fresh);
@@ -432,6 +435,8 @@ static void record_exit(struct shim *s, int status) {
   struct cb_attach_msg m = {.type = CB_EXIT, .a = code};
   for (int i = 0; i < s->nclients; i++)
     cb_attach_send(s->clients[i].sock, &m, NULL, 0);
+  if (autoremove && cb_container_purge(&s->ctx, s->c->id, &err) < 0)
+    cb_error_release(&err);
 }
 
 /* The shim lives as long as its container: once the start is done, give back the pages
@@ -450,8 +455,8 @@ static void trim_memory(void) {
     unsigned long long off;
     unsigned maj, min;
     unsigned long inode;
-    if (sscanf(line, "%lx-%lx %7s %llx %x:%x %lu", &start, &end, perms, &off, &maj, &min,
-               &inode) != 7)
+    if (sscanf(line, "%lx-%lx %7s %llx %x:%x %lu", &start, &end, perms, &off, &maj, &min, &inode) !=
+        7)
       continue;
     if (inode == 0 || perms[1] == 'w')
       continue;
@@ -516,8 +521,7 @@ int main(int argc, char **argv) {
       fcntl(inherited[i], F_SETFD, FD_CLOEXEC);
 
   cb_error_t err = NULL;
-  if (cb_ctx_init(&s.ctx, argv[0], 0, &err) < 0 ||
-      cb_container_load(&s.ctx, id, &s.c, &err) < 0 ||
+  if (cb_ctx_init(&s.ctx, argv[0], 0, &err) < 0 || cb_container_load(&s.ctx, id, &s.c, &err) < 0 ||
       shim_config_load(s.c, &s.cfg, &err) < 0) {
     sync_reply(&s, "err 125 %s\n", cb_error_text(err));
     return 1;

@@ -110,8 +110,8 @@ static int setup_dev(int rootfd, cb_error_t *err) {
   static const struct {
     const char *name;
     unsigned maj, min;
-  } nodes[] = {{"null", 1, 3},    {"zero", 1, 5}, {"full", 1, 7},
-               {"random", 1, 8},  {"urandom", 1, 9}, {"tty", 5, 0}};
+  } nodes[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+               {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
   for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
     if (mknodat(dev, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0)
       return cb_error_sys(err, "mknod /dev/%s", nodes[i].name);
@@ -120,9 +120,9 @@ static int setup_dev(int rootfd, cb_error_t *err) {
     snprintf(p, sizeof p, "/proc/self/fd/%d/%s", dev, nodes[i].name);
     chmod(p, 0666);
   }
-  static const char *const links[][2] = {{"/proc/self/fd", "fd"},     {"/proc/self/fd/0", "stdin"},
-                                         {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
-                                         {"pts/ptmx", "ptmx"},          {"/proc/kcore", "core"}};
+  static const char *const links[][2] = {
+      {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+      {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},         {"/proc/kcore", "core"}};
   for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
     if (symlinkat(links[i][0], dev, links[i][1]) < 0)
       return cb_error_sys(err, "symlink /dev/%s", links[i][1]);
@@ -140,9 +140,17 @@ static int setup_dev(int rootfd, cb_error_t *err) {
 
 /* Docker's default masked and read-only paths. */
 static const char *const masked[] = {
-    "/proc/asound",        "/proc/acpi",         "/proc/kcore",       "/proc/keys",
-    "/proc/latency_stats", "/proc/timer_list",   "/proc/timer_stats", "/proc/sched_debug",
-    "/proc/scsi",          "/sys/firmware",      "/sys/devices/virtual/powercap",
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
 };
 static const char *const readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
                                        "/proc/sysrq-trigger"};
@@ -187,16 +195,16 @@ static int bind_file(int rootfd, const char *src, const char *dst, cb_error_t *e
 int rootfs_setup(const struct shim_config *cfg, cb_error_t *err) {
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     return cb_error_sys(err, "make the mounts private");
-  cleanup_free char *opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", cfg->lowerdir,
-                                      cfg->upperdir, cfg->workdir);
+  cleanup_free char *opts =
+      xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", cfg->lowerdir, cfg->upperdir, cfg->workdir);
   if (mount("overlay", cfg->merged, "overlay", 0, opts) < 0)
     return cb_error_sys(err, "mount the overlay root filesystem");
   cleanup_close int rootfd = open(cfg->merged, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
     return cb_error_sys(err, "open the root filesystem");
 
-  if (mount_at(rootfd, "/proc", true, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
-               err) < 0)
+  if (mount_at(rootfd, "/proc", true, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) <
+      0)
     return -1;
   if (setup_dev(rootfd, err) < 0)
     return -1;
@@ -219,8 +227,8 @@ int rootfs_setup(const struct shim_config *cfg, cb_error_t *err) {
     struct stat st;
     if (stat(m->src, &st) < 0)
       return cb_error_sys(err, "bind source `%s`", m->src);
-    if (mount_at(rootfd, m->dst, S_ISDIR(st.st_mode), m->src, NULL, MS_BIND | MS_REC, NULL,
-                 err) < 0)
+    if (mount_at(rootfd, m->dst, S_ISDIR(st.st_mode), m->src, NULL, MS_BIND | MS_REC, NULL, err) <
+        0)
       return -1;
     if (m->ro && remount_ro(rootfd, m->dst, 0, err) < 0)
       return -1;

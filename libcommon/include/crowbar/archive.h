@@ -96,13 +96,17 @@ enum {
    * and mtime kept), a folder with trusted.overlay.opaque=y is followed by an empty
    * ".wh..wh..opq" in it. Whiteouts are never hard links. */
   CB_TAR_WHITEOUTS = 1u << 1,
+  /* With CB_TAR_CROSS_MOUNTS: kernel pseudo file systems (proc, sysfs, cgroup, devpts,
+   * mqueue... see saferoot.h) mounted below the top are archived as empty folders, not
+   * walked: what `docker cp` shows of a running container's /proc, /sys, /dev/pts. */
+  CB_TAR_SKIP_PSEUDO = 1u << 2,
   /* With CB_TAR_WHITEOUTS, for an upper dir about to become a store layer as it is
    * (commit by rename, commit.h): the xattrs overlayfs keeps only in an upper dir
    * (trusted.overlay.origin, impure, uuid, nlink, upper: inode identity and readdir
    * bookkeeping) are removed from the tree as it is read. The others, which a lower layer
    * would not show the same (redirect, metacopy, protattr, anything unknown; opaque
    * markers on folders excepted), are left in place and counted in stats.overlay_kept. */
-  CB_TAR_STRIP_UPPER = 1u << 2,
+  CB_TAR_STRIP_UPPER = 1u << 3,
 };
 
 struct cb_tar_stats {

@@ -15,12 +15,12 @@
 #include "crowbar/error.h"
 
 enum cb_attach_type {
-  CB_ATTACH = 1,   /* a = CB_ATTACH_* flags; fds attached */
-  CB_RESIZE = 2,   /* a = rows, b = cols */
-  CB_SIGNAL = 3,   /* a = signal to send to the container's PID 1 */
+  CB_ATTACH = 1,      /* a = CB_ATTACH_* flags; fds attached */
+  CB_RESIZE = 2,      /* a = rows, b = cols */
+  CB_SIGNAL = 3,      /* a = signal to send to the container's PID 1 */
   CB_DETACH_KEYS = 4, /* a = length (0: none), b and c = up to 8 key bytes, little end first */
-  CB_EXIT = 100,   /* shim -> client: a = exit code */
-  CB_DETACHED = 101, /* shim -> client: the detach keys were typed */
+  CB_EXIT = 100,      /* shim -> client: a = exit code */
+  CB_DETACHED = 101,  /* shim -> client: the detach keys were typed */
 };
 
 enum {

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static inline void cb_freep(void *p) { free(*(void **)p); }
+static inline void cb_freep(void *p) {
+  free(*(void **)p);
+}
 static inline void cb_closep(int *fd) {
   if (*fd >= 0) {
     int saved = errno;

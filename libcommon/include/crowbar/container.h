@@ -109,6 +109,11 @@ static inline bool cb_container_is_running(const struct cb_container *c) {
  * record disappears atomically (renamed aside first), so a killed removal leaves no
  * half-container in listings. */
 int cb_container_destroy(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err);
+/* destroy in two steps: unlist (the record renamed aside, the name released; under the
+ * lock), then purge (cgroup, runtime folder, files; may run after the lock is gone, and a
+ * purge that never ran is swept later). */
+int cb_container_unlist(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err);
+int cb_container_purge(const struct cb_ctx *ctx, const char *id, cb_error_t *err);
 
 /* Remove what killed commands left behind: containers/.tmp-ID (a create that never
  * finished) and containers/.rm-ID (a removal that never finished), with their name

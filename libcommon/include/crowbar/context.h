@@ -9,8 +9,8 @@
 #define CB_DEFAULT_RUNROOT "/run/crowbar"
 
 struct cb_ctx {
-  char *root;    /* $CROWBAR_ROOT: images/, layers/, containers/, names/ */
-  char *runroot; /* $CROWBAR_RUNROOT: locks/, <id>/ (rootfs mount point, attach socket) */
+  char *root;     /* $CROWBAR_ROOT: images/, layers/, containers/, names/ */
+  char *runroot;  /* $CROWBAR_RUNROOT: locks/, <id>/ (rootfs mount point, attach socket) */
   char *exec_dir; /* folder of the running program, for crowbar-shim, crowbar-init */
 };
 
@@ -20,7 +20,8 @@ int cb_ctx_init(struct cb_ctx *ctx, const char *argv0, int create, cb_error_t *e
 void cb_ctx_release(struct cb_ctx *ctx);
 
 /* Paths under the roots; the caller frees. */
-char *cb_ctx_path(const struct cb_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *cb_ctx_path(const struct cb_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 char *cb_ctx_runpath(const struct cb_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* A sibling program (e.g. "crowbar-shim"): next to us, then $CROWBAR_EXEC_PATH,

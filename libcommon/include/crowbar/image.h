@@ -61,6 +61,8 @@ static inline void cb_image_freep(struct cb_image **i) {
 /* The unpacked layer folders, top layer FIRST (the order overlayfs's lowerdir= wants), a
  * layer listed twice only at its topmost place. NULL-terminated, malloc'd. */
 char **cb_image_layer_dirs(const struct cb_ctx *ctx, const struct cb_image *img);
+/* This machine's architecture as Go (and so image configs) names it: "amd64", "arm64"... */
+const char *cb_image_arch(void);
 /* Normalise a reference: "busybox" -> "busybox:latest". The caller frees. NULL when ref is
  * not a valid name[:tag] (see cb_image_parse_ref). */
 char *cb_image_normalize_ref(const char *ref);
@@ -114,10 +116,11 @@ void cb_image_txn_free(struct cb_image_txn *t);
 /* Commit by rename (commit.h): a layer added with CB_EXTRACT_NO_FILES (its tar, its
  * diff_id, an empty diff/ folder) is moved into the store under the images lock, then fn
  * is called, the lock still held, with the layer's folder in the store ($ROOT/layers/<hex>);
- * fn fills the layer (renames the files in) and records who uses it. When the store already holds a layer of
- * that diff_id, nothing moves, fn is not called, and 1 is returned: the image can use the
- * one there. fn returns 0 on success; -1 when it failed and nothing names the layer (it
- * leaves the store again); -2 when it failed but a record names the layer (it stays). */
+ * fn fills the layer (renames the files in) and records who uses it. When the store
+ * already holds a layer of that diff_id, nothing moves, fn is not called, and 1 is
+ * returned: the image can use the one there. fn returns 0 on success; -1 when it failed
+ * and nothing names the layer (it leaves the store again); -2 when it failed but a record
+ * names the layer (it stays). */
 typedef int (*cb_image_place_fn)(const char *layer_dir, void *arg, cb_error_t *err);
 /* While fn has not filled the layer, its folder holds this file: such a layer is never
  * reused by another writer; whoever fills it (fn, or cb_container_finish_commit after a

@@ -18,7 +18,7 @@ int cb_boot_id(char *buf, cb_error_t *err);
 
 struct cb_proc_stat {
   pid_t pid, ppid;
-  char state;      /* R, S, D, Z, T, ... */
+  char state; /* R, S, D, Z, T, ... */
   char comm[64];
   uint64_t utime, stime; /* clock ticks */
   uint64_t start_time;   /* clock ticks since boot */

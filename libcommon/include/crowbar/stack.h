@@ -41,7 +41,6 @@ size_t cb_container_own_layers(const struct cb_container *c);
 
 /* Finish an interrupted commit by rename (see above); nothing to do without a marker.
  * Hold the container's lock (exclusive); the container must not run. Saves the record. */
-int cb_container_finish_commit(const struct cb_ctx *ctx, struct cb_container *c,
-                               cb_error_t *err);
+int cb_container_finish_commit(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err);
 
 #endif

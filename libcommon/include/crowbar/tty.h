@@ -39,13 +39,13 @@ struct cb_detach {
 /* Feed a chunk; returns the number of bytes to pass on (a partial match is held back
  * and passed on later when the sequence breaks) into out (size >= len + CB_DETACH_MAX),
  * and sets *detached when the whole sequence was typed. */
-size_t cb_detach_feed(struct cb_detach *d, const unsigned char *in, size_t len,
-                      unsigned char *out, bool *detached);
+size_t cb_detach_feed(struct cb_detach *d, const unsigned char *in, size_t len, unsigned char *out,
+                      bool *detached);
 
 struct cb_tty_relay {
-  int in;     /* our terminal's input, or -1 */
-  int out;    /* our terminal's output */
-  int master; /* the pty master */
+  int in;                  /* our terminal's input, or -1 */
+  int out;                 /* our terminal's output */
+  int master;              /* the pty master */
   const char *detach_keys; /* NULL: no detaching */
 };
 /* Copy in -> master and master -> out until the master hangs up (the process and its

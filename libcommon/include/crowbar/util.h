@@ -81,7 +81,8 @@ void cb_opt_error(const char *verb, char *const *argv, int c);
  * tracer into the namespace of our children) would hang. A no-op otherwise. */
 void cb_leak_check_now(void);
 
-/* Check stdout for lost output (fflush/ferror/fclose); returns 0 or -1 (util-linux close_stdout). */
+/* Check stdout for lost output (fflush/ferror/fclose); returns 0 or -1 (util-linux close_stdout).
+ */
 int cb_close_stdout(void);
 
 #endif
