@@ -150,7 +150,7 @@ two" ]
   [ -z "$(stray_layers)" ]
 }
 
-@test "commit by rename: a committed file deleted later stays deleted; cp into a stopped container" {
+@test "commit by rename: a committed file deleted later stays deleted" {
   crowbar run --name again busybox sh -c 'if [ -e /one ]; then rm /one; echo 2 > /two; echo three > /three; else echo one > /one; echo two > /two; fi'
   crowbar commit again again:1 >/dev/null
   crowbar start -a again
@@ -315,6 +315,19 @@ no-group" ]
   [ ! -e "${layer%/diff}/.placing" ]
   [ -z "$(ls -A "$upper")" ]
   [ "$(crowbar export half | tar -xOf - half)" = half ]
+  # So does cp into the stopped container, before it writes to the upper dir.
+  [ -x "$CROWBAR_TOP/build/crowbar-cp" ] || return 0
+  crowbar run --name half2 busybox sh -c 'echo half > /half'
+  run env CROWBAR_TEST_COMMIT_KILL=recorded crowbar commit half2 half:2
+  layer=$(lower_n half2 1)
+  [ -z "$(ls -A "$layer")" ]
+  echo more >"$BATS_TEST_TMPDIR/more"
+  crowbar cp "$BATS_TEST_TMPDIR/more" half2:/more
+  [ -e "$layer/half" ]
+  [ ! -e "$layer/more" ]
+  [ "$(ls -A "$(upper_of half2)")" = more ]
+  [ "$(crowbar export half2 | tar -xOf - half more)" = "half
+more" ]
 }
 
 @test "commit: changes that tar the same as a layer below it: the image lists it twice and runs" {
