@@ -214,8 +214,8 @@ static _Atomic bool have_xattrat = true;
 static ssize_t listxattr_at(int dirfd, const char *name, const char *proc, char *list,
                             size_t size) {
   if (have_xattrat) {
-    long r = syscall(SYS_listxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH),
-                     list, size);
+    long r = syscall(SYS_listxattrat, dirfd, name,
+                     AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH), list, size);
     if (r >= 0 || errno != ENOSYS)
       return r;
     have_xattrat = false;
@@ -284,7 +284,8 @@ static int add_xattrs(struct tw *t, int fd, int dirfd, const char *name, bool *o
         break;
       if (errno != ERANGE)
         return cb_error_sys(err, "read the xattr %s of `%s`", x, t->path);
-      ssize_t need = fd >= 0 ? fgetxattr(fd, x, NULL, 0) : getxattr_at(dirfd, name, proc, x, NULL, 0);
+      ssize_t need =
+          fd >= 0 ? fgetxattr(fd, x, NULL, 0) : getxattr_at(dirfd, name, proc, x, NULL, 0);
       if (need < 0)
         return cb_error_sys(err, "read the xattr %s of `%s`", x, t->path);
       t->xvcap = (size_t)need + 256;
@@ -493,9 +494,9 @@ out:;
  * stat'ed again anyway) is done again by the writer itself. The thread only reads
  * metadata, relative to the folder's descriptor, the same calls the writer would make. */
 
-#define PF_MIN 256     /* folders with fewer entries are not prefetched */
-#define PF_WINDOW 256  /* entries ahead of the writer (each may hold an open file) */
-#define PF_DATA 4096   /* files this small are read whole ahead of the writer */
+#define PF_MIN 256    /* folders with fewer entries are not prefetched */
+#define PF_WINDOW 256 /* entries ahead of the writer (each may hold an open file) */
+#define PF_DATA 4096  /* files this small are read whole ahead of the writer */
 
 struct pf_res {
   struct statx st;

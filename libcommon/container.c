@@ -20,9 +20,9 @@
 #include "listcache.h"
 
 static const char *const status_names[] = {
-    [CB_STATUS_CREATED] = "created",       [CB_STATUS_RUNNING] = "running",
-    [CB_STATUS_PAUSED] = "paused",         [CB_STATUS_RESTARTING] = "restarting",
-    [CB_STATUS_REMOVING] = "removing",     [CB_STATUS_EXITED] = "exited",
+    [CB_STATUS_CREATED] = "created",   [CB_STATUS_RUNNING] = "running",
+    [CB_STATUS_PAUSED] = "paused",     [CB_STATUS_RESTARTING] = "restarting",
+    [CB_STATUS_REMOVING] = "removing", [CB_STATUS_EXITED] = "exited",
     [CB_STATUS_DEAD] = "dead",
 };
 
@@ -119,8 +119,7 @@ static void overlay(json_object *rec, json_object *st) {
     if (json_object_is_type(v, json_type_object) && json_object_object_get_ex(rec, k, &have) &&
         json_object_is_type(have, json_type_object) &&
         (!strcmp(k, "Config") || !strcmp(k, "HostConfig"))) {
-      json_object_object_foreach(v, k2, v2)
-          json_object_object_add(have, k2, json_object_get(v2));
+      json_object_object_foreach(v, k2, v2) json_object_object_add(have, k2, json_object_get(v2));
       continue;
     }
     json_object_object_add(rec, k, json_object_get(v));
@@ -462,8 +461,7 @@ int cb_container_latest(const struct cb_ctx *ctx, struct cb_container **out, cb_
 char *cb_container_status_string(const struct cb_container *c, int64_t now_ns) {
   const struct cb_state *s = &c->state;
   switch (s->status) {
-  case CB_STATUS_CREATED:
-    return xstrdup("Created");
+  case CB_STATUS_CREATED: return xstrdup("Created");
   case CB_STATUS_RUNNING:
   case CB_STATUS_PAUSED: {
     cleanup_free char *d = cb_human_duration(now_ns - s->started_ns);
@@ -473,16 +471,14 @@ char *cb_container_status_string(const struct cb_container *c, int64_t now_ns) {
     cleanup_free char *d = cb_human_duration(now_ns - s->finished_ns);
     return xasprintf("Restarting (%d) %s ago", s->exit_code, d);
   }
-  case CB_STATUS_REMOVING:
-    return xstrdup("Removal In Progress");
+  case CB_STATUS_REMOVING: return xstrdup("Removal In Progress");
   case CB_STATUS_EXITED: {
     if (!s->finished_ns)
       return xstrdup("Created");
     cleanup_free char *d = cb_human_duration(now_ns - s->finished_ns);
     return xasprintf("Exited (%d) %s ago", s->exit_code, d);
   }
-  case CB_STATUS_DEAD:
-    return xstrdup("Dead");
+  case CB_STATUS_DEAD: return xstrdup("Dead");
   }
   return xstrdup("Unknown");
 }
@@ -498,8 +494,10 @@ bool cb_name_valid(const char *name) {
 
 int cb_name_reserve(const struct cb_ctx *ctx, const char *name, const char *id, cb_error_t *err) {
   if (!cb_name_valid(name))
-    return cb_error_make(err, 0, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] "
-                                 "are allowed", name);
+    return cb_error_make(err, 0,
+                         "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] "
+                         "are allowed",
+                         name);
   cleanup_free char *np = cb_ctx_path(ctx, "names/%s", name);
   for (int attempt = 0; attempt < 2; attempt++) {
     if (symlink(id, np) == 0)

@@ -24,7 +24,6 @@
 #include "crowbar/util.h"
 #include "image-internal.h"
 
-
 struct txn_layer {
   char diff_id[CB_DIGEST_LEN + 1];
   char name[32]; /* folder under the work folder */

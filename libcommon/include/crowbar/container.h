@@ -36,11 +36,11 @@ enum cb_status {
 struct cb_state {
   enum cb_status status;
   bool oom_killed;
-  pid_t pid;            /* host PID of the container's PID 1 */
-  uint64_t pid_start;   /* its start time (guards PID reuse) */
+  pid_t pid;          /* host PID of the container's PID 1 */
+  uint64_t pid_start; /* its start time (guards PID reuse) */
   pid_t shim_pid;
   uint64_t shim_start;
-  char boot_id[37];     /* the boot the PIDs belong to */
+  char boot_id[37]; /* the boot the PIDs belong to */
   int exit_code;
   char *error;
   int64_t started_ns, finished_ns;
