@@ -25,6 +25,7 @@
 #include "crowbar/archive.h"
 #include "crowbar/saferoot.h"
 #include "crowbar/cleanup.h"
+#include "crowbar/dirlist.h"
 #include "crowbar/util.h"
 
 #define READ_BUF (1u << 20)
@@ -368,65 +369,6 @@ static int statx_at(int dirfd, const char *name, int flags, struct statx *st) {
                STATX_BASIC_STATS | STATX_MNT_ID, st);
 }
 
-struct dent {
-  char *name;
-  unsigned char type;
-};
-
-static int cmp_dent(const void *a, const void *b) {
-  return strcmp(((const struct dent *)a)->name, ((const struct dent *)b)->name);
-}
-
-/* The entries of a folder, sorted, in one malloc'd block (*names owns the strings). */
-static int read_dir(int fd, struct dent **out, size_t *n, char **names, cb_error_t *err) {
-  size_t cap = 64, len = 0, ncap = 4096, nlen = 0;
-  struct dent *v = xmalloc(cap * sizeof *v);
-  char *nm = xmalloc(ncap);
-  char buf[64 * 1024] __attribute__((aligned(8)));
-  for (;;) {
-    long r = syscall(SYS_getdents64, fd, buf, sizeof buf);
-    if (r < 0) {
-      free(v);
-      free(nm);
-      return cb_error_sys(err, "read the folder");
-    }
-    if (r == 0)
-      break;
-    for (long off = 0; off < r;) {
-      struct {
-        uint64_t ino;
-        int64_t off;
-        unsigned short reclen;
-        unsigned char type;
-        char name[];
-      } *d = (void *)(buf + off);
-      off += d->reclen;
-      if (d->name[0] == '.' && (!d->name[1] || (d->name[1] == '.' && !d->name[2])))
-        continue;
-      size_t l = strlen(d->name) + 1;
-      if (nlen + l > ncap) {
-        while (nlen + l > ncap)
-          ncap *= 2;
-        nm = xrealloc(nm, ncap);
-      }
-      memcpy(nm + nlen, d->name, l);
-      if (len == cap)
-        v = xrealloc(v, (cap *= 2) * sizeof *v);
-      v[len].name = (char *)(uintptr_t)nlen; /* an offset until nm stops moving */
-      v[len].type = d->type;
-      len++;
-      nlen += l;
-    }
-  }
-  for (size_t i = 0; i < len; i++)
-    v[i].name = nm + (uintptr_t)v[i].name;
-  qsort(v, len, sizeof *v, cmp_dent);
-  *out = v;
-  *n = len;
-  *names = nm;
-  return 0;
-}
-
 /* /proc/self/fd, opened once: reopening "N" in it is one lookup, not four. */
 static int proc_fd_dir(void) {
   static _Atomic int dir = -1;
@@ -510,7 +452,7 @@ struct pf_res {
 
 struct pf_job {
   int dirfd;
-  struct dent *v;
+  struct cb_dirent *v;
   size_t n;
   atomic_size_t next;    /* the next index to claim */
   atomic_size_t emitted; /* entries the writer is done with */
@@ -680,7 +622,7 @@ static void pf_stop(struct tw *t) {
   t->pf = NULL;
 }
 
-static bool pf_begin(struct tw *t, struct pf_job *j, int dirfd, struct dent *v, size_t n) {
+static bool pf_begin(struct tw *t, struct pf_job *j, int dirfd, struct cb_dirent *v, size_t n) {
   if (n < PF_MIN)
     return false;
   struct pf *pf = pf_get(t);
@@ -971,11 +913,11 @@ struct uent {
 /* The entries of a union folder: the topmost of each name, whiteouts hiding the names
  * below them. */
 static int union_listing(const int *fds, size_t n, struct uent **out, size_t *nout,
-                         struct dent **lists, char **names, cb_error_t *err) {
+                         struct cb_dirent **lists, char **names, cb_error_t *err) {
   size_t total = 0;
   size_t *counts = xcalloc(n, sizeof *counts);
   for (size_t i = 0; i < n; i++) {
-    if (read_dir(fds[i], &lists[i], &counts[i], &names[i], err) < 0) {
+    if (cb_dir_read(fds[i], true, &lists[i], &counts[i], &names[i], err) < 0) {
       free(counts);
       return -1;
     }
@@ -997,7 +939,7 @@ static int union_listing(const int *fds, size_t n, struct uent **out, size_t *no
     for (size_t i = 0; i < n; i++) {
       if (pos[i] >= counts[i] || strcmp(lists[i][pos[i]].name, key))
         continue;
-      struct dent *d = &lists[i][pos[i]++];
+      struct cb_dirent *d = &lists[i][pos[i]++];
       if (taken)
         continue;
       taken = true;
@@ -1014,14 +956,14 @@ static int union_listing(const int *fds, size_t n, struct uent **out, size_t *no
 }
 
 static int walk_dir(struct tw *t, const int *fds, const size_t *layers, size_t n, cb_error_t *err) {
-  struct dent **lists = xcalloc(n, sizeof *lists);
+  struct cb_dirent **lists = xcalloc(n, sizeof *lists);
   char **names = xcalloc(n, sizeof *names);
   struct uent *v = NULL;
   size_t m = 0;
   int rc = 0;
   if (n == 1) {
-    struct dent *d = NULL;
-    if (read_dir(fds[0], &d, &m, &names[0], err) < 0) {
+    struct cb_dirent *d = NULL;
+    if (cb_dir_read(fds[0], true, &d, &m, &names[0], err) < 0) {
       rc = -1;
     } else {
       lists[0] = d;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "crowbar/cleanup.h"
+#include "crowbar/dirlist.h"
 #include "crowbar/json.h"
 #include "crowbar/layers.h"
 #include "crowbar/rootfs.h"
@@ -126,13 +127,8 @@ void cb_changes_release(struct cb_changes *ch) {
 
 /* ---- folder listings ---------------------------------------------------------------------- */
 
-struct dent {
-  const char *name;
-  unsigned char type;
-};
-
 struct listing {
-  struct dent *v;
+  struct cb_dirent *v;
   size_t n;
   char *names;
 };
@@ -144,48 +140,8 @@ static void listing_free(struct listing *l) {
 }
 
 static int read_listing(int fd, struct listing *l, cb_error_t *err) {
-  size_t cap = 32, ncap = 2048, nlen = 0;
   memset(l, 0, sizeof *l);
-  l->v = xmalloc(cap * sizeof *l->v);
-  l->names = xmalloc(ncap);
-  char buf[32 * 1024] __attribute__((aligned(8)));
-  for (;;) {
-    long r = syscall(SYS_getdents64, fd, buf, sizeof buf);
-    if (r < 0) {
-      listing_free(l);
-      return cb_error_sys(err, "read a folder");
-    }
-    if (r == 0)
-      break;
-    for (long off = 0; off < r;) {
-      struct {
-        uint64_t ino;
-        int64_t off;
-        unsigned short reclen;
-        unsigned char type;
-        char name[];
-      } *d = (void *)(buf + off);
-      off += d->reclen;
-      if (d->name[0] == '.' && (!d->name[1] || (d->name[1] == '.' && !d->name[2])))
-        continue;
-      size_t len = strlen(d->name) + 1;
-      if (nlen + len > ncap) {
-        while (nlen + len > ncap)
-          ncap *= 2;
-        l->names = xrealloc(l->names, ncap);
-      }
-      memcpy(l->names + nlen, d->name, len);
-      if (l->n == cap)
-        l->v = xrealloc(l->v, (cap *= 2) * sizeof *l->v);
-      l->v[l->n].name = (const char *)(uintptr_t)nlen;
-      l->v[l->n].type = d->type;
-      l->n++;
-      nlen += len;
-    }
-  }
-  for (size_t i = 0; i < l->n; i++)
-    l->v[i].name = l->names + (uintptr_t)l->v[i].name;
-  return 0;
+  return cb_dir_read(fd, false, &l->v, &l->n, &l->names, err);
 }
 
 /* A name -> (layer, type) index of the merged lower folder: the first layer wins. */
@@ -235,7 +191,7 @@ static int lindex_build(struct lindex *x, const int *L, size_t nl, cb_error_t *e
   x->slot = xcalloc(x->cap, sizeof *x->slot);
   for (size_t i = 0; i < nl; i++)
     for (size_t k = 0; k < x->lists[i].n; k++) {
-      const struct dent *d = &x->lists[i].v[k];
+      const struct cb_dirent *d = &x->lists[i].v[k];
       size_t h = hash_name(d->name) & (x->cap - 1);
       while (x->slot[h].name && strcmp(x->slot[h].name, d->name))
         h = (h + 1) & (x->cap - 1);

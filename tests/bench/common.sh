@@ -6,6 +6,8 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 export PATH="$TOP/build:$PATH"
 OUT="$TOP/build/bench"
 mkdir -p "$OUT"
+# Whatever earlier benchmarks left dirty on disk is written now, not in our fsyncs.
+sync
 command -v hyperfine >/dev/null || { echo "bench: hyperfine is not installed (make deps)" >&2; exit 1; }
 
 BENCH_ROOT=$(mktemp -d /tmp/crowbar-bench.XXXXXX)
