@@ -28,26 +28,12 @@
 
 /* ---- pausing ----------------------------------------------------------------------------- */
 
-static int reload(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
-  struct cb_container *fresh = NULL;
-  if (cb_container_load(ctx, c->id, &fresh, err) < 0)
-    return -1;
-  free(c->state.error);
-  c->state = fresh->state;
-  fresh->state.error = NULL;
-  json_object_put(c->json);
-  c->json = fresh->json;
-  fresh->json = NULL;
-  cb_container_free(fresh);
-  return 0;
-}
-
 int cb_commit_pause(const struct cb_ctx *ctx, struct cb_container *c, bool *paused,
                     cb_error_t *err) {
   *paused = false;
   cb_container_refresh(ctx, c);
   cleanup_close int lk = cb_lock(ctx, c->id, 1, err);
-  if (lk < 0 || reload(ctx, c, err) < 0)
+  if (lk < 0 || cb_container_reload(ctx, c, err) < 0)
     return -1;
   if (c->state.status != CB_STATUS_RUNNING || !cb_container_pid_alive(c))
     return 0;
@@ -66,7 +52,7 @@ int cb_commit_pause(const struct cb_ctx *ctx, struct cb_container *c, bool *paus
 
 int cb_commit_unpause(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
   cleanup_close int lk = cb_lock(ctx, c->id, 1, err);
-  if (lk < 0 || reload(ctx, c, err) < 0)
+  if (lk < 0 || cb_container_reload(ctx, c, err) < 0)
     return -1;
   if (c->state.status != CB_STATUS_PAUSED)
     return 0; /* someone else unpaused (or stopped) it meanwhile */
@@ -503,7 +489,7 @@ int cb_container_commit(const struct cb_ctx *ctx, struct cb_container *c,
    * exclusive, since a commit by rename changes its layers. */
   if (!cb_container_is_running(c)) {
     cleanup_close int lk = cb_lock(ctx, c->id, 1, err);
-    if (lk < 0 || reload(ctx, c, err) < 0)
+    if (lk < 0 || cb_container_reload(ctx, c, err) < 0)
       return -1;
     cb_container_refresh_locked(ctx, c);
     if (!cb_container_is_running(c)) {

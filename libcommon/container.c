@@ -281,6 +281,17 @@ int cb_container_refresh_locked(const struct cb_ctx *ctx, struct cb_container *c
   return 1;
 }
 
+/* Take fresh's record and state into c, and free fresh. */
+static void swap_in(struct cb_container *c, struct cb_container *fresh) {
+  free(c->state.error);
+  c->state = fresh->state;
+  fresh->state.error = NULL;
+  json_object_put(c->json);
+  c->json = fresh->json;
+  fresh->json = NULL;
+  cb_container_free(fresh);
+}
+
 int cb_container_refresh(const struct cb_ctx *ctx, struct cb_container *c) {
   if (!vanished(c))
     return 0;
@@ -297,15 +308,16 @@ int cb_container_refresh(const struct cb_ctx *ctx, struct cb_container *c) {
     return 0;
   }
   cb_container_refresh_locked(ctx, fresh);
-  /* Swap the fresh state in. */
-  free(c->state.error);
-  c->state = fresh->state;
-  fresh->state.error = NULL;
-  json_object_put(c->json);
-  c->json = fresh->json;
-  fresh->json = NULL;
-  cb_container_free(fresh);
+  swap_in(c, fresh);
   return 1;
+}
+
+int cb_container_reload(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
+  struct cb_container *fresh = NULL;
+  if (cb_container_load(ctx, c->id, &fresh, err) < 0)
+    return -1;
+  swap_in(c, fresh);
+  return 0;
 }
 
 static bool is_id_entry(const char *name) {

@@ -354,21 +354,6 @@ static int open_live(const struct cb_container *c, unsigned flags, int *fd, cb_e
   return 0;
 }
 
-/* Reload c's record and state from disk (the caller holds the lock). */
-static int reload(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
-  struct cb_container *fresh = NULL;
-  if (cb_container_load(ctx, c->id, &fresh, err) < 0)
-    return -1;
-  free(c->state.error);
-  c->state = fresh->state;
-  fresh->state.error = NULL;
-  json_object_put(c->json);
-  c->json = fresh->json;
-  fresh->json = NULL;
-  cb_container_free(fresh);
-  return 0;
-}
-
 int cb_rootfs_open(const struct cb_ctx *ctx, struct cb_container *c, unsigned flags,
                    struct cb_rootfs *r, cb_error_t *err) {
   bool writable = flags & CB_ROOTFS_WRITABLE;
@@ -381,7 +366,7 @@ int cb_rootfs_open(const struct cb_ctx *ctx, struct cb_container *c, unsigned fl
     cleanup_close int lk = cb_lock(ctx, c->id, writable, err);
     if (lk < 0)
       return -1;
-    if (reload(ctx, c, err) < 0)
+    if (cb_container_reload(ctx, c, err) < 0)
       return -1;
     if (c->state.status == CB_STATUS_REMOVING || c->state.status == CB_STATUS_DEAD)
       return cb_error_make(err, 0, "container %s is marked for removal", c->name);

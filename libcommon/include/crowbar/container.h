@@ -94,6 +94,8 @@ void cb_container_list_free(struct cb_container **v, size_t n);
  * (killed, host rebooted) becomes exited (255, with an Error), and the record is fixed on
  * disk under the lock. Returns 1 when it changed something. */
 int cb_container_refresh(const struct cb_ctx *ctx, struct cb_container *c);
+/* Read c's record and state again from disk (after a change under the lock). */
+int cb_container_reload(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err);
 /* The same, for a caller that holds the container's lock (and loaded c under it). */
 int cb_container_refresh_locked(const struct cb_ctx *ctx, struct cb_container *c);
 /* True when PID 1 is alive and is the one recorded. */
