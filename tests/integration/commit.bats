@@ -183,7 +183,7 @@ print(h["created_by"]); print(h["comment"]); print(h["author"]); print(c["contai
 
 # ---- the crash-diagnosis workflow, end to end -----------------------------------------------
 
-@test "workflow: a web server that dies at start, found out with diff, commit and export" {
+@test "workflow: a web server that dies at start, found out with ps, diff, cp, commit and export" {
   "$CROWBAR_TOP/tests/fixtures/mkcrashtest.sh" "$BATS_TEST_TMPDIR/crashtest.tar"
   crowbar import -c 'CMD ["/usr/sbin/nginx", "-g", "daemon off;"]' \
     "$BATS_TEST_TMPDIR/crashtest.tar" crashtest >/dev/null
@@ -192,6 +192,8 @@ print(h["created_by"]); print(h["comment"]); print(h["author"]); print(c["contai
   [ "$output" = 1 ]
   run crowbar logs web
   [ -z "$output" ]
+  run crowbar ps -l --format '{{.Names}} {{.Status}}'
+  [[ "$output" == "web Exited (1) "* ]]
 
   run crowbar diff web
   [ "$status" -eq 0 ]
@@ -208,6 +210,12 @@ A /var/log/nginx/error.log" ]
     printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/c"
     same_or_show "$BATS_TEST_TMPDIR/c" "$BATS_TEST_TMPDIR/d"
   fi
+
+  # cp pulls the log out of the dead container, as a file and as a tar stream.
+  crowbar cp web:/var/log/nginx/error.log "$BATS_TEST_TMPDIR/"
+  grep -q '\[emerg\].*nginx.pid' "$BATS_TEST_TMPDIR/error.log"
+  run sh -c 'crowbar cp web:/var/log/nginx - | tar -tf -'
+  [[ "$output" == *"nginx/error.log"* ]]
 
   run crowbar commit web dbg
   [ "$status" -eq 0 ]
