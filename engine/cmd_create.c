@@ -8,7 +8,7 @@ CB_VERB(create, "Create a new container from an image, without starting it");
 
 int cmd_create(int argc, char **argv) {
   struct create_opts o;
-  struct cb_ctx ctx;
+  struct cb_ctx ctx = {0};
   cb_error_t err = NULL;
   int r = create_opts_parse(argc, argv, false, &o, &err);
   if (r != 0) {
@@ -22,6 +22,7 @@ int cmd_create(int argc, char **argv) {
   if (engine_ctx(&ctx, argv[0], &err) < 0 || container_create(&ctx, &o, &c, &err) < 0) {
     cb_error_print(&err);
     create_opts_free(&o);
+    cb_ctx_release(&ctx);
     return 125;
   }
   printf("%s\n", c->id);

@@ -28,6 +28,7 @@ int cmd_run(int argc, char **argv) {
   if (engine_ctx(&ctx, argv[0], &err) < 0 || container_create(&ctx, &o, &c, &err) < 0) {
     cb_error_print(&err);
     create_opts_free(&o);
+    cb_ctx_release(&ctx);
     return 125;
   }
   struct start_opts so = {.attach = !o.detach,
