@@ -547,7 +547,13 @@ static int ps(const char *argv0, struct ps_opts *po, cb_error_t *err) {
 done:
   cb_output_free(o);
   json_object_put(h);
+  /* Exiting frees it all at once; a sanitizer build frees it to prove nothing leaks
+   * (git's UNLEAK). 500 records are some 20,000 small blocks. */
+#if defined(__SANITIZE_ADDRESS__)
   cb_container_list_free(v, n);
+#else
+  (void)v;
+#endif
   cb_ctx_release(&ctx);
   return ret;
 }

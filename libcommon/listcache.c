@@ -266,8 +266,12 @@ struct cb_container *cb_listcache_get(struct cb_listcache *lc, const char *id,
   set_parsed(j, "Args", f[F_ARGS]);
   cb_json_set_str(j, "Image", f[F_IMAGE]);
   cb_json_set_str(j, "Name", f[F_NAME]);
-  set_parsed(j, "Mounts", f[F_MOUNTS]);
-  set_parsed(cb_json_obj(j, "Config"), "Labels", f[F_LABELS]);
+  /* No labels and no mounts are the usual case: no objects for them (readers take a
+   * missing key as empty). */
+  if (strcmp(f[F_MOUNTS], "[]") && strcmp(f[F_MOUNTS], "null"))
+    set_parsed(j, "Mounts", f[F_MOUNTS]);
+  if (strcmp(f[F_LABELS], "{}") && strcmp(f[F_LABELS], "null"))
+    set_parsed(cb_json_obj(j, "Config"), "Labels", f[F_LABELS]);
   cb_json_set_str(cb_json_obj(j, "HostConfig"), "NetworkMode", f[F_NETMODE]);
   json_object *cbj = cb_json_obj(j, "Crowbar");
   cb_json_set_str(cbj, "ImageRef", f[F_REF]);
