@@ -392,7 +392,36 @@ static bool is_image_id(const char *s) {
 }
 
 /* The row of one container: docker's ContainerContext fields, keys in alphabetical order. */
-static json_object *make_row(const struct cb_container *c, bool trunc, int64_t now) {
+/* Which of the costlier fields the format uses (a row skips the others). */
+enum {
+  F_CREATED_AT = 1u << 0,
+  F_LABELS = 1u << 1,
+  F_MOUNTS = 1u << 2,
+  F_NETWORKS = 1u << 3,
+  F_ALL = ~0u,
+};
+
+static unsigned fields_of(const char *format) {
+  if (!format)
+    return 0; /* the default table: ID, Image, Command, RunningFor, Status, Ports, Names */
+  /* {{.}} or {{json .}} print every field. */
+  for (const char *p = strchr(format, '.'); p; p = strchr(p + 1, '.'))
+    if (p[1] == '}' || p[1] == ' ' || p[1] == '\0' || p[1] == ')')
+      return F_ALL;
+  unsigned f = 0;
+  if (strstr(format, "CreatedAt"))
+    f |= F_CREATED_AT;
+  if (strstr(format, "Label"))
+    f |= F_LABELS;
+  if (strstr(format, "Mounts") || strstr(format, "LocalVolumes"))
+    f |= F_MOUNTS;
+  if (strstr(format, "Networks"))
+    f |= F_NETWORKS;
+  return f;
+}
+
+static json_object *make_row(const struct cb_container *c, bool trunc, int64_t now,
+                             unsigned fields) {
   json_object *j = c->json, *row = json_object_new_object();
 
   cleanup_free char *cmd = command_of(j);
@@ -407,11 +436,13 @@ static json_object *make_row(const struct cb_container *c, bool trunc, int64_t n
 
   /* time.Unix(Created, 0).String(): local time, seconds */
   time_t created = (time_t)(c->created_ns / 1000000000LL);
-  struct tm tm;
-  char when[64];
-  localtime_r(&created, &tm);
-  strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %z %Z", &tm);
-  set_str(row, "CreatedAt", when);
+  if (fields & F_CREATED_AT) {
+    struct tm tm;
+    char when[64];
+    localtime_r(&created, &tm);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %z %Z", &tm);
+    set_str(row, "CreatedAt", when);
+  }
 
   set_own(row, "ID", trunc ? xasprintf("%.12s", c->id) : xstrdup(c->id));
 
@@ -425,60 +456,64 @@ static json_object *make_row(const struct cb_container *c, bool trunc, int64_t n
   else
     set_str(row, "Image", ref);
 
-  json_object *labels = cb_json_get(j, "Config.Labels");
-  size_t nl = labels && json_object_is_type(labels, json_type_object)
-                  ? (size_t)json_object_object_length(labels)
-                  : 0,
-         k = 0;
-  char **lv = xcalloc(nl + 1, sizeof *lv);
-  if (nl) {
-    json_object_object_foreach(labels, lk, lval) {
-      lv[k++] =
-          xasprintf("%s=%s", lk, json_object_get_string(lval) ? json_object_get_string(lval) : "");
+  if (fields & F_LABELS) {
+    json_object *labels = cb_json_get(j, "Config.Labels");
+    size_t nl = labels && json_object_is_type(labels, json_type_object)
+                    ? (size_t)json_object_object_length(labels)
+                    : 0,
+           k = 0;
+    char **lv = xcalloc(nl + 1, sizeof *lv);
+    if (nl) {
+      json_object_object_foreach(labels, lk, lval) {
+        lv[k++] = xasprintf("%s=%s", lk,
+                            json_object_get_string(lval) ? json_object_get_string(lval) : "");
+      }
     }
+    set_own(row, "Labels", join(lv, k, ",", true));
+    free_strs(lv, k);
   }
-  set_own(row, "Labels", join(lv, k, ",", true));
-  free_strs(lv, k);
-
-  json_object *mounts = cb_json_get(j, "Mounts");
-  size_t nm =
-      mounts && json_object_is_type(mounts, json_type_array) ? json_object_array_length(mounts) : 0;
-  char **mv = xcalloc(nm + 1, sizeof *mv);
-  int local = 0;
-  for (size_t i = 0; i < nm; i++) {
-    json_object *m = json_object_array_get_idx(mounts, i);
-    const char *name = cb_json_get_str(m, "Name", "");
-    if (!*name)
-      name = cb_json_get_str(m, "Source", "");
-    mv[i] = trunc ? ellipsis(name, 15) : xstrdup(name);
-    if (!strcmp(cb_json_get_str(m, "Driver", ""), "local"))
-      local++;
+  if (fields & F_MOUNTS) {
+    json_object *mounts = cb_json_get(j, "Mounts");
+    size_t nm = mounts && json_object_is_type(mounts, json_type_array)
+                    ? json_object_array_length(mounts)
+                    : 0;
+    char **mv = xcalloc(nm + 1, sizeof *mv);
+    int local = 0;
+    for (size_t i = 0; i < nm; i++) {
+      json_object *m = json_object_array_get_idx(mounts, i);
+      const char *name = cb_json_get_str(m, "Name", "");
+      if (!*name)
+        name = cb_json_get_str(m, "Source", "");
+      mv[i] = trunc ? ellipsis(name, 15) : xstrdup(name);
+      if (!strcmp(cb_json_get_str(m, "Driver", ""), "local"))
+        local++;
+    }
+    set_own(row, "LocalVolumes", xasprintf("%d", local));
+    set_own(row, "Mounts", join(mv, nm, ",", false));
+    free_strs(mv, nm);
   }
-  set_own(row, "LocalVolumes", xasprintf("%d", local));
-  set_own(row, "Mounts", join(mv, nm, ",", false));
-  free_strs(mv, nm);
-
   set_str(row, "Names", c->name);
 
-  json_object *nets = cb_json_get(j, "NetworkSettings.Networks");
-  size_t nn = nets && json_object_is_type(nets, json_type_object)
-                  ? (size_t)json_object_object_length(nets)
-                  : 0;
-  char **nv = xcalloc(nn + 1, sizeof *nv);
-  k = 0;
-  if (nn) {
-    json_object_object_foreach(nets, nk, nval) {
-      (void)nval;
-      nv[k++] = xstrdup(nk);
+  if (fields & F_NETWORKS) {
+    json_object *nets = cb_json_get(j, "NetworkSettings.Networks");
+    size_t nn = nets && json_object_is_type(nets, json_type_object)
+                    ? (size_t)json_object_object_length(nets)
+                    : 0;
+    char **nv = xcalloc(nn + 1, sizeof *nv);
+    size_t k = 0;
+    if (nn) {
+      json_object_object_foreach(nets, nk, nval) {
+        (void)nval;
+        nv[k++] = xstrdup(nk);
+      }
+    } else {
+      const char *mode = cb_json_get_str(j, "HostConfig.NetworkMode", "");
+      if (*mode)
+        nv[k++] = xstrdup(mode);
     }
-  } else {
-    const char *mode = cb_json_get_str(j, "HostConfig.NetworkMode", "");
-    if (*mode)
-      nv[k++] = xstrdup(mode);
+    set_own(row, "Networks", join(nv, k, ",", true));
+    free_strs(nv, k);
   }
-  set_own(row, "Networks", join(nv, k, ",", true));
-  free_strs(nv, k);
-
   set_str(row, "Ports", "");
   char *ago = cb_time_ago(created * 1000000000LL, now);
   set_own(row, "RunningFor", ago);
@@ -526,6 +561,7 @@ static int ps(const char *argv0, struct ps_opts *po, cb_error_t *err) {
       cb_output_new(po->quiet ? "{{.ID}}" : po->format, DEFAULT_TABLE, &o, err) < 0)
     goto done;
   int64_t now = cb_now_ns();
+  unsigned fields = po->quiet ? 0 : fields_of(po->format);
   int shown = 0;
   for (size_t i = 0; i < n && (po->last <= 0 || shown < po->last); i++) {
     struct cb_container *ct = v[i];
@@ -534,7 +570,7 @@ static int ps(const char *argv0, struct ps_opts *po, cb_error_t *err) {
       continue;
     if (!filters_match(&po->fs, ct))
       continue;
-    json_object *row = make_row(ct, po->trunc, now);
+    json_object *row = make_row(ct, po->trunc, now, fields);
     int r = cb_output_add(o, row, err);
     json_object_put(row);
     if (r < 0)
