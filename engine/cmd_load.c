@@ -278,40 +278,10 @@ out:
   return rc;
 }
 
-/* filepath.Clean inside a root: ".." at the top stays at the top. "" is the root. */
-static char *clean_in_root(const char *p) {
-  size_t len = strlen(p);
-  char *out = xmalloc(len + 1);
-  size_t n = 0;
-  while (*p) {
-    while (*p == '/')
-      p++;
-    if (!*p)
-      break;
-    const char *end = strchrnul(p, '/');
-    size_t l = (size_t)(end - p);
-    if (l == 1 && p[0] == '.') {
-    } else if (l == 2 && p[0] == '.' && p[1] == '.') {
-      while (n > 0 && out[n - 1] != '/')
-        n--;
-      if (n > 0)
-        n--;
-    } else {
-      if (n > 0)
-        out[n++] = '/';
-      memcpy(out + n, p, l);
-      n += l;
-    }
-    p = end;
-  }
-  out[n] = '\0';
-  return out;
-}
-
 /* The regular file a path of the archive names, following its symlinks and hard links
  * inside the archive (as Docker's FollowSymlinkInScope does in its unpacked copy). */
 static struct spool_entry *spool_lookup(struct spool *s, const char *path, cb_error_t *err) {
-  cleanup_free char *cur = clean_in_root(path);
+  cleanup_free char *cur = cb_path_clean_in_root(path);
   for (int hops = 0; hops <= MAX_SYMLINK_HOPS; hops++) {
     bool restarted = false;
     for (char *p = cur;; p++) {
@@ -329,7 +299,7 @@ static struct spool_entry *spool_lookup(struct spool *s, const char *path, cb_er
         cleanup_free char *joined = e->target[0] == '/' ? xasprintf("%s%s", e->target, p)
                                                         : xasprintf("%s/%s%s", dir, e->target, p);
         free(cur);
-        cur = clean_in_root(joined);
+        cur = cb_path_clean_in_root(joined);
         restarted = true;
         break;
       }

@@ -346,38 +346,9 @@ static int volume(json_object *config, const char *rest, char **env, cb_error_t 
 }
 
 /* filepath.Clean for an absolute path. */
+/* An absolute, clean path: filepath.Clean("/" + p). */
 static char *clean_abs(const char *p) {
-  cleanup_free char *c = cb_path_clean(p);
-  /* cb_archive_clean_path refuses to climb above the root; for WORKDIR ".." at the root
-   * stays at the root, as filepath.Clean("/..") does. */
-  if (!c) {
-    struct buf b = {0};
-    cleanup_strv char **parts = NULL;
-    cleanup_free char *copy = xstrdup(p);
-    char *save = NULL;
-    for (char *t = strtok_r(copy, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
-      if (!strcmp(t, "."))
-        continue;
-      if (!strcmp(t, "..")) {
-        size_t n = cb_strv_len(parts);
-        if (n) {
-          free(parts[n - 1]);
-          parts[n - 1] = NULL;
-        }
-        continue;
-      }
-      cb_strv_append(&parts, t);
-    }
-    for (char **q = parts; q && *q; q++) {
-      buf_putc(&b, '/');
-      buf_putn(&b, *q, strlen(*q));
-    }
-    if (!b.s)
-      return xstrdup("/");
-    return buf_take(&b);
-  }
-  if (!strcmp(c, "."))
-    return xstrdup("/");
+  cleanup_free char *c = cb_path_clean_in_root(p);
   return xasprintf("/%s", c);
 }
 

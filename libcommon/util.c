@@ -477,7 +477,7 @@ void cb_opt_error(const char *verb, char *const *argv, int c) {
   fprintf(stderr, "See 'crowbar %s --help'.\n", verb);
 }
 
-char *cb_path_clean(const char *name) {
+static char *clean_path(const char *name, bool clamp) {
   size_t len = strlen(name);
   char *out = xmalloc(len + 2);
   size_t n = 0;
@@ -493,6 +493,8 @@ char *cb_path_clean(const char *name) {
       /* skip */
     } else if (l == 2 && p[0] == '.' && p[1] == '.') {
       if (n == 0) {
+        if (clamp)
+          goto next; /* ".." at the top stays at the top */
         free(out);
         return NULL;
       }
@@ -506,12 +508,21 @@ char *cb_path_clean(const char *name) {
       memcpy(out + n, p, l);
       n += l;
     }
+  next:
     p = end;
   }
-  if (n == 0)
+  if (n == 0 && !clamp)
     out[n++] = '.';
   out[n] = '\0';
   return out;
+}
+
+char *cb_path_clean(const char *name) {
+  return clean_path(name, false);
+}
+
+char *cb_path_clean_in_root(const char *name) {
+  return clean_path(name, true);
 }
 
 #if defined(__SANITIZE_ADDRESS__)

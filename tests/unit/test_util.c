@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crowbar/util.h"
@@ -77,8 +78,35 @@ static void test_parse_numbers(void **state) {
   assert_int_equal(cb_parse_int("2147483647", &i), 0);
 }
 
+static void test_path_clean(void **state) {
+  static const struct {
+    const char *in, *clean, *in_root;
+  } cases[] = {
+      {"/a//b/./c/", "a/b/c", "a/b/c"},
+      {"", ".", ""},
+      {"./", ".", ""},
+      {"a/../b", "b", "b"},
+      {"../x", NULL, "x"},
+      {"a/../../x", NULL, "x"},
+      {"/..", NULL, ""},
+      {"/a/b/..", "a", "a"},
+      {"..", NULL, ""},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *c = cb_path_clean(cases[i].in);
+    if (cases[i].clean ? !c || strcmp(c, cases[i].clean) : c != NULL)
+      fail_msg("clean(%s) = %s", cases[i].in, c ? c : "NULL");
+    free(c);
+    c = cb_path_clean_in_root(cases[i].in);
+    if (!c || strcmp(c, cases[i].in_root))
+      fail_msg("clean_in_root(%s) = %s", cases[i].in, c ? c : "NULL");
+    free(c);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_path_clean),
       cmocka_unit_test(test_parse_bytes),
       cmocka_unit_test(test_signal_parse),
       cmocka_unit_test(test_parse_numbers),

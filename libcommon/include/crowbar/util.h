@@ -34,6 +34,9 @@ int cb_rm_rf(const char *path, cb_error_t *err);
 /* A path cleaned lexically and confined below its root: "/a//b/./c/" -> "a/b/c",
  * "" or "./" -> "."; NULL when it climbs out ("../x", "a/../../x"). Malloc'd. */
 char *cb_path_clean(const char *name);
+/* The same for a path inside a root, as filepath.Clean treats a rooted path: ".." at the
+ * top stays at the top, never NULL; the root itself is "". */
+char *cb_path_clean_in_root(const char *name);
 
 /* Random lower-case hex id of CB_ID_LEN characters, into buf[CB_ID_LEN + 1]. */
 int cb_random_id(char *buf, cb_error_t *err);
