@@ -8,6 +8,7 @@
 #   make WERROR=0         do not turn warnings into errors
 #   make check-docs       every long option of every program is in its man page
 #   make format / make check-format           clang-format
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="template tar"]   libFuzzer (clang), not in check
 
 # No built-in rules: with them, make tries to remake the included .d files through
 # "%: %.o" and our main-%.o pattern (compiling main-wait.d.o).
@@ -77,10 +78,15 @@ PROGRAMS := $(B)/crowbar $(ENGINE_BINS) $(B)/crowbar-shim $(B)/crowbar-init $(TO
 # ---- tests -----------------------------------------------------------------------
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+# Every fuzz harness (tests/fuzz/fuzz_NAME.c) is also a unit test: build/tests/test_fuzz_NAME
+# replays its corpus (tests/fuzz/corpus/NAME/) under the build's compiler and sanitizers.
+FUZZ_ALL := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+UNIT_BINS += $(FUZZ_ALL:%=$(B)/tests/test_fuzz_%)
 HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
 HELPER_BINS := $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/helpers/%)
 
-.PHONY: all clean install check test deps demo check-docs format check-format bench unit
+.PHONY: all clean install check test deps demo check-docs format check-format bench unit fuzz \
+	fuzz-build
 all: $(PROGRAMS)
 
 # Verb tables, generated from the CB_VERB("name", "summary") lines of the sources.
@@ -145,6 +151,42 @@ $(TOOL_BINS): $(B)/crowbar-%: $$(addprefix $(B)/obj/,$$(subst .c,.o,$$(wildcard 
 $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(B)/libcommon.a
 	@mkdir -p $(@D)
 	$(QLD)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+$(B)/obj/tests/fuzz/replay-%.o: tests/fuzz/replay.c | $(B)/gen/verbs.h
+	@mkdir -p $(@D)
+	$(QCC)$(CC) $(CPPFLAGS) -DFUZZ_TARGET='"$*"' $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(B)/tests/test_fuzz_%: $(B)/obj/tests/fuzz/replay-%.o $(B)/obj/tests/fuzz/fuzz_%.o $(B)/libcommon.a
+	@mkdir -p $(@D)
+	$(QLD)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+# ---- fuzzing ----------------------------------------------------------------------
+# `make fuzz` builds every harness with clang's libFuzzer, ASan and UBSan (libcommon again,
+# instrumented, in build/fuzz/) and runs each for FUZZ_SECONDS (tests/fuzz/run.sh).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(FUZZ_ALL)
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -Wall -Wextra -Wno-unused-parameter \
+	-Wno-missing-field-initializers -Werror
+FUZZ_LIBCOMMON_OBJ := $(LIBCOMMON_SRC:%.c=$(B)/fuzz/obj/%.o)
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
+
+$(B)/fuzz/obj/%.o: %.c | $(B)/gen/verbs.h
+	@mkdir -p $(@D)
+	$(QCC)$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(B)/fuzz/libcommon.a: $(FUZZ_LIBCOMMON_OBJ)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(B)/fuzz/fuzz_%: $(B)/fuzz/obj/tests/fuzz/fuzz_%.o $(B)/fuzz/libcommon.a
+	$(QLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $^ $(LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	B=$(B) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 # Test helpers run inside containers: static, no sanitizers.
 $(B)/tests/helpers/%: tests/helpers/%.c
