@@ -283,7 +283,7 @@ static void test_bounds(void **state) {
   check_error("{{range 100000}}{{range 100000}}{{end}}{{end}}",
               "exceeds the limit of 16777216 steps");
   /* Nesting: parentheses and blocks. */
-  char t[8200];
+  char t[10000];
   size_t k = 0;
   k += (size_t)sprintf(t + k, "{{");
   for (int i = 0; i < 2000; i++)
