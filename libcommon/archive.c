@@ -242,6 +242,13 @@ static int copy_data(struct archive *in, struct archive *out, const char *name, 
   }
 }
 
+/* Sizes come from the headers (a sparse member declares any size it likes): the total
+ * saturates rather than overflow. */
+static void add_size(int64_t *total, int64_t n) {
+  if (n > 0 && __builtin_add_overflow(*total, n, total))
+    *total = INT64_MAX;
+}
+
 static int extract_entries(struct archive *in, struct archive *out, struct tee *t,
                            struct cb_extract *x, cb_error_t *err) {
   for (;;) {
@@ -275,9 +282,9 @@ static int extract_entries(struct archive *in, struct archive *out, struct tee *
       bool wh = (x->flags & CB_EXTRACT_WHITEOUTS) && !strncmp(base, WH_PREFIX, strlen(WH_PREFIX));
       if (!wh && !archive_entry_hardlink(e)) {
         if (archive_entry_filetype(e) == AE_IFREG)
-          x->unpacked_size += archive_entry_size(e);
+          add_size(&x->unpacked_size, archive_entry_size(e));
         else if (archive_entry_filetype(e) == AE_IFLNK && archive_entry_symlink(e))
-          x->unpacked_size += (int64_t)strlen(archive_entry_symlink(e));
+          add_size(&x->unpacked_size, (int64_t)strlen(archive_entry_symlink(e)));
       }
       continue;
     }
@@ -322,9 +329,9 @@ static int extract_entries(struct archive *in, struct archive *out, struct tee *
     }
     if (!clean_link) {
       if (archive_entry_filetype(e) == AE_IFREG)
-        x->unpacked_size += archive_entry_size(e);
+        add_size(&x->unpacked_size, archive_entry_size(e));
       else if (archive_entry_filetype(e) == AE_IFLNK && archive_entry_symlink(e))
-        x->unpacked_size += (int64_t)strlen(archive_entry_symlink(e));
+        add_size(&x->unpacked_size, (int64_t)strlen(archive_entry_symlink(e)));
     }
   }
 }

@@ -3,7 +3,8 @@
  * extracting the input (any compression) into a fresh scratch folder, which is removed
  * afterwards. The input's first byte picks the flags (whiteouts as for image layers, no
  * owners as for cp, no files as for commit by rename); the rest is the stream. When the
- * extraction succeeds, the tree is written back as a tar (to /dev/null). */
+ * extraction succeeds (and its files are small), the tree is written back as a tar (to
+ * /dev/null). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     abort();
   struct cb_extract x = {.flags = flags, .tee_fd = (data[0] & 0x80) ? devnull : -1};
   cb_error_t err = NULL;
-  if (cb_archive_extract_fd(fd, dest, &x, &err) == 0 && !(flags & CB_EXTRACT_NO_FILES)) {
+  /* The write-back reads every byte of the tree: not for sparse giants (a member may
+   * declare any size; exporting a file of 4 EiB takes as long as it takes). */
+  if (cb_archive_extract_fd(fd, dest, &x, &err) == 0 && !(flags & CB_EXTRACT_NO_FILES) &&
+      x.unpacked_size < 16 * 1024 * 1024) {
     struct cb_tar_write w = {.flags = (data[0] & 0x40) ? CB_TAR_WHITEOUTS : 0};
     if (cb_archive_write_tree(AT_FDCWD, dest, devnull, &w, &err) < 0)
       cb_error_release(&err);
