@@ -86,7 +86,7 @@ HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
 HELPER_BINS := $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/helpers/%)
 
 .PHONY: all clean install check test deps demo check-docs format check-format bench unit fuzz \
-	fuzz-build
+	fuzz-build fuzz-deps
 all: $(PROGRAMS)
 
 # Verb tables, generated from the CB_VERB("name", "summary") lines of the sources.
@@ -185,7 +185,11 @@ $(B)/fuzz/fuzz_%: $(B)/fuzz/obj/tests/fuzz/fuzz_%.o $(B)/fuzz/libcommon.a
 
 fuzz-build: $(FUZZ_BINS)
 
-fuzz: fuzz-build
+fuzz-deps:
+	@tests/deps.sh fuzz
+
+fuzz: fuzz-deps
+	$(MAKE) fuzz-build
 	B=$(B) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 # Test helpers run inside containers: static, no sanitizers.
