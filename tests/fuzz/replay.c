@@ -50,7 +50,7 @@ static void test_replay(void **state) {
     cb_error_t err = NULL;
     if (cb_read_file(path, &buf, &len, &err) < 0)
       fail_msg("%s", cb_error_text(err));
-    print_message("# %s\n", path);
+    print_message("replay %s\n", path); /* the last one named is the culprit of a crash */
     LLVMFuzzerTestOneInput((const uint8_t *)buf, len);
   }
   cb_strv_free(names);
