@@ -11,8 +11,8 @@
  *
  * Widths and precisions are bounded as Go bounds them: a "*" argument whose magnitude is over
  * 1e6 is %!(BADWIDTH) / %!(BADPREC); a number in the format that grows past 1e6 while it is
- * read ends the format there with %!(NOVERB). The output as a whole is bounded by the
- * caller's limit. */
+ * read (so past 10000009) ends the format there with %!(NOVERB). The output as a whole is
+ * bounded by the caller's limit. */
 #ifndef CROWBAR_GOFMT_H
 #define CROWBAR_GOFMT_H
 
