@@ -728,11 +728,18 @@ static void var_pop_to(struct exec *e, size_t mark) {
     v_put(&e->var_vals[--e->nvars]);
 }
 
-static struct val *var_find(struct exec *e, const char *name) {
-  for (size_t i = e->nvars; i-- > 0;)
+/* The variable, or NULL (*failed set when the look-up went past the budget). */
+static struct val *var_find(struct exec *e, const char *name, bool *failed) {
+  size_t scanned = 0;
+  struct val *r = NULL;
+  for (size_t i = e->nvars; i-- > 0 && !r;) {
+    scanned++;
     if (!strcmp(e->var_names[i], name))
-      return &e->var_vals[i];
-  return NULL;
+      r = &e->var_vals[i];
+  }
+  /* A template may declare thousands of variables: every 16 looked at are a step. */
+  *failed = charge(e, scanned / 16) < 0;
+  return *failed ? NULL : r;
 }
 
 /* ---- functions ----------------------------------------------------------------------------- */
@@ -756,6 +763,8 @@ static int want_string(struct exec *e, const char *fn, struct val v, char **s, s
                       go_type(v));
   }
   *len = (size_t)json_object_get_string_len(v.j);
+  if (charge(e, *len / 16) < 0)
+    return -1;
   *s = xmalloc(*len + 1);
   memcpy(*s, json_object_get_string(v.j), *len + 1);
   return 0;
@@ -770,9 +779,11 @@ static int want_int(struct exec *e, const char *fn, struct val v, int64_t *out) 
 }
 
 static int f_json(struct exec *e, struct val *a, size_t n, struct val *out) {
-  cleanup_free char *s = cb_json_go_string(a[0].missing ? NULL : a[0].j, 0);
-  *out = v_str(s, strlen(s));
-  return 0;
+  struct buf b = {0};
+  b.s = cb_json_go_string(a[0].missing ? NULL : a[0].j, 0);
+  b.len = b.cap = strlen(b.s);
+  b.over = b.len > CB_TEMPLATE_MAX_OUTPUT;
+  return buf_result(e, &b, out);
 }
 
 static int f_split(struct exec *e, struct val *a, size_t n, struct val *out) {
@@ -1025,7 +1036,10 @@ static int f_index(struct exec *e, struct val *a, size_t n, struct val *out) {
       struct val next;
       if (json_object_object_get_ex(cur.j, key, &child))
         next = v_ref(child);
-      else if (all_string_values(cur.j))
+      else if (charge(e, (uint64_t)json_object_object_length(cur.j) / 16) < 0) {
+        v_put(&cur);
+        return -1;
+      } else if (all_string_values(cur.j))
         next = v_str("", 0); /* map[string]string's zero value */
       else
         next = v_missing();
@@ -1093,8 +1107,19 @@ static int compare(struct val x, struct val y, bool ordered) {
   }
 }
 
+/* Comparing strings reads them: every 16 bytes are a step. */
+static int charge_compare(struct exec *e, struct val x, struct val y) {
+  size_t l = 0;
+  if (x.j && json_object_is_type(x.j, json_type_string) && y.j &&
+      json_object_is_type(y.j, json_type_string))
+    l = (size_t)json_object_get_string_len(x.j);
+  return charge(e, l / 16);
+}
+
 static int f_eq(struct exec *e, struct val *a, size_t n, struct val *out) {
   for (size_t i = 1; i < n; i++) {
+    if (charge_compare(e, a[0], a[i]) < 0)
+      return -1;
     int c = compare(a[0], a[i], false);
     if (c == -2)
       return exec_error(e, "error calling eq: incompatible types for comparison");
@@ -1108,6 +1133,8 @@ static int f_eq(struct exec *e, struct val *a, size_t n, struct val *out) {
 }
 
 static int f_ne(struct exec *e, struct val *a, size_t n, struct val *out) {
+  if (charge_compare(e, a[0], a[1]) < 0)
+    return -1;
   int c = compare(a[0], a[1], false);
   if (c == -2)
     return exec_error(e, "error calling ne: incompatible types for comparison");
@@ -1117,6 +1144,8 @@ static int f_ne(struct exec *e, struct val *a, size_t n, struct val *out) {
 
 static int ordered(struct exec *e, const char *name, struct val *a, struct val *out, int lo,
                    int hi) {
+  if (charge_compare(e, a[0], a[1]) < 0)
+    return -1;
   int c = compare(a[0], a[1], true);
   if (c == -2)
     return exec_error(e, "error calling %s: incompatible types for comparison", name);
@@ -1631,6 +1660,10 @@ static int eval_pipe(struct exec *e, const struct pipe *pp, struct val dot, stru
 
 /* Walk a field chain from v (a reference we own; consumed). */
 static int walk(struct exec *e, struct val v, char *const *chain, size_t n, struct val *out) {
+  if (charge(e, n) < 0) {
+    v_put(&v);
+    return -1;
+  }
   for (size_t i = 0; i < n; i++) {
     const char *name = chain[i];
     if (v.missing || !v.j) {
@@ -1672,7 +1705,7 @@ static int call(struct exec *e, const struct cmd *c, struct val dot, struct val 
     return exec_error(e, "wrong number of args for %s: want at least %d got %zu", f->name, f->min,
                       n);
   }
-  if (charge(e, 1) < 0)
+  if (charge(e, 1 + c->nargs) < 0)
     return -1;
   struct val *args = xcalloc(n + 1, sizeof *args);
   size_t k = 0;
@@ -1705,7 +1738,10 @@ static int eval_arg(struct exec *e, const struct arg *a, struct val dot, struct 
   case A_FIELD: return walk(e, v_copy(dot), a->chain, a->nchain, out);
   case A_DOT: return walk(e, v_copy(dot), a->chain, a->nchain, out);
   case A_VAR: {
-    struct val *v = var_find(e, a->s);
+    bool failed;
+    struct val *v = var_find(e, a->s, &failed);
+    if (failed)
+      return -1;
     if (!v)
       return exec_error(e, "undefined variable \"%s\"", a->s);
     return walk(e, v_copy(*v), a->chain, a->nchain, out);
@@ -1714,7 +1750,11 @@ static int eval_arg(struct exec *e, const struct arg *a, struct val dot, struct 
     struct cmd c = {(struct arg *)a, 1};
     return call(e, &c, dot, NULL, out);
   }
-  case A_STRING: *out = v_str(a->s, (size_t)a->i); return 0;
+  case A_STRING:
+    if (charge(e, (uint64_t)a->i / 16) < 0)
+      return -1;
+    *out = v_str(a->s, (size_t)a->i);
+    return 0;
   case A_NUMBER:
     *out = v_own(a->is_int ? json_object_new_int64(a->i) : json_object_new_double(a->d));
     return 0;
@@ -1761,7 +1801,10 @@ static int declare(struct exec *e, const struct pipe *pp, struct val v) {
   if (pp->ndecl == 0)
     return 0;
   if (pp->assign) {
-    struct val *slot = var_find(e, pp->decl[0]);
+    bool failed;
+    struct val *slot = var_find(e, pp->decl[0], &failed);
+    if (failed)
+      return -1;
     if (!slot)
       return exec_error(e, "undefined variable \"%s\"", pp->decl[0]);
     v_put(slot);

@@ -282,6 +282,25 @@ static void test_bounds(void **state) {
               "template: the execution exceeds the limit of 16777216 steps");
   check_error("{{range 100000}}{{range 100000}}{{end}}{{end}}",
               "exceeds the limit of 16777216 steps");
+  /* Work that reads or copies big strings, each step of the loop (a megabyte copied by
+   * truncate, compared by eq, a 60 kB literal made again, 5000 variables looked through):
+   * cheap in nodes, hours in bytes. */
+  check_error("{{$x := printf \"%1000000s\" \"\"}}{{range 100000000}}{{truncate $x 1}}{{end}}",
+              "exceeds the limit of 16777216 steps");
+  check_error("{{$x := printf \"%1000000s\" \"\"}}{{range 100000000}}{{if eq $x $x}}{{end}}{{end}}",
+              "exceeds the limit of 16777216 steps");
+  char *big = malloc(200000);
+  size_t n = (size_t)sprintf(big, "{{range 100000000}}{{len \"");
+  memset(big + n, 'y', 60000);
+  n += 60000;
+  strcpy(big + n, "\"}}{{end}}");
+  check_error(big, "exceeds the limit of 16777216 steps");
+  n = (size_t)sprintf(big, "{{$first := 1}}");
+  for (int i = 0; i < 5000; i++)
+    n += (size_t)sprintf(big + n, "{{$v%d := 1}}", i);
+  strcpy(big + n, "{{range 100000000}}{{$first}}{{end}}");
+  check_error(big, "exceeds the limit of 16777216 steps");
+  free(big);
   /* Nesting: parentheses and blocks. */
   char t[10000];
   size_t k = 0;
