@@ -162,13 +162,14 @@ $(B)/tests/test_fuzz_%: $(B)/obj/tests/fuzz/replay-%.o $(B)/obj/tests/fuzz/fuzz_
 
 # ---- fuzzing ----------------------------------------------------------------------
 # `make fuzz` builds every harness with clang's libFuzzer, ASan and UBSan (libcommon again,
-# instrumented, in build/fuzz/) and runs each for FUZZ_SECONDS (tests/fuzz/run.sh).
+# instrumented, in build/fuzz/) and runs each for FUZZ_SECONDS (tests/fuzz/run.sh). No
+# -Werror here: clang warns where gcc does not (the gcc build holds the line).
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -Wall -Wextra -Wno-unused-parameter \
-	-Wno-missing-field-initializers -Werror
+	-Wno-missing-field-initializers
 FUZZ_LIBCOMMON_OBJ := $(LIBCOMMON_SRC:%.c=$(B)/fuzz/obj/%.o)
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 
