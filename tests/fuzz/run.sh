@@ -30,6 +30,9 @@ for t in "$@"; do
     -print_final_stats=1 "${dict[@]}" -artifact_prefix="$B/fuzz/artifacts/$t-" \
     "$work" "tests/fuzz/corpus/$t" >"$log" 2>&1
   rc=$?
+  # A harness removes its scratch folder at exit; a run cut short (a crash, a time-out)
+  # leaves it: this is the only run of this target, so what is left is litter.
+  rm -rf /dev/shm/cb-fuzz-"$t"-* /tmp/cb-fuzz-"$t"-*
   grep -E '^stat::number_of_executed_units|^Done [0-9]+ runs' "$log" | sed 's/^/  /'
   if [ $rc -ne 0 ]; then
     failed+=("$t")
