@@ -5,10 +5,18 @@
 #ifndef CROWBAR_SECURITY_H
 #define CROWBAR_SECURITY_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "crowbar/error.h"
 
+/* "NET_ADMIN", "CAP_NET_ADMIN" (any case) -> its number; -1 unknown, -2 "ALL". */
+int cb_cap_value(const char *name);
 /* Check capability names ("NET_ADMIN", "CAP_NET_ADMIN", "ALL") before anything starts. */
 int cb_caps_validate(char *const *names, cb_error_t *err);
+/* Docker's default set plus add minus drop, as a mask (bit N for capability N): the
+ * bounding set a container gets, which also decides parts of its seccomp profile. */
+int cb_caps_bounding(char *const *add, char *const *drop, uint64_t *set, cb_error_t *err);
 /* Drop the bounding set to Docker's default set plus add minus drop, and set the
  * effective and permitted sets to it (cleared again by the kernel at exec for a non-root
  * user, as in Docker). Call after cb_user_switch. */
@@ -18,5 +26,10 @@ int cb_caps_apply(char *const *add, char *const *drop, cb_error_t *err);
  * would load the container's libraries into a privileged process: CVE-2019-14271), and
  * switch to it keeping capabilities. *home gets the user's home folder (malloc'd). */
 int cb_user_switch(const char *spec, char **home, cb_error_t *err);
+
+/* Join a session keyring of the container's own, "_ses.ID" (made when it does not exist),
+ * so that nothing in it shares the caller's. searchable (PID 1's) lets processes of the
+ * same user find it by name: exec joins the container's ring that way. */
+int cb_keyring_join(const char *id, bool searchable, cb_error_t *err);
 
 #endif
