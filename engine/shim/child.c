@@ -103,6 +103,16 @@ void container_child(const struct shim_config *cfg, int syncfd, int errfd, int c
   }
   char **env = cb_strv_dup(cfg->env);
   cleanup_free char *home = NULL;
+  /* A session keyring of its own, never the one of whoever started it (runc does it). */
+  if (cb_keyring_join(cfg->id, true, &err) < 0)
+    fail_err(errfd, 125, &err);
+  /* The seccomp filter. Without no_new_privs the kernel wants CAP_SYS_ADMIN to load it:
+   * now, before the user and capabilities change (what follows uses only calls Docker's
+   * profile allows); with no_new_privs, at the last moment, as runc does. */
+  if (cfg->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    child_fail(errfd, 125, "set no_new_privs: %s", strerror(errno));
+  if (!cfg->no_new_privs && cb_seccomp_load(&cfg->seccomp, &err) < 0)
+    fail_err(errfd, 125, &err);
   /* An unknown user is the engine's failure (125), as in Docker. */
   if (cb_user_switch(cfg->user, &home, &err) < 0)
     fail_err(errfd, 125, &err);
@@ -133,6 +143,8 @@ void container_child(const struct shim_config *cfg, int syncfd, int errfd, int c
   /* The terminal belongs to the user the command runs as (CAP_CHOWN is still effective). */
   if (cfg->tty && fchown(0, getuid(), getgid()) < 0 && errno != EPERM)
     child_fail(errfd, 125, "chown the terminal: %s", strerror(errno));
+  if (cfg->no_new_privs && cb_seccomp_load(&cfg->seccomp, &err) < 0)
+    fail_err(errfd, 125, &err);
   /* No host descriptor crosses the exec (runc CVE-2024-21626). */
   cb_cloexec_from(3);
   if (cfg->init_fd >= 0) {

@@ -65,6 +65,10 @@ int shim_config_load(struct cb_container *c, struct shim_config *cfg, cb_error_t
   cfg->pids = cb_json_get_int(j, "HostConfig.PidsLimit", 0);
   cfg->cap_add = cb_json_get_strv(j, "HostConfig.CapAdd");
   cfg->cap_drop = cb_json_get_strv(j, "HostConfig.CapDrop");
+  struct cb_security_opts so;
+  if (cb_security_opts_read(j, &so, err) < 0 || cb_seccomp_for_container(j, &cfg->seccomp, err) < 0)
+    return -1;
+  cfg->no_new_privs = so.no_new_privs;
   return 0;
 }
 
@@ -89,4 +93,5 @@ void shim_config_free(struct shim_config *cfg) {
   free(cfg->mounts);
   cb_strv_free(cfg->cap_add);
   cb_strv_free(cfg->cap_drop);
+  cb_seccomp_filter_free(&cfg->seccomp);
 }
