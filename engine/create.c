@@ -552,6 +552,9 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     return -1;
   if (check_security_opts(o, err) < 0)
     return -1;
+  /* A numeric user or group out of range is refused now; names are checked at start. */
+  if (cb_user_check(o->user ? o->user : cb_json_get_str(icfg, "User", ""), err) < 0)
+    return -1;
   cb_container_sweep(ctx);
   char id[CB_ID_LEN + 1];
   if (cb_random_id(id, err) < 0)
