@@ -484,14 +484,17 @@ static bool rule_applies(const struct sc_rule *r, const struct cb_seccomp_target
   return true;
 }
 
-/* One rule on one call number of one ABI. */
+/* One rule on one call number of one ABI: its conditions are extra (the multiplexer's
+ * call number), then args[0..nargs). */
 struct sc_entry {
   uint32_t nr;
   uint32_t action;
-  size_t order;  /* the rule's place in the profile */
-  int first_arg; /* its lowest argument index, -1 without conditions */
-  struct sc_arg args[7];
-  size_t nargs;
+  uint32_t order;   /* the rule's place in the profile */
+  int8_t first_arg; /* its lowest argument index, -1 without conditions */
+  uint8_t nargs;
+  bool has_extra;
+  const struct sc_arg *args;
+  struct sc_arg extra;
 };
 
 struct sc_table {
@@ -508,18 +511,20 @@ static void table_add(struct sc_table *t, uint32_t nr, uint32_t action, size_t o
     t->v = xrealloc(t->v, t->cap * sizeof *t->v);
   }
   struct sc_entry *e = &t->v[t->n++];
-  memset(e, 0, sizeof *e);
-  e->nr = nr;
-  e->action = action;
-  e->order = order;
-  e->first_arg = -1;
-  if (extra)
-    e->args[e->nargs++] = *extra;
-  for (size_t i = 0; i < nargs && e->nargs < 7; i++)
-    e->args[e->nargs++] = args[i];
-  for (size_t i = 0; i < e->nargs; i++)
-    if (e->first_arg < 0 || (int)e->args[i].index < e->first_arg)
-      e->first_arg = (int)e->args[i].index;
+  *e = (struct sc_entry){.nr = nr,
+                         .action = action,
+                         .order = (uint32_t)order,
+                         .first_arg = -1,
+                         .nargs = (uint8_t)nargs,
+                         .args = args};
+  if (extra) {
+    e->has_extra = true;
+    e->extra = *extra;
+    e->first_arg = (int8_t)extra->index;
+  }
+  for (size_t i = 0; i < nargs; i++)
+    if (e->first_arg < 0 || (int)args[i].index < e->first_arg)
+      e->first_arg = (int8_t)args[i].index;
 }
 
 /* For one call, libseccomp's order: a rule without conditions overrides every other (the
@@ -551,6 +556,41 @@ static void add_rule(struct sc_table *t, uint32_t nr, const struct sc_rule *r, s
     table_add(t, nr, r->action, order, &r->args[i], 1, extra);
 }
 
+/* Sort a table as cmp_entry does: a counting sort on the call number (stable: the entries
+ * come in the profile's order), then the few entries of one call among themselves. */
+static void sort_entries(struct sc_table *t, uint32_t base) {
+  enum { SPAN = 1024 };
+  for (size_t i = 0; i < t->n; i++)
+    if (t->v[i].nr - base >= SPAN) {
+      qsort(t->v, t->n, sizeof *t->v, cmp_entry);
+      return;
+    }
+  uint32_t start[SPAN + 1] = {0};
+  for (size_t i = 0; i < t->n; i++)
+    start[t->v[i].nr - base + 1]++;
+  for (size_t k = 0; k < SPAN; k++)
+    start[k + 1] += start[k];
+  struct sc_entry *out = xcalloc(t->n ? t->n : 1, sizeof *out);
+  for (size_t i = 0; i < t->n; i++)
+    out[start[t->v[i].nr - base]++] = t->v[i];
+  for (size_t i = 1; i < t->n; i++) {
+    struct sc_entry e = out[i];
+    size_t j = i;
+    while (j > 0 && cmp_entry(&out[j - 1], &e) > 0) {
+      out[j] = out[j - 1];
+      j--;
+    }
+    out[j] = e;
+  }
+  free(t->v);
+  t->v = out;
+  t->cap = t->n;
+}
+
+static int cmp_mux(const void *key, const void *elem) {
+  return strcmp(key, *(const char *const *)elem);
+}
+
 static void build_tables(const struct cb_seccomp_profile *p, const struct cb_seccomp_target *tg,
                          struct sc_table tables[SC_NABI]) {
   for (size_t i = 0; i < p->nrules; i++) {
@@ -575,18 +615,17 @@ static void build_tables(const struct cb_seccomp_profile *p, const struct cb_sec
           add_rule(t, (uint32_t)nr, r, i, NULL);
         if (abi != SC_X86 || r->nargs)
           continue;
-        for (size_t m = 0; m < sizeof sc_mux / sizeof sc_mux[0]; m++) {
-          if (strcmp(sc_mux[m].name, r->names[k]))
-            continue;
-          struct sc_arg call = {0, SC_OP_EQ, sc_mux[m].call, 0};
-          add_rule(t, sc_mux[m].mux ? SC_NR_IPC_X86 : SC_NR_SOCKETCALL_X86, r, i, &call);
+        const __typeof__(sc_mux[0]) *m = bsearch(
+            r->names[k], sc_mux, sizeof sc_mux / sizeof sc_mux[0], sizeof sc_mux[0], cmp_mux);
+        if (m) {
+          struct sc_arg call = {0, SC_OP_EQ, m->call, 0};
+          add_rule(t, m->mux ? SC_NR_IPC_X86 : SC_NR_SOCKETCALL_X86, r, i, &call);
         }
       }
     }
   }
   for (int abi = 0; abi < SC_NABI; abi++)
-    if (tables[abi].n)
-      qsort(tables[abi].v, tables[abi].n, sizeof *tables[abi].v, cmp_entry);
+    sort_entries(&tables[abi], abi == SC_X32 ? SC_X32_BIT : 0);
 }
 
 /* ---- emitting --------------------------------------------------------------------- */
@@ -703,16 +742,17 @@ static size_t emit_decision(struct sc_prog *p, const struct sc_entry *e, size_t 
   /* A rule without conditions wins over all the others: the first one given. */
   const struct sc_entry *plain = NULL;
   for (size_t i = 0; i < n; i++)
-    if (!e[i].nargs && (!plain || e[i].order < plain->order))
+    if (!e[i].nargs && !e[i].has_extra && (!plain || e[i].order < plain->order))
       plain = &e[i];
   if (plain)
     return emit_ret(p, plain->action);
   size_t next = emit_ret(p, def);
   for (size_t i = n; i-- > 0;) {
-    size_t ok = emit_ret(p, e[i].action);
-    size_t at = ok;
+    size_t at = emit_ret(p, e[i].action);
     for (size_t c = e[i].nargs; c-- > 0;)
       at = emit_cond(p, &e[i].args[c], wide, at, next);
+    if (e[i].has_extra)
+      at = emit_cond(p, &e[i].extra, wide, at, next);
     next = at;
   }
   return next;
@@ -732,7 +772,7 @@ static bool same_decision(const struct sc_run *a, const struct sc_run *b) {
   if (!a->n)
     return true;
   /* Only plain verdicts merge; a conditional call keeps its own leaf. */
-  if (a->n != 1 || a->e->nargs || b->e->nargs)
+  if (a->n != 1 || a->e->nargs || b->e->nargs || a->e->has_extra || b->e->has_extra)
     return false;
   return a->e->action == b->e->action;
 }

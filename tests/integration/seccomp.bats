@@ -179,3 +179,18 @@ keyctl EPERM" ]
 /proc/self/status:Seccomp:	2
 keyctl EPERM" ]
 }
+
+@test "seccomp: a record made before SecurityOpt existed gets the default filter" {
+  crowbar create --name old busybox grep '^Seccomp:' /proc/1/status
+  local rec="$CROWBAR_ROOT/containers/$(ctr_id old)/container.json"
+  python3 - "$rec" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+del r["HostConfig"]["SecurityOpt"]
+json.dump(r, open(sys.argv[1], "w"))
+PY
+  run crowbar inspect -f '{{json .HostConfig.SecurityOpt}}' old
+  [ "$output" = "null" ]
+  run crowbar start -a old
+  [ "$output" = "Seccomp:	2" ]
+}
