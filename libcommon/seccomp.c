@@ -999,6 +999,14 @@ int cb_security_opts_read(json_object *record, struct cb_security_opts *o, cb_er
   return 0;
 }
 
+/* As Docker's daemon checks: CONFIG_SECCOMP (PR_GET_SECCOMP answers) and filters (a
+ * NULL program is refused with EFAULT, not EINVAL). */
+static bool seccomp_filters_supported(void) {
+  if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0 && errno == EINVAL)
+    return false;
+  return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, NULL, 0, 0) < 0 && errno == EFAULT;
+}
+
 int cb_seccomp_for_container(json_object *record, struct cb_seccomp_filter *out, cb_error_t *err) {
   out->insns = NULL;
   out->len = 0;
@@ -1007,6 +1015,15 @@ int cb_seccomp_for_container(json_object *record, struct cb_seccomp_filter *out,
     return -1;
   if (so.unconfined)
     return 0;
+  /* A kernel without seccomp filters: Docker runs the default profile as no filter and
+   * refuses a profile of the user's. */
+  if (!seccomp_filters_supported()) {
+    if (so.profile_json)
+      return cb_error_make(err, 0,
+                           "seccomp is not enabled in your kernel, cannot run a custom "
+                           "seccomp profile");
+    return 0;
+  }
   cleanup_strv char **add = cb_json_get_strv(record, "HostConfig.CapAdd");
   cleanup_strv char **drop = cb_json_get_strv(record, "HostConfig.CapDrop");
   uint64_t caps;
