@@ -688,11 +688,9 @@ static size_t emit_word(struct sc_prog *p, unsigned op, uint32_t v, uint32_t mas
   case SC_OP_GE: return emit_jmp(p, BPF_JGE, v, t, f);
   case SC_OP_LT: return emit_jmp(p, BPF_JGE, v, f, t);
   case SC_OP_LE: return emit_jmp(p, BPF_JGT, v, f, t);
-  default: {
-    size_t j = emit_jmp(p, BPF_JEQ, v, t, f);
-    (void)j;
+  default: /* SC_OP_MASKED_EQ: and, then compare */
+    emit_jmp(p, BPF_JEQ, v, t, f);
     return put(p, BPF_ALU | BPF_AND | BPF_K, 0, 0, mask);
-  }
   }
 }
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "crowbar/json.h"
+#include "crowbar/seccomp.h"
 #include "shim.h"
 
 static char *dupstr(json_object *j, const char *path, const char *def) {
@@ -66,8 +67,9 @@ int shim_config_load(struct cb_container *c, struct shim_config *cfg, cb_error_t
   cfg->cap_add = cb_json_get_strv(j, "HostConfig.CapAdd");
   cfg->cap_drop = cb_json_get_strv(j, "HostConfig.CapDrop");
   struct cb_security_opts so;
-  if (cb_security_opts_read(j, &so, err) < 0 || cb_seccomp_for_container(j, &cfg->seccomp, err) < 0)
+  if (cb_security_opts_read(j, &so, err) < 0)
     return -1;
+  cfg->record = j;
   cfg->no_new_privs = so.no_new_privs;
   return 0;
 }
@@ -93,5 +95,4 @@ void shim_config_free(struct shim_config *cfg) {
   free(cfg->mounts);
   cb_strv_free(cfg->cap_add);
   cb_strv_free(cfg->cap_drop);
-  cb_seccomp_filter_free(&cfg->seccomp);
 }
