@@ -151,18 +151,15 @@ EOF
 
 @test "seccomp-docker: the calls fail the same way in both" {
   need_docker
-  local calls="unshare-user unshare-mount clone-newuser mount-tmpfs keyctl bpf perf_event_open
-    personality-bsd personality-query getppid uname getcpu fchmodat2 reboot mkdir"
-  local c
+  local calls="keyctl bpf perf_event_open personality-bsd personality-query getppid uname getcpu
+    fchmodat2 reboot mkdir clone-newuser mount-tmpfs unshare-mount unshare-user"
   for opts in "" "--cap-add SYS_ADMIN"; do
-    : >"$BATS_TEST_TMPDIR/calls.crowbar"
-    : >"$BATS_TEST_TMPDIR/calls.docker"
-    # One process per call: an allowed unshare would change what the next one sees.
-    for c in $calls; do
-      crowbar run --rm $opts busybox cbtest syscall "$c" >>"$BATS_TEST_TMPDIR/calls.crowbar"
-      docker run --rm --network none $opts cbseccomp cbtest syscall "$c" >>"$BATS_TEST_TMPDIR/calls.docker"
-    done
+    # In one process each: what an allowed call changes (a user namespace last), it
+    # changes in both.
+    crowbar run --rm $opts busybox cbtest syscall $calls >"$BATS_TEST_TMPDIR/calls.crowbar"
+    docker run --rm --network none $opts cbseccomp cbtest syscall $calls >"$BATS_TEST_TMPDIR/calls.docker"
     diff -u "$BATS_TEST_TMPDIR/calls.docker" "$BATS_TEST_TMPDIR/calls.crowbar"
   done
   grep -qx "keyctl EPERM" "$BATS_TEST_TMPDIR/calls.crowbar"
+  grep -qx "unshare-user OK" "$BATS_TEST_TMPDIR/calls.crowbar"
 }
