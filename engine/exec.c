@@ -82,9 +82,12 @@ static void exec_child(const struct exec_opts *o, struct cb_container *c, char *
     cb_error_sys(&err, "set no_new_privs");
     goto fail;
   }
+  if (cb_cloexec_from(3) < 0) {
+    cb_error_sys(&err, "mark the descriptors close-on-exec");
+    goto fail;
+  }
   if (nnp && cb_seccomp_apply_container(c->json, &err) < 0)
     goto fail;
-  cb_cloexec_from(3);
   execve(prog, o->argv, env);
   cb_error_sys(&err, "exec: \"%s\"", o->argv[0]);
   cb_error_set_code(&err, errno == ENOENT ? 127 : 126);

@@ -148,10 +148,12 @@ void container_child(const struct shim_config *cfg, int syncfd, int errfd, int c
   /* The terminal belongs to the user the command runs as (CAP_CHOWN is still effective). */
   if (cfg->tty && fchown(0, getuid(), getgid()) < 0 && errno != EPERM)
     child_fail(errfd, 125, "chown the terminal: %s", strerror(errno));
+  /* No host descriptor crosses the exec (runc CVE-2024-21626): a profile that denies
+   * both ways of marking them stops the start. */
+  if (cb_cloexec_from(3) < 0)
+    child_fail(errfd, 125, "mark the descriptors close-on-exec: %s", strerror(errno));
   if (cfg->no_new_privs && cb_seccomp_load(&filter, &err) < 0)
     fail_err(errfd, 125, &err);
-  /* No host descriptor crosses the exec (runc CVE-2024-21626). */
-  cb_cloexec_from(3);
   if (cfg->init_fd >= 0) {
     size_t n = cb_strv_len(cfg->argv);
     char **argv = xcalloc(n + 4, sizeof *argv);

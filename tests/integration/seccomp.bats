@@ -194,3 +194,17 @@ PY
   run crowbar start -a old
   [ "$output" = "Seccomp:	2" ]
 }
+
+@test "seccomp: a profile that keeps the engine from closing its descriptors stops the start" {
+  # Without no_new_privs the filter is loaded before the descriptors are marked
+  # close-on-exec: a profile refusing both ways (close_range, opening /proc/self/fd) must
+  # not let the command start with what the engine held open.
+  local prof="$BATS_TEST_TMPDIR/noclose.json"
+  cat >"$prof" <<'EOF2'
+{ "defaultAction": "SCMP_ACT_ALLOW",
+  "syscalls": [ { "names": [ "close_range", "openat", "open" ], "action": "SCMP_ACT_ERRNO" } ] }
+EOF2
+  run crowbar run --rm --security-opt "seccomp=$prof" busybox true
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"mark the descriptors close-on-exec: Operation not permitted" ]]
+}
