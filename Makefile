@@ -94,6 +94,17 @@ $(B)/gen/verbs.h: $(wildcard engine/cmd_*.c) $(wildcard tools/*/main.c) tests/ge
 	@mkdir -p $(@D)
 	$(Q)sh tests/gen-verbs.sh $(wildcard engine/cmd_*.c) -- $(wildcard tools/*/main.c) > $@.tmp && mv $@.tmp $@
 
+# Docker's default seccomp profile, generated into a C table from the JSON that Debian ships
+# with Docker 20.10 (golang-github-docker-docker-dev, installed by tests/deps.sh), with the
+# system call numbers of the x86 ABIs from the kernel's headers (libcommon/gen-seccomp.py).
+DOCKER_SECCOMP_JSON ?= /usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json
+ASM_INCLUDE ?= /usr/include/$(shell $(CC) -dumpmachine)/asm
+$(B)/gen/seccomp_tables.h: libcommon/gen-seccomp.py $(wildcard $(DOCKER_SECCOMP_JSON))
+	@mkdir -p $(@D)
+	$(Q)python3 libcommon/gen-seccomp.py $(DOCKER_SECCOMP_JSON) $(ASM_INCLUDE) \
+		/usr/include/linux/capability.h > $@.tmp && mv $@.tmp $@
+$(B)/obj/libcommon/seccomp.o $(B)/plain/libcommon/seccomp.o: $(B)/gen/seccomp_tables.h
+
 $(B)/obj/%.o: %.c | $(B)/gen/verbs.h
 	@mkdir -p $(@D)
 	$(QCC)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
@@ -148,9 +159,11 @@ $(B)/crowbar-init: $(INIT_OBJ)
 $(TOOL_BINS): $(B)/crowbar-%: $$(addprefix $(B)/obj/,$$(subst .c,.o,$$(wildcard tools/$$*/*.c))) $(B)/libcommon.a
 	$(QLD)$(LINK_PROGRAM) $(TOOL_LIBS_$*)
 
+# test_seccomp compares seccomp.c's programs with libseccomp's (runc's generator).
+TEST_LIBS_seccomp := -lseccomp
 $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(B)/libcommon.a
 	@mkdir -p $(@D)
-	$(QLD)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+	$(QLD)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka $(TEST_LIBS_$*)
 
 $(B)/obj/tests/fuzz/replay-%.o: tests/fuzz/replay.c | $(B)/gen/verbs.h
 	@mkdir -p $(@D)

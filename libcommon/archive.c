@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "crowbar/archive.h"
+#include "crowbar/security.h"
 #include "crowbar/cleanup.h"
 #include "crowbar/util.h"
 
@@ -269,6 +270,12 @@ static int extract_entries(struct archive *in, struct archive *out, struct tee *
     cleanup_free char *clean = cb_archive_clean_path(name);
     if (!clean)
       return cb_error_make(err, 0, "refusing `%s`: the path leads outside the destination", name);
+    /* An owner out of range would become root (4294967296 is 0 to chown(2)) or stay the
+     * extractor's (-1): refused, as Docker refuses such ids. */
+    if (!(x->flags & (CB_EXTRACT_NO_OWNER | CB_EXTRACT_NO_FILES)) &&
+        (!cb_id_valid(archive_entry_uid(e)) || !cb_id_valid(archive_entry_gid(e))))
+      return cb_error_make(err, 0, "refusing `%s`: owner %lld:%lld: " CB_ID_RANGE_MSG, name,
+                           (long long)archive_entry_uid(e), (long long)archive_entry_gid(e));
     if (!strcmp(clean, ".")) {
       if (!(x->flags & CB_EXTRACT_NO_FILES) && set_root(e, x->flags, err) < 0)
         return -1;
