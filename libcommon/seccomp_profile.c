@@ -350,4 +350,3 @@ out:
   cb_seccomp_profile_free(p);
   return ret;
 }
-
