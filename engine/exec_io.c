@@ -9,7 +9,6 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include "crowbar/util.h"
 #include "exec.h"
 
 /* Close *fd and mark it gone. */
@@ -17,6 +16,26 @@ static void drop(int *fd) {
   if (*fd >= 0)
     close(*fd);
   *fd = -1;
+}
+
+/* Write it all to one of our descriptors, waiting when it was left non-blocking by
+ * whoever shares it. Returns 0, or -1 when it is gone (EPIPE...). */
+static int write_ours(int fd, const char *p, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EAGAIN) {
+      struct pollfd w = {fd, POLLOUT, 0};
+      poll(&w, 1, -1);
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -1;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
 }
 
 void exec_relay(int in, int to_child, int out, int err) {
@@ -51,7 +70,7 @@ void exec_relay(int in, int to_child, int out, int err) {
         continue;
       /* End of the stream, or ours is closed (EPIPE): the command learns it at its next
        * write, as it would in a shell pipeline. */
-      if (n <= 0 || cb_write_all(ours[k], buf, (size_t)n) < 0)
+      if (n <= 0 || write_ours(ours[k], buf, (size_t)n) < 0)
         drop(&from[k]);
     }
     if (p[2].revents) {

@@ -124,6 +124,14 @@ teardown_file() { crowbar_teardown_root; }
   [ "$output" = $'y\ny' ]
 }
 
+@test "exec: a stdout of ours left non-blocking by its owner loses nothing" {
+  run bash -c "python3 -c 'import fcntl, os, sys
+fcntl.fcntl(1, fcntl.F_SETFL, fcntl.fcntl(1, fcntl.F_GETFL) | os.O_NONBLOCK)
+os.execvp(\"crowbar\", sys.argv[1:])' crowbar exec ex head -c 3000000 /dev/zero | (sleep 0.5; wc -c)"
+  [ "$status" -eq 0 ]
+  [ "$output" = 3000000 ]
+}
+
 @test "exec: SIGTERM reaches the command, SIGINT its process group" {
   out="$BATS_TEST_TMPDIR/out"
   bg_start "$out" crowbar exec ex sh -c 'trap "echo got TERM; exit 7" TERM; echo ready; while :; do sleep 0.1; done'
