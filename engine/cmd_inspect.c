@@ -47,12 +47,26 @@ static json_object *host_config_public(json_object *hc) {
   return o;
 }
 
-/* The container's record without the engine's private "Crowbar" object. */
-static json_object *container_public(json_object *rec) {
+/* NetworkSettings with the ports of the last run only while the container runs (Docker
+ * forgets them at the stop). */
+static json_object *network_public(json_object *ns, bool running) {
+  if (running || !json_object_is_type(ns, json_type_object))
+    return json_object_get(ns);
   json_object *o = json_object_new_object();
-  json_object_object_foreach(rec, k, v) {
+  json_object_object_foreach(ns, k, v) {
+    json_object_object_add(o, k, strcmp(k, "Ports") ? json_object_get(v) : json_object_new_object());
+  }
+  return o;
+}
+
+/* The container's record without the engine's private "Crowbar" object. */
+static json_object *container_public(const struct cb_container *c) {
+  json_object *o = json_object_new_object();
+  json_object_object_foreach(c->json, k, v) {
     if (!strcmp(k, "HostConfig"))
       json_object_object_add(o, k, host_config_public(v));
+    else if (!strcmp(k, "NetworkSettings"))
+      json_object_object_add(o, k, network_public(v, cb_container_is_running(c)));
     else if (strcmp(k, "Crowbar"))
       json_object_object_add(o, k, json_object_get(v));
   }
@@ -132,7 +146,7 @@ static json_object *lookup(const struct cb_ctx *ctx, const char *name, enum kind
   if (kind != IMAGE) {
     struct cb_container *c = NULL;
     if (cb_container_locate(ctx, name, &c, err) == 0) {
-      json_object *o = container_public(c->json);
+      json_object *o = container_public(c);
       cb_container_free(c);
       return o;
     }

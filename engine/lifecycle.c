@@ -20,6 +20,7 @@
 #include "crowbar/lock.h"
 #include "crowbar/digest.h"
 #include "crowbar/image.h"
+#include "crowbar/ports.h"
 #include "crowbar/proc.h"
 #include "crowbar/stack.h"
 #include "crowbar/tty.h"
@@ -33,7 +34,7 @@ int engine_ctx(struct cb_ctx *ctx, const char *argv0, cb_error_t *err) {
 
 /* Double-fork the shim so that it belongs to no CLI: its own session, reparented to init. */
 static int spawn_shim(const struct cb_ctx *ctx, const char *id, int sync_w, int lock_fd,
-                      int attach_fd, cb_error_t *err) {
+                      int attach_fd, const struct cb_port_socks *socks, cb_error_t *err) {
   cleanup_free char *shim = cb_ctx_find_program(ctx, "crowbar-shim", err);
   if (!shim)
     return -1;
@@ -42,10 +43,22 @@ static int spawn_shim(const struct cb_ctx *ctx, const char *id, int sync_w, int 
   snprintf(s_lock, sizeof s_lock, "%d", lock_fd);
   snprintf(s_attach, sizeof s_attach, "%d", attach_fd);
   /* The ID first, so that `ps fauxw` shows it even on a narrow terminal. */
-  char *argv[] = {"crowbar-shim", "--id",      (char *)id,   "--root",
-                  ctx->root,      "--runroot", ctx->runroot, "--sync-fd",
-                  s_sync,         "--lock-fd", s_lock,       attach_fd >= 0 ? "--attach-fd" : NULL,
-                  s_attach,       NULL};
+  char *fixed[] = {"crowbar-shim", "--id",      (char *)id,   "--root",    ctx->root,
+                   "--runroot",    ctx->runroot, "--sync-fd", s_sync,      "--lock-fd",
+                   s_lock,         NULL};
+  cleanup_strv char **argv = cb_strv_dup(fixed);
+  if (attach_fd >= 0) {
+    cb_strv_append(&argv, "--attach-fd");
+    cb_strv_append(&argv, s_attach);
+  }
+  /* The published ports' sockets: FD:PORT/PROTO each. */
+  for (size_t i = 0; socks && i < socks->n; i++) {
+    char spec[48];
+    snprintf(spec, sizeof spec, "%d:%u/%s", socks->v[i].fd, socks->v[i].ctr_port,
+             socks->v[i].udp ? "udp" : "tcp");
+    cb_strv_append(&argv, "--publish");
+    cb_strv_append(&argv, spec);
+  }
   pid_t pid = fork();
   if (pid < 0)
     return cb_error_sys(err, "fork");
@@ -61,6 +74,8 @@ static int spawn_shim(const struct cb_ctx *ctx, const char *id, int sync_w, int 
     fcntl(lock_fd, F_SETFD, 0);
     if (attach_fd >= 0)
       fcntl(attach_fd, F_SETFD, 0);
+    for (size_t i = 0; socks && i < socks->n; i++)
+      fcntl(socks->v[i].fd, F_SETFD, 0);
     int nul = open("/dev/null", O_RDWR);
     if (nul >= 0) {
       dup2(nul, 0);
@@ -180,6 +195,10 @@ int attach_send_fds(int sock, bool with_stdin, cb_error_t *err) {
   return 0;
 }
 
+static int start_locked(const struct cb_ctx *ctx, struct cb_container *c,
+                        const struct start_opts *opts, struct cb_port_socks *socks, int *lkp,
+                        int *exit_code, cb_error_t *err);
+
 int container_start(const struct cb_ctx *ctx, const char *id, const struct start_opts *opts,
                     int *exit_code, cb_error_t *err) {
   cleanup_close int lk = cb_lock(ctx, id, 1, err);
@@ -203,6 +222,27 @@ int container_start(const struct cb_ctx *ctx, const char *id, const struct start
   cleanup_free char *rundir = cb_container_rundir(ctx, id);
   if (cb_mkdir_p(rundir, 0700, err) < 0)
     return -1;
+  /* The published ports are bound before anything starts: a port in use stops the start
+   * here, with one line. run bound them already, before the container was created. */
+  struct cb_port_socks own = {0};
+  struct cb_port_socks *socks = opts ? opts->socks : NULL;
+  if (!socks && strcmp(cb_json_get_str(c->json, "HostConfig.NetworkMode", "none"), "host")) {
+    if (cb_ports_bind(cb_json_get(c->json, "HostConfig.PortBindings"),
+                      cb_json_get_bool(c->json, "HostConfig.PublishAllPorts", false),
+                      cb_json_get(c->json, "Config.ExposedPorts"), &own, err) < 0)
+      return cb_error_wrap(err, "failed to start container %s", c->name);
+    socks = &own;
+  }
+  int rc = start_locked(ctx, c, opts, socks, &lk, exit_code, err);
+  cb_port_socks_close(&own);
+  return rc;
+}
+
+/* The rest of a start, the lock held (and given up once the shim answered). */
+static int start_locked(const struct cb_ctx *ctx, struct cb_container *c,
+                        const struct start_opts *opts, struct cb_port_socks *socks, int *lkp,
+                        int *exit_code, cb_error_t *err) {
+  const char *id = c->id;
   int syncp[2];
   if (pipe2(syncp, O_CLOEXEC) < 0)
     return cb_error_sys(err, "pipe");
@@ -219,7 +259,12 @@ int container_start(const struct cb_ctx *ctx, const char *id, const struct start
     if (attach_send_fds(sock, opts->stdin_, err) < 0)
       return -1;
   }
-  if (spawn_shim(ctx, id, sync_w, lk, peer, err) < 0)
+  int spawned = spawn_shim(ctx, id, sync_w, *lkp, peer, socks, err);
+  /* The shim has its own copies of the published ports' sockets: ours go now, so that
+   * nothing but the shim holds the host ports. */
+  if (socks)
+    cb_port_socks_close(socks);
+  if (spawned < 0)
     return -1;
   close(sync_w);
   sync_w = -1;
@@ -241,8 +286,8 @@ int container_start(const struct cb_ctx *ctx, const char *id, const struct start
   }
   reply[n] = '\0';
   /* The shim holds the lock no more; let others in while we wait for the exit. */
-  close(lk);
-  lk = -1;
+  close(*lkp);
+  *lkp = -1;
   if (strncmp(reply, "ok", 2) != 0) {
     int code = 125;
     const char *msg = "the container's monitor exited without a word";

@@ -109,16 +109,17 @@ static struct cb_container *from_json(json_object *j, const char *id) {
 static const char *const state_keys[] = {"Id",     "Name",    "Created",    "Path",
                                          "Args",   "State",   "Image",      "RestartCount",
                                          "Mounts", "Crowbar", "GraphDriver"};
-static const char *const state_sub_keys[][2] = {{"Config", "Labels"},
-                                                {"HostConfig", "NetworkMode"}};
+static const char *const state_sub_keys[][2] = {
+    {"Config", "Labels"}, {"HostConfig", "NetworkMode"}, {"NetworkSettings", "Ports"}};
 
-/* Lay state over the record: top-level keys replace, Config and HostConfig merge. */
+/* Lay state over the record: top-level keys replace, Config, HostConfig and
+ * NetworkSettings merge. */
 static void overlay(json_object *rec, json_object *st) {
   json_object_object_foreach(st, k, v) {
     json_object *have = NULL;
     if (json_object_is_type(v, json_type_object) && json_object_object_get_ex(rec, k, &have) &&
         json_object_is_type(have, json_type_object) &&
-        (!strcmp(k, "Config") || !strcmp(k, "HostConfig"))) {
+        (!strcmp(k, "Config") || !strcmp(k, "HostConfig") || !strcmp(k, "NetworkSettings"))) {
       json_object_object_foreach(v, k2, v2) json_object_object_add(have, k2, json_object_get(v2));
       continue;
     }

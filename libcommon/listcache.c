@@ -20,7 +20,8 @@
 #include "listcache.h"
 
 #define CACHE_NAME ".list-cache"
-#define CACHE_VERSION "crowbar-list-cache 1"
+/* 3: NetworkSettings.Ports (ps's PORTS column). */
+#define CACHE_VERSION "crowbar-list-cache 3"
 
 enum {
   F_ID,
@@ -49,6 +50,7 @@ enum {
   F_STARTED,
   F_FINISHED,
   F_RESTARTS,
+  F_PORTS,
   F_COUNT
 };
 
@@ -199,6 +201,7 @@ void cb_listcache_add(struct cb_listcache *lc, const struct cb_container *c,
   f[F_STARTED] = num[F_STARTED];
   f[F_FINISHED] = num[F_FINISHED];
   f[F_RESTARTS] = num[F_RESTARTS];
+  f[F_PORTS] = json_text(cb_json_get(j, "NetworkSettings.Ports"), "null");
   for (int i = 0; i < F_COUNT; i++)
     put_field(&buf, &len, &cap, f[i], i == F_COUNT - 1);
   push_out(lc, buf, true);
@@ -273,6 +276,8 @@ struct cb_container *cb_listcache_get(struct cb_listcache *lc, const char *id,
   if (strcmp(f[F_LABELS], "{}") && strcmp(f[F_LABELS], "null"))
     set_parsed(cb_json_obj(j, "Config"), "Labels", f[F_LABELS]);
   cb_json_set_str(cb_json_obj(j, "HostConfig"), "NetworkMode", f[F_NETMODE]);
+  if (strcmp(f[F_PORTS], "{}") && strcmp(f[F_PORTS], "null"))
+    set_parsed(cb_json_obj(j, "NetworkSettings"), "Ports", f[F_PORTS]);
   json_object *cbj = cb_json_obj(j, "Crowbar");
   cb_json_set_str(cbj, "ImageRef", f[F_REF]);
   c->created_ns = strtoll(f[F_CREATED_NS], NULL, 10);

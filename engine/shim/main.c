@@ -58,6 +58,7 @@ struct shim {
   struct client clients[MAX_CLIENTS];
   int nclients;
   int stdin_owner; /* index of the client whose stdin feeds the container, -1 if none */
+  struct ports *ports; /* the published ports' relay, NULL without any */
 };
 
 static void sync_reply(struct shim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -479,6 +480,7 @@ int main(int argc, char **argv) {
   s.stdin_owner = -1;
   int attach_fd = -1;
   const char *id = NULL, *root = NULL, *runroot = NULL;
+  char **publish = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--root") && i + 1 < argc)
       root = argv[++i];
@@ -492,9 +494,12 @@ int main(int argc, char **argv) {
       attach_fd = parse_fd(argv[++i]);
     else if (!strcmp(argv[i], "--id") && i + 1 < argc)
       id = argv[++i];
+    else if (!strcmp(argv[i], "--publish") && i + 1 < argc)
+      cb_strv_append(&publish, argv[++i]);
     else {
       fprintf(stderr, "Usage: crowbar-shim --id ID --root ROOT --runroot RUNROOT --sync-fd N "
-                      "--lock-fd N [--attach-fd N]\n(started by crowbar; not for users)\n");
+                      "--lock-fd N [--attach-fd N] [--publish FD:PORT/PROTO]...\n"
+                      "(started by crowbar; not for users)\n");
       return 1;
     }
   }
@@ -523,6 +528,13 @@ int main(int argc, char **argv) {
       fcntl(inherited[i], F_SETFD, FD_CLOEXEC);
 
   cb_error_t err = NULL;
+  /* The published ports' sockets first: whatever fails next, they are ours to close. */
+  s.ports = ports_new(publish, &err);
+  cb_strv_free(publish);
+  if (err) {
+    sync_reply(&s, "err 125 %s\n", cb_error_text(err));
+    return 1;
+  }
   if (cb_ctx_init(&s.ctx, argv[0], 0, &err) < 0 || cb_container_load(&s.ctx, id, &s.c, &err) < 0 ||
       shim_config_load(s.c, &s.cfg, &err) < 0) {
     sync_reply(&s, "err 125 %s\n", cb_error_text(err));
@@ -551,6 +563,14 @@ int main(int argc, char **argv) {
     sync_reply(&s, "err %d %s\n", code, msg);
     return 1;
   }
+  if (s.ports && ports_attach(s.ports, s.pid, &err) < 0) {
+    kill(s.pid, SIGKILL);
+    sync_reply(&s, "err 125 %s\n", cb_error_text(err));
+    return 1;
+  }
+  /* What ps, port and inspect show while it runs (the last run's ports until the next). */
+  json_object_object_add(cb_json_obj(s.c->json, "NetworkSettings"), "Ports",
+                         ports_settings(s.ports, cb_json_get(s.c->json, "Config.ExposedPorts")));
   if (record_running(&s, &err) < 0) {
     kill(s.pid, SIGKILL);
     sync_reply(&s, "err 125 %s\n", cb_error_text(err));
@@ -572,8 +592,9 @@ int main(int argc, char **argv) {
   int status = 0;
   int64_t drain_deadline = 0;
   for (;;) {
-    struct pollfd p[4 + 2 * MAX_CLIENTS];
+    struct pollfd p[5 + 2 * MAX_CLIENTS];
     int np = 0, i_out = -1, i_err = -1, i_listen = -1, i_pid = -1, i_cl = -1, i_in = -1;
+    int i_ports = -1;
     if (s.out_r >= 0)
       i_out = np, p[np++] = (struct pollfd){s.out_r, POLLIN, 0};
     if (s.err_r >= 0)
@@ -587,6 +608,8 @@ int main(int argc, char **argv) {
         p[np++] = (struct pollfd){s.clients[i].sock, POLLIN, 0};
       if (s.stdin_owner >= 0)
         i_in = np, p[np++] = (struct pollfd){s.clients[s.stdin_owner].in, POLLIN, 0};
+      if (s.ports)
+        i_ports = np, p[np++] = (struct pollfd){ports_fd(s.ports), POLLIN, 0};
     }
     if (exited && s.out_r < 0 && s.err_r < 0)
       break;
@@ -608,6 +631,8 @@ int main(int argc, char **argv) {
       pump(&s, &s.err_r, 2);
     if (exited)
       continue;
+    if (i_ports >= 0 && p[i_ports].revents)
+      ports_ready(s.ports);
     if (i_in >= 0 && p[i_in].revents && s.stdin_owner >= 0)
       forward_stdin(&s);
     if (i_cl >= 0) {
@@ -625,6 +650,9 @@ int main(int argc, char **argv) {
       pid_t w = waitpid(s.pid, &status, WNOHANG);
       if (w == s.pid) {
         exited = true;
+        /* The host ports are free once the container stops. */
+        ports_free(s.ports);
+        s.ports = NULL;
         /* Every process of the PID namespace dies with PID 1, so the pipes close soon. */
         drain_deadline = cb_monotonic_ns() + 2000000000LL;
         if (s.in_w >= 0) {

@@ -51,6 +51,20 @@ void child_fail(int errfd, int code, const char *fmt, ...)
 /* Mount the container's root and pivot into it. Returns 0 or -1 with err. */
 int rootfs_setup(const struct shim_config *cfg, cb_error_t *err);
 
+/* The published ports' relay (ports.c). The loop polls ports_fd() for POLLIN and calls
+ * ports_ready() when it is readable; nothing there ever blocks. */
+struct ports;
+/* Take the host sockets the CLI bound: "FD:PORT/PROTO" each (NULL when there are none). */
+struct ports *ports_new(char *const *specs, cb_error_t *err);
+/* Relay into the network namespace of the container's PID 1 (our child, not reaped). */
+int ports_attach(struct ports *p, pid_t pid, cb_error_t *err);
+/* NetworkSettings.Ports: the exposed ports and the host addresses of the sockets. */
+json_object *ports_settings(struct ports *p, json_object *exposed);
+int ports_fd(const struct ports *p);
+void ports_ready(struct ports *p);
+/* Close every socket: the host ports are free again. */
+void ports_free(struct ports *p);
+
 /* The I/O side: the json-file log and attached clients. */
 struct shim_io;
 struct shim_io *io_new(const char *log_path, cb_error_t *err);
