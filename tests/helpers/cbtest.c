@@ -334,7 +334,7 @@ static int cmd_keyring_new(const char *desc, const char *data, char **argv) {
   return 2;
 }
 
-static int cmd_udp_echo(long port) {
+static _Noreturn void cmd_udp_echo(long port) {
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
@@ -396,7 +396,7 @@ int main(int argc, char **argv) {
   if (!strcmp(c, "keyring-search") && nargs == 1)
     return cmd_keyring_search(argv[2]);
   if (!strcmp(c, "udp-echo") && nargs == 1)
-    return cmd_udp_echo(num(argv[2]));
+    cmd_udp_echo(num(argv[2]));
   if (!strcmp(c, "keyring-new") && nargs >= 3)
     return cmd_keyring_new(argv[2], argv[3], argv + 4);
   return usage();
