@@ -24,6 +24,7 @@
 #include "crowbar/proc.h"
 #include "crowbar/stack.h"
 #include "crowbar/tty.h"
+#include "crowbar/volume.h"
 #include "engine.h"
 
 int engine_ctx(struct cb_ctx *ctx, const char *argv0, cb_error_t *err) {
@@ -435,7 +436,6 @@ int container_stop(const struct cb_ctx *ctx, const char *id, int timeout, cb_err
 
 int container_remove(const struct cb_ctx *ctx, const char *id, bool force, bool volumes,
                      cb_error_t *err) {
-  (void)volumes;
   for (int attempt = 0; attempt < 3; attempt++) {
     cleanup_close int lk = cb_lock(ctx, id, 1, err);
     if (lk < 0)
@@ -457,8 +457,12 @@ int container_remove(const struct cb_ctx *ctx, const char *id, bool force, bool 
           cb_digest_valid(image) ? cb_ctx_path(ctx, "images/%s/config.json", cb_digest_hex(image))
                                  : NULL;
       bool collect = cb_container_own_layers(c) > 0 || (icfg && access(icfg, F_OK) < 0);
+      /* -v: its anonymous volumes go too, unless another container mounts one. */
+      cleanup_strv char **anon =
+          volumes ? cb_json_get_strv(c->json, "Crowbar.AnonymousVolumes") : NULL;
       if (cb_container_destroy(ctx, c, err) < 0)
         return -1;
+      cb_volumes_remove_anonymous(ctx, anon);
       cb_error_t e2 = NULL;
       if (collect && cb_image_gc_layers(ctx, &e2) < 0)
         cb_error_release(&e2);

@@ -118,7 +118,7 @@ json_object *cb_volume_inspect(const struct cb_ctx *ctx, const char *name, cb_er
   cleanup_free char *data = cb_volume_data_path(ctx, name);
   struct stat st;
   if (!cb_name_valid(name) || stat(data, &st) < 0) {
-    cb_error_make(err, ENOENT, "No such volume: %s", name);
+    cb_error_make(err, 0, "No such volume: %s", name);
     return NULL;
   }
   cleanup_free char *recpath = xasprintf("%s/volume.json", dir);
@@ -228,7 +228,7 @@ int cb_volume_remove(const struct cb_ctx *ctx, const char *name, long long *byte
   if (bytes)
     *bytes = 0;
   if (!cb_volume_exists(ctx, name))
-    return cb_error_make(err, ENOENT, "get %s: no such volume", name);
+    return cb_error_make(err, 0, "get %s: no such volume", name);
   cleanup_strv char **ids = NULL;
   if (cb_volume_users(ctx, name, &ids, err) < 0)
     return -1;
@@ -244,7 +244,7 @@ int cb_volume_remove(const struct cb_ctx *ctx, const char *name, long long *byte
       strcat(list, *p);
     }
     strcat(list, "]");
-    return cb_error_make(err, EBUSY, "remove %s: volume is in use - %s", name, list);
+    return cb_error_make(err, 0, "remove %s: volume is in use - %s", name, list);
   }
   cleanup_free char *dir = volume_dir(ctx, name);
   if (bytes) {

@@ -35,6 +35,7 @@
 #include "crowbar/lock.h"
 #include "crowbar/proc.h"
 #include "crowbar/tty.h"
+#include "crowbar/volume.h"
 #include "shim.h"
 
 #define MAX_CLIENTS 16
@@ -376,8 +377,11 @@ static void record_start_failure(struct shim *s, int code, const char *msg) {
   free(s->c->state.error);
   s->c->state.error = xstrdup(msg);
   if (s->cfg.autoremove) {
+    char **anon = cb_json_get_strv(s->c->json, "Crowbar.AnonymousVolumes");
     if (cb_container_destroy(&s->ctx, s->c, &err) < 0)
       cb_error_release(&err);
+    cb_volumes_remove_anonymous(&s->ctx, anon);
+    cb_strv_free(anon);
   } else if (cb_container_save(&s->ctx, s->c, &err) < 0) {
     cb_error_release(&err);
   }
@@ -416,6 +420,7 @@ static void record_exit(struct shim *s, int status) {
     cb_error_release(&err);
   struct cb_container *fresh = NULL;
   bool autoremove = false;
+  char **anon = NULL; /* --rm: the anonymous volumes go with the container */
   if (cb_container_load(&s->ctx, s->c->id, &fresh, &err) < 0) {
     /* Removed under us (rm -f): nothing to record. */
     cb_error_release(&err);
@@ -428,6 +433,8 @@ static void record_exit(struct shim *s, int status) {
     st->pid = 0;
     /* --rm: gone from every listing before the exit is told; its files go after. */
     autoremove = cb_json_get_bool(fresh->json, "HostConfig.AutoRemove", false);
+    if (autoremove)
+      anon = cb_json_get_strv(fresh->json, "Crowbar.AnonymousVolumes");
     if (autoremove ? cb_container_unlist(&s->ctx, fresh, &err) < 0
                    : cb_container_save(&s->ctx, fresh, &err) < 0)
       cb_error_release(&err);
@@ -435,6 +442,9 @@ static void record_exit(struct shim *s, int status) {
   }
   if (lk >= 0)
     close(lk);
+  /* --rm's anonymous volumes are gone too before run returns, as the container is. */
+  cb_volumes_remove_anonymous(&s->ctx, anon);
+  cb_strv_free(anon);
   struct cb_attach_msg m = {.type = CB_EXIT, .a = code};
   for (int i = 0; i < s->nclients; i++)
     cb_attach_send(s->clients[i].sock, &m, NULL, 0);
