@@ -254,6 +254,7 @@ static int parse_mount(struct mount_plan *p, const char *spec, cb_error_t *err) 
         return cb_error_make(err, 0, "invalid field '%s' must be a key=value pair", *f);
       continue;
     }
+    cleanup_free char *whole = xstrdup(*f);
     *eq = '\0';
     const char *key = *f, *val = eq + 1;
     if (!strcmp(key, "type")) {
@@ -302,7 +303,7 @@ static int parse_mount(struct mount_plan *p, const char *spec, cb_error_t *err) 
     } else if (!strcmp(key, "consistency")) {
       /* macOS only; accepted and ignored, as on Linux. */
     } else {
-      return cb_error_make(err, 0, "unexpected key '%s' in '%s'", key, *f);
+      return cb_error_make(err, 0, "unexpected key '%s' in '%s'", key, whole);
     }
   }
   if (!*type)
