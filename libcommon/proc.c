@@ -362,27 +362,19 @@ static ssize_t read_pid_file(int procfd, pid_t pid, const char *name, char *buf,
   int fd = openat(procfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
     return -1;
-  size_t n = 0;
-  while (n + 1 < size) {
-    ssize_t r = read(fd, buf + n, size - 1 - n);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0) {
-      int e = errno;
-      close(fd);
-      errno = e;
-      return -1;
-    }
-    if (r == 0)
-      break;
-    n += (size_t)r;
-    /* seq files give their whole text in one read when it fits. */
-    if (strcmp(name, "cmdline") != 0)
-      break;
-  }
+  /* One read: seq files give their whole text at once when it fits. */
+  ssize_t r;
+  do
+    r = read(fd, buf, size - 1);
+  while (r < 0 && errno == EINTR);
+  int e = errno;
   close(fd);
-  buf[n] = '\0';
-  return (ssize_t)n;
+  if (r < 0) {
+    errno = e;
+    return -1;
+  }
+  buf[r] = '\0';
+  return r;
 }
 
 static int read_cmdline(int procfd, pid_t pid, struct cb_proc_info *pi) {
@@ -417,6 +409,10 @@ static int read_cmdline(int procfd, pid_t pid, struct cb_proc_info *pi) {
     if (r == 0)
       break;
     n += (size_t)r;
+    /* The kernel copies the whole argument area it is asked for: a short read is all of
+     * it (one read, not two, per process). */
+    if (n < cap)
+      break;
   }
   close(fd);
   /* Drop the trailing NUL(s) of the last argument: cmdline_len covers the arguments. */
@@ -568,4 +564,29 @@ void cb_proc_fds_free(struct cb_proc_fd *v, size_t n) {
   for (size_t i = 0; i < n; i++)
     free(v[i].target);
   free(v);
+}
+
+int cb_proc_stat_open(int procfd, pid_t pid) {
+  char rel[48];
+  snprintf(rel, sizeof rel, "%s%d/stat", procfd == AT_FDCWD ? "/proc/" : "", pid);
+  return openat(procfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+}
+
+int cb_proc_stat_pread(int fd, pid_t pid, struct cb_proc_stat *st) {
+  char buf[1024];
+  ssize_t r;
+  do
+    r = pread(fd, buf, sizeof buf - 1, 0);
+  while (r < 0 && errno == EINTR);
+  if (r <= 0) {
+    if (r == 0)
+      errno = ESRCH;
+    return -1;
+  }
+  buf[r] = '\0';
+  if (cb_proc_stat_parse(buf, pid, st) < 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  return 0;
 }

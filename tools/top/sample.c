@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,10 +32,25 @@ struct top_known {
   off_t size;
 };
 
+/* What the previous sample saw of a process: its CPU ticks for %CPU, and what status and
+ * cmdline said, so that a later sample need not read them again every time. */
 struct top_prev {
   pid_t pid;
   uint64_t start, ticks;
+  pid_t cpid;
+  uid_t uid;
+  char comm[64];
+  char *cmd;
+  int stat_fd; /* its /proc/PID/stat, kept open for the next sample; -1 if none */
 };
+
+/* status (for the user) and cmdline are read again every this many samples (each process
+ * in its turn, by PID, so the cost spreads evenly), and cmdline also whenever the command
+ * name changes (an exec). */
+#define TOP_REREAD_EVERY 5
+
+static struct top_prev *prev_find(const struct top_sampler *s, pid_t pid);
+static void prev_free(struct top_prev *v, size_t n);
 
 struct top_name {
   uid_t uid;
@@ -158,6 +174,18 @@ int top_sampler_init(struct top_sampler *s, const struct cb_ctx *ctx, cb_error_t
   if (s->procfd < 0)
     return cb_error_sys(err, "open /proc");
   s->hz = cb_clock_ticks();
+  /* Keeping each process's stat open makes a sample one pread per process: allow it as
+   * many descriptors as the hard limit lets us, a few kept for everything else. */
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    if (rl.rlim_cur < rl.rlim_max) {
+      rlim_t want = rl.rlim_max > 1048576 ? 1048576 : rl.rlim_max;
+      struct rlimit nl = {want, rl.rlim_max};
+      if (setrlimit(RLIMIT_NOFILE, &nl) == 0)
+        rl.rlim_cur = want;
+    }
+    s->fd_budget = rl.rlim_cur > 256 ? (size_t)(rl.rlim_cur - 256) : 0;
+  }
   long page = sysconf(_SC_PAGESIZE);
   s->page_kb = page > 0 ? page / 1024 : 4;
   return 0;
@@ -172,7 +200,7 @@ void top_sampler_release(struct top_sampler *s) {
     top_names_free(s->known[i].names);
   }
   free(s->known);
-  free(s->prev);
+  prev_free(s->prev, s->n_prev);
   free(s->only);
   s->known = NULL;
   s->prev = NULL;
@@ -227,40 +255,82 @@ struct scan_state {
   struct top_sampler *s;
   struct top_snapshot *snap;
   size_t cap_ctrs, cap_procs;
+  int *fds; /* each process's stat descriptor, beside snap->procs */
+  size_t fds_held;
 };
 
 static void read_proc(struct scan_state *st, pid_t pid, size_t ctr) {
-  struct cb_proc_info pi;
+  struct top_sampler *s = st->s;
+  struct cb_proc_info pi, more;
   cb_error_t e2 = NULL;
-  if (cb_proc_read(st->s->procfd, pid,
-                   CB_PROC_READ_STAT | CB_PROC_READ_STATUS | CB_PROC_READ_CMDLINE, &pi, &e2) < 0) {
-    cb_error_release(&e2); /* gone since the cgroup listed it */
+  memset(&pi, 0, sizeof pi);
+  /* stat through the descriptor the last sample kept (one pread), else a new one. */
+  struct top_prev *q = prev_find(s, pid);
+  int fd = -1;
+  if (q && q->stat_fd >= 0 && cb_proc_stat_pread(q->stat_fd, pid, &pi.stat) == 0) {
+    fd = steal_fd(&q->stat_fd);
+  } else {
+    fd = cb_proc_stat_open(s->procfd, pid);
+    if (fd < 0 || cb_proc_stat_pread(fd, pid, &pi.stat) < 0) {
+      if (fd >= 0)
+        close(fd);
+      return; /* gone since the cgroup listed it */
+    }
+  }
+  if (st->fds_held >= s->fd_budget) {
+    close(fd);
+    fd = -1;
+  }
+  if (q && q->start != pi.stat.start_time)
+    q = NULL; /* another process under a reused PID */
+  cleanup_free char *comm = top_printable(pi.stat.comm, strlen(pi.stat.comm), false);
+  bool turn = (uint64_t)pid % TOP_REREAD_EVERY == s->samples % TOP_REREAD_EVERY;
+  unsigned what = 0;
+  if (!q || turn)
+    what |= CB_PROC_READ_STATUS;
+  if (!q || turn || strcmp(q->comm, comm) != 0)
+    what |= CB_PROC_READ_CMDLINE;
+  memset(&more, 0, sizeof more);
+  if (what && cb_proc_read(s->procfd, pid, what, &more, &e2) < 0) {
+    cb_error_release(&e2);
+    if (fd >= 0)
+      close(fd);
     return;
   }
   struct top_snapshot *snap = st->snap;
   if (snap->nprocs == st->cap_procs) {
     st->cap_procs = st->cap_procs ? st->cap_procs * 2 : 256;
     snap->procs = xrealloc(snap->procs, st->cap_procs * sizeof *snap->procs);
+    st->fds = xrealloc(st->fds, st->cap_procs * sizeof *st->fds);
   }
+  st->fds[snap->nprocs] = fd;
+  if (fd >= 0)
+    st->fds_held++;
   struct top_proc *p = &snap->procs[snap->nprocs++];
   memset(p, 0, sizeof *p);
   p->pid = pid;
-  p->cpid = cb_proc_status_cpid(&pi.status);
   p->ppid = pi.stat.ppid;
-  p->uid = pi.status.uid[1];
   p->state = pi.stat.state;
   p->threads = pi.stat.threads;
-  p->rss_kb = pi.stat.rss_pages > 0 ? (uint64_t)pi.stat.rss_pages * (uint64_t)st->s->page_kb : 0;
+  p->rss_kb = pi.stat.rss_pages > 0 ? (uint64_t)pi.stat.rss_pages * (uint64_t)s->page_kb : 0;
   p->ticks = pi.stat.utime + pi.stat.stime;
   p->start = pi.stat.start_time;
   p->ctr = ctr;
-  cleanup_free char *comm = top_printable(pi.stat.comm, strlen(pi.stat.comm), false);
   snprintf(p->comm, sizeof p->comm, "%s", comm);
-  if (pi.cmdline_len)
-    p->cmd = top_printable(pi.cmdline, pi.cmdline_len, true);
+  if (what & CB_PROC_READ_STATUS) {
+    p->cpid = cb_proc_status_cpid(&more.status);
+    p->uid = more.status.uid[1];
+  } else {
+    p->cpid = q->cpid;
+    p->uid = q->uid;
+  }
+  if (!(what & CB_PROC_READ_CMDLINE))
+    p->cmd = xstrdup(q->cmd);
+  else if (more.cmdline_len)
+    p->cmd = top_printable(more.cmdline, more.cmdline_len, true);
   else
     p->cmd = xasprintf("[%s]", p->comm);
-  cb_proc_info_release(&pi);
+  cb_proc_info_release(&more);
 }
 
 static int on_cgroup(const struct cb_cgroup_found *f, void *data, cb_error_t *err) {
@@ -325,12 +395,21 @@ static void refresh_names(struct top_sampler *s, struct top_known *k, pid_t init
   k->names = top_names_parse(buf, n);
 }
 
+static void prev_free(struct top_prev *v, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(v[i].cmd);
+    if (v[i].stat_fd >= 0)
+      close(v[i].stat_fd); /* a process that is gone */
+  }
+  free(v);
+}
+
 static int prev_cmp(const void *a, const void *b) {
   const struct top_prev *x = a, *y = b;
   return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-static const struct top_prev *prev_find(const struct top_sampler *s, pid_t pid) {
+static struct top_prev *prev_find(const struct top_sampler *s, pid_t pid) {
   size_t lo = 0, hi = s->n_prev;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
@@ -414,6 +493,10 @@ int top_sample(struct top_sampler *s, struct top_snapshot *out, cb_error_t *err)
   struct scan_state st = {.s = s, .snap = out};
   const struct cb_cgroup_engine *engines[] = {&cb_cgroup_engine_crowbar};
   if (cb_cgroup_scan(engines, 1, on_cgroup, &st, err) < 0) {
+    for (size_t i = 0; i < out->nprocs; i++)
+      if (st.fds[i] >= 0)
+        close(st.fds[i]);
+    free(st.fds);
     top_snapshot_release(out);
     return -1;
   }
@@ -426,14 +509,18 @@ int top_sample(struct top_sampler *s, struct top_snapshot *out, cb_error_t *err)
     bool same = q && q->start == p->start;
     p->cpu = top_cpu_percent(p->ticks, same ? q->ticks : 0, same, out->interval, p->start,
                              out->uptime, s->hz);
-    prev[i] = (struct top_prev){p->pid, p->start, p->ticks};
+    prev[i] = (struct top_prev){p->pid, p->start, p->ticks,        p->cpid,
+                                p->uid, "",       xstrdup(p->cmd), st.fds[i]};
+    memcpy(prev[i].comm, p->comm, sizeof prev[i].comm);
   }
   qsort(prev, out->nprocs, sizeof *prev, prev_cmp);
-  free(s->prev);
+  prev_free(s->prev, s->n_prev);
+  free(st.fds);
   s->prev = prev;
   s->n_prev = out->nprocs;
   s->prev_uptime = out->uptime;
   s->have_prev = true;
+  s->samples++;
 
   /* Containers by name; their processes follow that order. */
   size_t *rank = xmalloc((out->nctrs ? out->nctrs : 1) * sizeof *rank);

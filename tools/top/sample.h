@@ -80,6 +80,8 @@ struct top_sampler {
   size_t n_prev;
   double prev_uptime;
   bool have_prev;
+  uint64_t samples; /* taken so far */
+  size_t fd_budget; /* stat descriptors it may keep open between samples */
 };
 
 int top_sampler_init(struct top_sampler *s, const struct cb_ctx *ctx, cb_error_t *err);

@@ -100,6 +100,12 @@ void cb_proc_info_release(struct cb_proc_info *pi);
 /* The text of /proc/PID/status parsed into st (unknown keys ignored). */
 void cb_proc_status_parse(const char *text, struct cb_proc_status *st);
 
+/* /proc/PID/stat opened to be read again and again (one pread per sample instead of an
+ * open, a read and a close): the descriptor stays bound to that process, and once it has
+ * gone a read fails (ESRCH) even when its PID is reused. -1 with errno on failure. */
+int cb_proc_stat_open(int procfd, pid_t pid);
+int cb_proc_stat_pread(int fd, pid_t pid, struct cb_proc_stat *st);
+
 /* Capability sets by name, upper case as Docker writes them ("CAP_CHOWN CAP_KILL"),
  * space-separated in bit order (libcap's names; a bit it has no name for is "CAP_N");
  * "ALL" when every capability this kernel knows is set, "" for none. Malloc'd. */
