@@ -84,6 +84,8 @@ struct top_sampler {
   size_t fd_budget; /* stat descriptors it may keep open between samples */
 };
 
+/* ctx: the engine's roots, whose containers are shown (a cgroup of another root's is
+ * not); NULL shows every cgroup the engines' patterns match, named by its short ID. */
 int top_sampler_init(struct top_sampler *s, const struct cb_ctx *ctx, cb_error_t *err);
 void top_sampler_release(struct top_sampler *s);
 /* Take a sample into *out (released first if it holds one). */
