@@ -39,7 +39,9 @@ static void test_printable(void **state) {
   char *s = top_printable("a\033[2Jb\tc\x80", 9, false);
   assert_string_equal(s, "a?[2Jb?c?");
   free(s);
-  s = top_printable("sleep\0" "10\0", 8, true);
+  s = top_printable("sleep\0"
+                    "10\0",
+                    8, true);
   assert_string_equal(s, "sleep 10");
   free(s);
 }
@@ -240,12 +242,13 @@ static void test_print(void **state) {
   struct top_order o = {.sort = TOP_SORT_PID};
   char *text = print_to_string(top_print_text, &s, &o);
   /* The titles, each container headed by its totals, the rows with both PIDs. */
-  assert_non_null(strstr(text, "\nCONTAINER   PID  CPID USER S  %CPU   RSS THR      TIME COMMAND\n"
-                              "db (aaaaaaaaaaaa): CPU 0.0%, MEM 1MiB / 64MiB, PIDS 3 / 100\n"
-                              "db          200     1 root S   5.0   800   1   0:09.00 cmd-200 --flag\n"
-                              "web (bbbbbbbbbbbb): CPU 0.0%, MEM 1MiB / 64MiB, PIDS 3 / 100\n"
-                              "web         100     1 root R   1.0   100   1   2:03.45 cmd-100 --flag\n"
-                              "web         101     2 root S  50.0   300   1   0:00.10 cmd-101 --flag\n"));
+  assert_non_null(
+      strstr(text, "\nCONTAINER   PID  CPID USER S  %CPU   RSS THR      TIME COMMAND\n"
+                   "db (aaaaaaaaaaaa): CPU 0.0%, MEM 1MiB / 64MiB, PIDS 3 / 100\n"
+                   "db          200     1 root S   5.0   800   1   0:09.00 cmd-200 --flag\n"
+                   "web (bbbbbbbbbbbb): CPU 0.0%, MEM 1MiB / 64MiB, PIDS 3 / 100\n"
+                   "web         100     1 root R   1.0   100   1   2:03.45 cmd-100 --flag\n"
+                   "web         101     2 root S  50.0   300   1   0:00.10 cmd-101 --flag\n"));
   /* A tree: the command indented under its parent's. */
   o.tree = true;
   free(text);

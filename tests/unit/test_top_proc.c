@@ -92,12 +92,10 @@ static void test_read_self(void **state) {
   assert_true(procfd >= 0);
   struct cb_proc_info pi;
   cb_error_t err = NULL;
-  assert_int_equal(cb_proc_read(procfd,
-                                getpid(),
+  assert_int_equal(cb_proc_read(procfd, getpid(),
                                 CB_PROC_READ_STAT | CB_PROC_READ_STATUS | CB_PROC_READ_STATM |
                                     CB_PROC_READ_CMDLINE,
-                                &pi,
-                                &err),
+                                &pi, &err),
                    0);
   assert_int_equal(pi.stat.pid, getpid());
   assert_int_equal(pi.stat.ppid, getppid());
@@ -176,10 +174,9 @@ static void test_fds_and_sockets(void **state) {
   char name[64];
   snprintf(name, sizeof name, "crowbar-test-top-%d", getpid());
   memcpy(sun.sun_path + 1, name, strlen(name)); /* abstract */
-  assert_int_equal(
-      bind(ux, (struct sockaddr *)&sun, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
-                                                    strlen(name))),
-      0);
+  assert_int_equal(bind(ux, (struct sockaddr *)&sun,
+                        (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name))),
+                   0);
   assert_int_equal(listen(ux, 1), 0);
 
   struct cb_proc_fd *fds = NULL;

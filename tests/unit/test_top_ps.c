@@ -75,12 +75,20 @@ static void test_custom_fields(void **state) {
     const char *const args[4];
     bool custom;
   } cases[] = {
-      {{"-o", "pid", NULL}, true},  {{"-opid", NULL}, true},   {{"o", "pid", NULL}, true},
-      {{"ocmd", NULL}, true},       {{"--format", "cmd", NULL}, true},
-      {{"--format=cmd", NULL}, true}, {{"efocmd", NULL}, true},  {{"aux", NULL}, false},
-      {{"-ef", NULL}, false},       {{"-C", "ocmd", NULL}, false},
-      {{"eUocmd", NULL}, false},    {{"--sort", "ocmd", NULL}, false},
-      {{"--sort=-pcpu", NULL}, false}, {{"-u", "root", "-o", NULL}, true},
+      {{"-o", "pid", NULL}, true},
+      {{"-opid", NULL}, true},
+      {{"o", "pid", NULL}, true},
+      {{"ocmd", NULL}, true},
+      {{"--format", "cmd", NULL}, true},
+      {{"--format=cmd", NULL}, true},
+      {{"efocmd", NULL}, true},
+      {{"aux", NULL}, false},
+      {{"-ef", NULL}, false},
+      {{"-C", "ocmd", NULL}, false},
+      {{"eUocmd", NULL}, false},
+      {{"--sort", "ocmd", NULL}, false},
+      {{"--sort=-pcpu", NULL}, false},
+      {{"-u", "root", "-o", NULL}, true},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     bool got = top_ps_custom_fields((char *const *)cases[i].args);

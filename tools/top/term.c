@@ -110,6 +110,14 @@ int top_term_start(struct top_term_events *ev, cb_error_t *err) {
   noecho();
   nonl();
   keypad(stdscr, TRUE);
+  /* Home and End as VT220 and xterm's other modes send them, whatever terminfo says
+   * (tmux sends these under TERM=xterm). */
+  define_key("\033[1~", KEY_HOME);
+  define_key("\033[4~", KEY_END);
+  define_key("\033[H", KEY_HOME);
+  define_key("\033[F", KEY_END);
+  define_key("\033OH", KEY_HOME);
+  define_key("\033OF", KEY_END);
   nodelay(stdscr, TRUE);
   set_escdelay(25);
   curs_set(0);
