@@ -479,15 +479,20 @@ static void test_sample(void **state) {
   }
 
   /* Only the containers asked for. */
-  s.only = xcalloc(1, sizeof *s.only);
-  memset(s.only[0], 'f', CB_ID_LEN);
-  s.n_only = 1;
+  char other[CB_ID_LEN + 1];
+  memset(other, 'f', CB_ID_LEN);
+  other[CB_ID_LEN] = '\0';
+  top_sampler_only(&s, other, "other");
   assert_int_equal(top_sample(&s, &snap, &err), 0);
-  assert_null(find_ctr(&snap, f->id));
-  memcpy(s.only[0], f->id, CB_ID_LEN + 1);
+  assert_int_equal(snap.nctrs, 0);
+  top_sampler_only(&s, f->id, "mine");
   assert_int_equal(top_sample(&s, &snap, &err), 0);
-  assert_non_null(find_ctr(&snap, f->id));
+  c = find_ctr(&snap, f->id);
+  assert_non_null(c);
   assert_int_equal(snap.nctrs, 1);
+  /* Known already (without an engine, by its short ID): the name stays. */
+  assert_int_equal(strncmp(c->name, f->id, 12), 0);
+  assert_int_equal(c->nprocs, 1);
   top_snapshot_release(&snap);
   top_sampler_release(&s);
 }

@@ -163,8 +163,7 @@ int main(int argc, char **argv) {
       ret = 1;
       break;
     }
-    s.only = xrealloc(s.only, (s.n_only + 1) * sizeof *s.only);
-    memcpy(s.only[s.n_only++], ct->id, CB_ID_LEN + 1);
+    top_sampler_only(&s, ct->id, ct->name ? ct->name : ct->id);
   }
   if (ret == 0) {
     if (format || batch || !isatty(STDOUT_FILENO)) {

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crowbar/cgroup.h"
 #include "crowbar/cleanup.h"
 #include "crowbar/container.h"
 #include "crowbar/proc.h"
@@ -244,6 +245,24 @@ static struct top_known *known_get(struct top_sampler *s, const char *id) {
   return k;
 }
 
+int top_sampler_only(struct top_sampler *s, const char *id, const char *name) {
+  s->only = xrealloc(s->only, (s->n_only + 1) * sizeof *s->only);
+  memcpy(s->only[s->n_only++], id, CB_ID_LEN + 1);
+  /* The engine has named it already: no second look-up at the first sample. */
+  for (size_t i = 0; i < s->n_known; i++)
+    if (!strcmp(s->known[i].id, id))
+      return 0;
+  if (s->n_known == s->cap_known) {
+    s->cap_known = s->cap_known ? s->cap_known * 2 : 16;
+    s->known = xrealloc(s->known, s->cap_known * sizeof *s->known);
+  }
+  struct top_known *k = &s->known[s->n_known++];
+  memset(k, 0, sizeof *k);
+  memcpy(k->id, id, CB_ID_LEN + 1);
+  k->name = xstrdup(name);
+  return 0;
+}
+
 static bool wanted(const struct top_sampler *s, const char *id) {
   if (!s->n_only)
     return true;
@@ -337,8 +356,10 @@ static void read_proc(struct scan_state *st, pid_t pid, size_t ctr) {
 
 static int on_cgroup(const struct cb_cgroup_found *f, void *data, cb_error_t *err) {
   struct scan_state *st = data;
+  if (!wanted(st->s, f->id))
+    return 0;
   struct top_known *k = known_get(st->s, f->id);
-  if (!k->name || !wanted(st->s, f->id))
+  if (!k->name)
     return 0;
   struct top_snapshot *snap = st->snap;
   if (snap->nctrs == st->cap_ctrs) {
@@ -494,7 +515,29 @@ int top_sample(struct top_sampler *s, struct top_snapshot *out, cb_error_t *err)
 
   struct scan_state st = {.s = s, .snap = out};
   const struct cb_cgroup_engine *engines[] = {&cb_cgroup_engine_crowbar};
-  if (cb_cgroup_scan(engines, 1, on_cgroup, &st, err) < 0) {
+  int rc = 0;
+  if (s->n_only) {
+    /* The containers asked for: their own cgroups, not the whole parent folder. */
+    for (size_t i = 0; i < s->n_only && rc == 0; i++) {
+      struct cb_cgroup_found f = {.engine = engines[0]};
+      memcpy(f.id, s->only[i], CB_ID_LEN + 1);
+      cleanup_free char *path = cb_cgroup_path(f.id);
+      cleanup_free pid_t *pids = NULL;
+      cb_error_t e2 = NULL;
+      if (cb_cgroup_path_pids(path, &pids, &f.n_pids, &e2) < 0) {
+        cb_error_release(&e2); /* it stopped since */
+        continue;
+      }
+      if (!f.n_pids)
+        continue;
+      f.path = path;
+      f.pids = pids;
+      rc = on_cgroup(&f, &st, err);
+    }
+  } else {
+    rc = cb_cgroup_scan(engines, 1, on_cgroup, &st, err);
+  }
+  if (rc < 0) {
     for (size_t i = 0; i < out->nprocs; i++)
       if (st.fds[i] >= 0)
         close(st.fds[i]);

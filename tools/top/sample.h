@@ -88,6 +88,8 @@ struct top_sampler {
  * not); NULL shows every cgroup the engines' patterns match, named by its short ID. */
 int top_sampler_init(struct top_sampler *s, const struct cb_ctx *ctx, cb_error_t *err);
 void top_sampler_release(struct top_sampler *s);
+/* Show only this container (and the others so added), which the engine calls name. */
+int top_sampler_only(struct top_sampler *s, const char *id, const char *name);
 /* Take a sample into *out (released first if it holds one). */
 int top_sample(struct top_sampler *s, struct top_snapshot *out, cb_error_t *err);
 void top_snapshot_release(struct top_snapshot *snap);
