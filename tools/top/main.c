@@ -166,7 +166,7 @@ int main(int argc, char **argv) {
     top_sampler_only(&s, ct->id, ct->name ? ct->name : ct->id);
   }
   if (ret == 0) {
-    if (format || batch || !isatty(STDOUT_FILENO)) {
+    if (format || batch || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) {
       cb_ignore_sigpipe();
       struct top_batch_opts bo = {
           .iterations = iterations, .delay = delay, .json = format != NULL, .order = order};

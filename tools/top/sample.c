@@ -386,11 +386,21 @@ static void refresh_names(struct top_sampler *s, struct top_known *k, pid_t init
   cleanup_close int root = openat(s->procfd, rel, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
     return;
-  cleanup_close int fd = cb_sr_open(root, "/etc/passwd", O_RDONLY | O_NOCTTY, 0);
+  /* Pinned with O_PATH and opened only if it is a regular file: a FIFO there would hang
+   * us, and a device node the container made (it may mknod any) would be opened by the
+   * host with no device cgroup in the way (a watchdog's open arms it). */
+  cleanup_close int pin = cb_sr_open(root, "/etc/passwd", O_PATH, 0);
   struct stat st;
-  if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+  cleanup_close int fd = -1;
+  if (pin >= 0 && fstat(pin, &st) == 0 && S_ISREG(st.st_mode)) {
+    char self[48];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", pin);
+    fd = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  }
+  if (fd < 0) {
     top_names_free(k->names);
     k->names = NULL;
+    k->names_tried = false;
     return;
   }
   if (k->names_tried && st.st_dev == k->dev && st.st_ino == k->ino && st.st_size == k->size &&

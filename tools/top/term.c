@@ -100,8 +100,13 @@ int top_term_start(struct top_term_events *ev, cb_error_t *err) {
   sigdelset(&wait_mask, SIGWINCH);
   atexit(at_exit);
 
-  if (!initscr())
-    return cb_error_make(err, 0, "cannot start curses on this terminal");
+  /* newterm, not initscr: an unknown terminal is an error to report, not an exit. */
+  SCREEN *scr = newterm(NULL, stdout, stdin);
+  if (!scr) {
+    const char *term = getenv("TERM");
+    return cb_error_make(err, 0, "cannot draw on the terminal (TERM=%s)", term ? term : "");
+  }
+  set_term(scr);
   active = 1;
   leave_len = 0;
   add_seq("cnorm");
