@@ -319,6 +319,10 @@ static int fake_setup(void **state) {
     close(go[1]);
     if (read(go[0], &c, 1) != 1 || setgid(65534) < 0 || setuid(65534) < 0)
       _exit(1);
+    /* A change of credentials clears the parent-death signal: set it again. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1)
+      _exit(1);
     execl("/bin/sleep", "sleep", "1000", (char *)NULL);
     _exit(127);
   }

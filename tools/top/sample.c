@@ -568,7 +568,8 @@ int top_sample(struct top_sampler *s, struct top_snapshot *out, cb_error_t *err)
                                 p->uid, "",       xstrdup(p->cmd), st.fds[i]};
     memcpy(prev[i].comm, p->comm, sizeof prev[i].comm);
   }
-  qsort(prev, out->nprocs, sizeof *prev, prev_cmp);
+  if (out->nprocs > 1)
+    qsort(prev, out->nprocs, sizeof *prev, prev_cmp);
   prev_free(s->prev, s->n_prev);
   free(st.fds);
   s->prev = prev;
@@ -581,7 +582,8 @@ int top_sample(struct top_sampler *s, struct top_snapshot *out, cb_error_t *err)
   size_t *rank = xmalloc((out->nctrs ? out->nctrs : 1) * sizeof *rank);
   for (size_t i = 0; i < out->nctrs; i++)
     out->ctrs[i].nprocs = i; /* remember the old index through the sort */
-  qsort(out->ctrs, out->nctrs, sizeof *out->ctrs, ctr_name_cmp);
+  if (out->nctrs > 1)
+    qsort(out->ctrs, out->nctrs, sizeof *out->ctrs, ctr_name_cmp);
   for (size_t i = 0; i < out->nctrs; i++) {
     rank[out->ctrs[i].nprocs] = i;
     out->ctrs[i].nprocs = 0;
@@ -589,7 +591,8 @@ int top_sample(struct top_sampler *s, struct top_snapshot *out, cb_error_t *err)
   for (size_t i = 0; i < out->nprocs; i++)
     out->procs[i].ctr = rank[out->procs[i].ctr];
   free(rank);
-  qsort(out->procs, out->nprocs, sizeof *out->procs, proc_ctr_pid_cmp);
+  if (out->nprocs > 1)
+    qsort(out->procs, out->nprocs, sizeof *out->procs, proc_ctr_pid_cmp);
 
   for (size_t i = 0; i < out->nprocs; i++) {
     struct top_proc *p = &out->procs[i];
