@@ -20,6 +20,7 @@
 #include "crowbar/lookpath.h"
 #include "crowbar/ns.h"
 #include "crowbar/proc.h"
+#include "crowbar/seccomp.h"
 #include "crowbar/security.h"
 #include "crowbar/tty.h"
 #include "exec.h"
@@ -51,6 +52,11 @@ static void exec_child(const struct exec_opts *o, struct cb_container *c, char *
     if (tty_slave > 2)
       close(tty_slave);
   }
+  /* The container's session keyring and seccomp filter, as its PID 1 has them (the
+   * filter loaded while CAP_SYS_ADMIN is ours, unless no_new_privs allows it later). */
+  if (cb_keyring_join(c->id, false, &err) < 0 ||
+      (!nnp && cb_seccomp_apply_container(c->json, &err) < 0))
+    goto fail;
   const char *user = o->user ? o->user : cb_json_get_str(c->json, "Config.User", "");
   cleanup_free char *home = NULL;
   if (cb_user_switch(user, &home, &err) < 0)
@@ -76,7 +82,12 @@ static void exec_child(const struct exec_opts *o, struct cb_container *c, char *
     cb_error_sys(&err, "set no_new_privs");
     goto fail;
   }
-  cb_cloexec_from(3);
+  if (cb_cloexec_from(3) < 0) {
+    cb_error_sys(&err, "mark the descriptors close-on-exec");
+    goto fail;
+  }
+  if (nnp && cb_seccomp_apply_container(c->json, &err) < 0)
+    goto fail;
   execve(prog, o->argv, env);
   cb_error_sys(&err, "exec: \"%s\"", o->argv[0]);
   cb_error_set_code(&err, errno == ENOENT ? 127 : 126);

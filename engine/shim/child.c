@@ -22,6 +22,7 @@
 #include "crowbar/cleanup.h"
 #include "crowbar/tty.h"
 #include "crowbar/lookpath.h"
+#include "crowbar/seccomp.h"
 #include "crowbar/security.h"
 #include "shim.h"
 
@@ -103,6 +104,20 @@ void container_child(const struct shim_config *cfg, int syncfd, int errfd, int c
   }
   char **env = cb_strv_dup(cfg->env);
   cleanup_free char *home = NULL;
+  /* A session keyring of its own, never the one of whoever started it (runc does it). */
+  if (cb_keyring_join(cfg->id, true, &err) < 0)
+    fail_err(errfd, 125, &err);
+  /* The seccomp filter, compiled here (not in the shim, whose memory lasts). Without
+   * no_new_privs the kernel wants CAP_SYS_ADMIN to load it: now, before the user and
+   * capabilities change (what follows uses only calls Docker's profile allows); with
+   * no_new_privs, at the last moment, as runc does. */
+  struct cb_seccomp_filter filter;
+  if (cb_seccomp_for_container(cfg->record, &filter, &err) < 0)
+    fail_err(errfd, 125, &err);
+  if (cfg->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    child_fail(errfd, 125, "set no_new_privs: %s", strerror(errno));
+  if (!cfg->no_new_privs && cb_seccomp_load(&filter, &err) < 0)
+    fail_err(errfd, 125, &err);
   /* An unknown user is the engine's failure (125), as in Docker. */
   if (cb_user_switch(cfg->user, &home, &err) < 0)
     fail_err(errfd, 125, &err);
@@ -133,8 +148,12 @@ void container_child(const struct shim_config *cfg, int syncfd, int errfd, int c
   /* The terminal belongs to the user the command runs as (CAP_CHOWN is still effective). */
   if (cfg->tty && fchown(0, getuid(), getgid()) < 0 && errno != EPERM)
     child_fail(errfd, 125, "chown the terminal: %s", strerror(errno));
-  /* No host descriptor crosses the exec (runc CVE-2024-21626). */
-  cb_cloexec_from(3);
+  /* No host descriptor crosses the exec (runc CVE-2024-21626): a profile that denies
+   * both ways of marking them stops the start. */
+  if (cb_cloexec_from(3) < 0)
+    child_fail(errfd, 125, "mark the descriptors close-on-exec: %s", strerror(errno));
+  if (cfg->no_new_privs && cb_seccomp_load(&filter, &err) < 0)
+    fail_err(errfd, 125, &err);
   if (cfg->init_fd >= 0) {
     size_t n = cb_strv_len(cfg->argv);
     char **argv = xcalloc(n + 4, sizeof *argv);
