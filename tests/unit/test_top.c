@@ -56,6 +56,7 @@ static void test_names(void **state) {
                       "a-very-long-user-name-that-goes-on-and-on:x:7:7::/:\n"
                       "neg:x:-1:0::/:\n"
                       "big:x:99999999999:0::/:\n"
+                      "wrap:x:4294967296:0::/:\n"
                       "nobody:x:65534:65534:nobody:/nonexistent:/bin/false";
   struct top_names *n = top_names_parse(text, sizeof text - 1);
   assert_string_equal(top_names_find(n, 0), "root");

@@ -19,6 +19,7 @@
 #include "crowbar/container.h"
 #include "crowbar/proc.h"
 #include "crowbar/saferoot.h"
+#include "crowbar/security.h"
 #include "sample.h"
 
 struct top_known {
@@ -114,8 +115,8 @@ struct top_names *top_names_parse(const char *text, size_t len) {
       char num[12];
       memcpy(num, c2 + 1, (size_t)(c3 - c2 - 1));
       num[c3 - c2 - 1] = '\0';
-      long uid;
-      if (cb_parse_long(num, &uid) == 0 && uid >= 0 && uid <= 0xffffffffL) {
+      uint32_t uid;
+      if (cb_parse_id(num, &uid) == 0) {
         if (n->n == cap) {
           cap = cap ? cap * 2 : 16;
           n->v = xrealloc(n->v, cap * sizeof *n->v);
