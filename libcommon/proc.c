@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/capability.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -589,4 +590,50 @@ int cb_proc_stat_pread(int fd, pid_t pid, struct cb_proc_stat *st) {
     return -1;
   }
   return 0;
+}
+
+/* The kernel's uapi for these is newer than the headers we build with: the first version
+ * of struct pidfd_info (Linux 6.13, 64 bytes; later kernels take it as it is) and the
+ * nsfs ioctl numbers. */
+struct cb_pidfd_info_v0 {
+  uint64_t mask;
+  uint64_t cgroupid;
+  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+  uint32_t spare0;
+};
+#define CB_PIDFD_INFO_CREDS (1ULL << 1)
+#define CB_PIDFD_GET_INFO _IOWR(0xFF, 11, struct cb_pidfd_info_v0)
+#define CB_NS_GET_TGID_IN_PIDNS _IOR(0xb7, 0x9, int)
+
+int cb_proc_ids(pid_t pid, struct cb_proc_ids *out) {
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0)
+    return -1;
+  struct cb_pidfd_info_v0 info;
+  memset(&info, 0, sizeof info);
+  info.mask = CB_PIDFD_INFO_CREDS;
+  int r = ioctl(fd, CB_PIDFD_GET_INFO, &info);
+  int e = errno;
+  close(fd);
+  if (r < 0) {
+    errno = e;
+    return -1;
+  }
+  if (!(info.mask & CB_PIDFD_INFO_CREDS)) {
+    errno = ENOTTY;
+    return -1;
+  }
+  out->ruid = info.ruid;
+  out->euid = info.euid;
+  out->rgid = info.rgid;
+  out->egid = info.egid;
+  out->ppid = (pid_t)info.ppid;
+  return 0;
+}
+
+pid_t cb_pidns_tgid(int nsfd, pid_t pid) {
+  int r = ioctl(nsfd, CB_NS_GET_TGID_IN_PIDNS, pid);
+  if (r < 0 && errno == ESRCH)
+    return 0;
+  return r;
 }

@@ -465,6 +465,28 @@ static void test_sample(void **state) {
   c = find_ctr(&snap, f->id);
   assert_true(fabs(c->cpu - (p->cpu + q->cpu)) < 1e-6);
 
+  /* The ids from the ioctls (the container's PID namespace, from its PID 1 as the engine
+   * would say; here the sleeper's, the host's) and from status agree. */
+  for (int fast = 0; fast < 2; fast++) {
+    struct top_sampler s2;
+    struct top_snapshot snap2 = {0};
+    assert_int_equal(top_sampler_init(&s2, NULL, &err), 0);
+    s2.fast_ids = fast;
+    top_sampler_only(&s2, f->id, "ids", f->sleeper);
+    assert_int_equal(top_sample(&s2, &snap2, &err), 0);
+    const struct top_proc *a = find_proc(&snap2, f->sleeper);
+    const struct top_proc *b = find_proc(&snap2, f->spinner);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(a->cpid, f->sleeper);
+    assert_int_equal(a->uid, 65534);
+    assert_int_equal(b->cpid, f->spinner);
+    assert_int_equal(b->uid, 0);
+    assert_string_equal(snap2.ctrs[0].name, "ids");
+    top_snapshot_release(&snap2);
+    top_sampler_release(&s2);
+  }
+
   /* One process gone: the next sample drops it. */
   int st;
   kill(f->spinner, SIGKILL);
@@ -487,10 +509,10 @@ static void test_sample(void **state) {
   char other[CB_ID_LEN + 1];
   memset(other, 'f', CB_ID_LEN);
   other[CB_ID_LEN] = '\0';
-  top_sampler_only(&s, other, "other");
+  top_sampler_only(&s, other, "other", 0);
   assert_int_equal(top_sample(&s, &snap, &err), 0);
   assert_int_equal(snap.nctrs, 0);
-  top_sampler_only(&s, f->id, "mine");
+  top_sampler_only(&s, f->id, "mine", 0);
   assert_int_equal(top_sample(&s, &snap, &err), 0);
   c = find_ctr(&snap, f->id);
   assert_non_null(c);

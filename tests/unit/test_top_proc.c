@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/capability.h>
 #include <netinet/in.h>
@@ -132,6 +133,30 @@ static void test_read_self(void **state) {
   assert_int_equal(cb_proc_read(procfd, child, CB_PROC_READ_STAT, &pi, &err), -1);
   cb_error_release(&err);
   close(procfd);
+}
+
+static void test_ids_without_status(void **state) {
+  struct cb_proc_ids ids;
+  if (cb_proc_ids(getpid(), &ids) == 0) {
+    assert_int_equal(ids.euid, geteuid());
+    assert_int_equal(ids.ruid, getuid());
+    assert_int_equal(ids.egid, getegid());
+    assert_int_equal(ids.ppid, getppid());
+  } else {
+    assert_true(errno == ENOTTY || errno == EINVAL); /* a kernel before 6.13 */
+  }
+  int nsfd = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+  assert_true(nsfd >= 0);
+  pid_t t = cb_pidns_tgid(nsfd, getpid());
+  if (t >= 0)
+    assert_int_equal(t, getpid());
+  else
+    assert_true(errno == ENOTTY || errno == EINVAL); /* before 6.10 */
+  /* A PID nobody has: not in the namespace. */
+  if (t >= 0)
+    assert_int_equal(cb_pidns_tgid(nsfd, 0x3fffffff), 0);
+  close(nsfd);
+  assert_int_equal(cb_proc_ids(0x3fffffff, &ids), -1);
 }
 
 static void test_caps_names(void **state) {
@@ -268,8 +293,9 @@ static void test_crowbar_pattern(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stat_parse),      cmocka_unit_test(test_status_parse),
-      cmocka_unit_test(test_read_self),       cmocka_unit_test(test_caps_names),
-      cmocka_unit_test(test_fds_and_sockets), cmocka_unit_test(test_crowbar_pattern),
+      cmocka_unit_test(test_read_self),       cmocka_unit_test(test_ids_without_status),
+      cmocka_unit_test(test_caps_names),      cmocka_unit_test(test_fds_and_sockets),
+      cmocka_unit_test(test_crowbar_pattern),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -163,7 +163,7 @@ int main(int argc, char **argv) {
       ret = 1;
       break;
     }
-    top_sampler_only(&s, ct->id, ct->name ? ct->name : ct->id);
+    top_sampler_only(&s, ct->id, ct->name ? ct->name : ct->id, ct->state.pid);
   }
   if (ret == 0) {
     if (format || batch || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) {

@@ -25,6 +25,7 @@
 struct top_known {
   char id[CB_ID_LEN + 1];
   char *name; /* NULL: not a container of this root */
+  pid_t pid1; /* its PID 1 on the host as the engine recorded it (0: unknown) */
   /* Its /etc/passwd, read again only when the file changes. */
   struct top_names *names;
   bool names_tried;
@@ -176,6 +177,7 @@ int top_sampler_init(struct top_sampler *s, const struct cb_ctx *ctx, cb_error_t
   if (s->procfd < 0)
     return cb_error_sys(err, "open /proc");
   s->hz = cb_clock_ticks();
+  s->fast_ids = true;
   /* Keeping each process's stat open makes a sample one pread per process: allow it as
    * many descriptors as the hard limit lets us, a few kept for everything else. */
   struct rlimit rl;
@@ -239,6 +241,7 @@ static struct top_known *known_get(struct top_sampler *s, const char *id) {
     k->name = xasprintf("%.12s", id); /* no engine: every cgroup the patterns match */
   } else if (cb_container_load(s->ctx, id, &c, &e2) == 0) {
     k->name = xstrdup(c->name ? c->name : id);
+    k->pid1 = c->state.pid;
     cb_container_free(c);
   } else {
     cb_error_release(&e2); /* another root's container, or one being removed */
@@ -246,7 +249,7 @@ static struct top_known *known_get(struct top_sampler *s, const char *id) {
   return k;
 }
 
-int top_sampler_only(struct top_sampler *s, const char *id, const char *name) {
+int top_sampler_only(struct top_sampler *s, const char *id, const char *name, pid_t pid1) {
   s->only = xrealloc(s->only, (s->n_only + 1) * sizeof *s->only);
   memcpy(s->only[s->n_only++], id, CB_ID_LEN + 1);
   /* The engine has named it already: no second look-up at the first sample. */
@@ -261,6 +264,7 @@ int top_sampler_only(struct top_sampler *s, const char *id, const char *name) {
   memset(k, 0, sizeof *k);
   memcpy(k->id, id, CB_ID_LEN + 1);
   k->name = xstrdup(name);
+  k->pid1 = pid1;
   return 0;
 }
 
@@ -279,6 +283,7 @@ struct scan_state {
   size_t cap_ctrs, cap_procs;
   int *fds; /* each process's stat descriptor, beside snap->procs */
   size_t fds_held;
+  int nsfd; /* the PID namespace of the container being read, or -1 */
 };
 
 static void read_proc(struct scan_state *st, pid_t pid, size_t ctr) {
@@ -308,7 +313,22 @@ static void read_proc(struct scan_state *st, pid_t pid, size_t ctr) {
   cleanup_free char *comm = top_printable(pi.stat.comm, strlen(pi.stat.comm), false);
   bool turn = (uint64_t)pid % TOP_REREAD_EVERY == s->samples % TOP_REREAD_EVERY;
   unsigned what = 0;
-  if (!q || turn)
+  /* The container PID and the user: from two ioctls when the kernel has them (its
+   * container's PID namespace, the process's pidfd), else from the text of status. */
+  bool need_ids = !q || turn, got_ids = false;
+  pid_t fast_cpid = 0;
+  uid_t fast_uid = 0;
+  if (need_ids && s->fast_ids && st->nsfd >= 0) {
+    struct cb_proc_ids ids;
+    fast_cpid = cb_pidns_tgid(st->nsfd, pid);
+    if (fast_cpid < 0 && (errno == ENOTTY || errno == EINVAL))
+      s->fast_ids = false; /* an older kernel: status from now on */
+    else if (fast_cpid > 0 && cb_proc_ids(pid, &ids) == 0)
+      got_ids = true, fast_uid = ids.euid;
+    else if (fast_cpid > 0 && (errno == ENOTTY || errno == EINVAL))
+      s->fast_ids = false;
+  }
+  if (need_ids && !got_ids)
     what |= CB_PROC_READ_STATUS;
   if (!q || turn || strcmp(q->comm, comm) != 0)
     what |= CB_PROC_READ_CMDLINE;
@@ -339,7 +359,10 @@ static void read_proc(struct scan_state *st, pid_t pid, size_t ctr) {
   p->start = pi.stat.start_time;
   p->ctr = ctr;
   snprintf(p->comm, sizeof p->comm, "%s", comm);
-  if (what & CB_PROC_READ_STATUS) {
+  if (got_ids) {
+    p->cpid = fast_cpid;
+    p->uid = fast_uid;
+  } else if (what & CB_PROC_READ_STATUS) {
     p->cpid = cb_proc_status_cpid(&more.status);
     p->uid = more.status.uid[1];
   } else {
@@ -353,6 +376,19 @@ static void read_proc(struct scan_state *st, pid_t pid, size_t ctr) {
   else
     p->cmd = xasprintf("[%s]", p->comm);
   cb_proc_info_release(&more);
+}
+
+/* pids is sorted. */
+static bool pid_in(const pid_t *pids, size_t n, pid_t pid) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (pids[mid] < pid)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < n && pids[lo] == pid;
 }
 
 static int on_cgroup(const struct cb_cgroup_found *f, void *data, cb_error_t *err) {
@@ -373,8 +409,29 @@ static int on_cgroup(const struct cb_cgroup_found *f, void *data, cb_error_t *er
   memcpy(c->id, f->id, CB_ID_LEN + 1);
   c->name = xstrdup(k->name);
   c->cgroup = xstrdup(f->path);
+  /* Its PID namespace, from its PID 1 (the engine's word; asked again if that process is
+   * no longer in the cgroup: the container restarted). */
+  if (st->s->ctx && k->pid1 && !pid_in(f->pids, f->n_pids, k->pid1)) {
+    struct cb_container *rec = NULL;
+    cb_error_t e2 = NULL;
+    if (cb_container_load(st->s->ctx, f->id, &rec, &e2) == 0) {
+      k->pid1 = rec->state.pid;
+      cb_container_free(rec);
+    } else {
+      cb_error_release(&e2);
+    }
+  }
+  st->nsfd = -1;
+  if (st->s->fast_ids && k->pid1 && pid_in(f->pids, f->n_pids, k->pid1)) {
+    char rel[48];
+    snprintf(rel, sizeof rel, "%d/ns/pid", k->pid1);
+    st->nsfd = openat(st->s->procfd, rel, O_RDONLY | O_CLOEXEC);
+  }
   for (size_t i = 0; i < f->n_pids; i++)
     read_proc(st, f->pids[i], ci);
+  if (st->nsfd >= 0)
+    close(st->nsfd);
+  st->nsfd = -1;
   cb_cgroup_usage_read(f->path, &c->usage);
   return 0;
 }
@@ -524,7 +581,7 @@ int top_sample(struct top_sampler *s, struct top_snapshot *out, cb_error_t *err)
   if (s->have_prev && out->interval <= 0)
     out->interval = 1e-3;
 
-  struct scan_state st = {.s = s, .snap = out};
+  struct scan_state st = {.s = s, .snap = out, .nsfd = -1};
   const struct cb_cgroup_engine *engines[] = {&cb_cgroup_engine_crowbar};
   int rc = 0;
   if (s->n_only) {

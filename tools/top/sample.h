@@ -18,7 +18,7 @@
 
 struct top_proc {
   pid_t pid;  /* on the host */
-  pid_t cpid; /* inside the container's PID namespace (1 for its init); 0 if unknown */
+  pid_t cpid; /* in the container's PID namespace (1 for its init); 0 if unknown */
   pid_t ppid; /* on the host */
   uid_t uid;  /* effective */
   char state; /* R, S, D, Z, T, ... */
@@ -82,14 +82,18 @@ struct top_sampler {
   bool have_prev;
   uint64_t samples; /* taken so far */
   size_t fd_budget; /* stat descriptors it may keep open between samples */
+  /* The container PID and the user from ioctls rather than status's text (off once the
+   * kernel says it has them not; tests turn it off to compare). */
+  bool fast_ids;
 };
 
 /* ctx: the engine's roots, whose containers are shown (a cgroup of another root's is
  * not); NULL shows every cgroup the engines' patterns match, named by its short ID. */
 int top_sampler_init(struct top_sampler *s, const struct cb_ctx *ctx, cb_error_t *err);
 void top_sampler_release(struct top_sampler *s);
-/* Show only this container (and the others so added), which the engine calls name. */
-int top_sampler_only(struct top_sampler *s, const char *id, const char *name);
+/* Show only this container (and the others so added), which the engine calls name and
+ * whose PID 1 is pid1 (0: unknown). */
+int top_sampler_only(struct top_sampler *s, const char *id, const char *name, pid_t pid1);
 /* Take a sample into *out (released first if it holds one). */
 int top_sample(struct top_sampler *s, struct top_snapshot *out, cb_error_t *err);
 void top_snapshot_release(struct top_snapshot *snap);

@@ -106,6 +106,20 @@ void cb_proc_status_parse(const char *text, struct cb_proc_status *st);
 int cb_proc_stat_open(int procfd, pid_t pid);
 int cb_proc_stat_pread(int fd, pid_t pid, struct cb_proc_stat *st);
 
+/* A process's ids without the text of its status file: through a pidfd's
+ * PIDFD_GET_INFO (Linux 6.13). -1 with errno (ENOTTY, EINVAL before 6.13; ESRCH when it
+ * is gone) when the kernel cannot say: read status instead. */
+struct cb_proc_ids {
+  uid_t ruid, euid;
+  gid_t rgid, egid;
+  pid_t ppid;
+};
+int cb_proc_ids(pid_t pid, struct cb_proc_ids *out);
+/* The number the PID namespace nsfd (an open /proc/PID/ns/pid) gives the thread group of
+ * host PID pid (NS_GET_TGID_IN_PIDNS, Linux 6.10): > 0; 0 when the process is not in that
+ * namespace; -1 with errno (ENOTTY on an older kernel). */
+pid_t cb_pidns_tgid(int nsfd, pid_t pid);
+
 /* Capability sets by name, upper case as Docker writes them ("CAP_CHOWN CAP_KILL"),
  * space-separated in bit order (libcap's names; a bit it has no name for is "CAP_N");
  * "ALL" when every capability this kernel knows is set, "" for none. Malloc'd. */
