@@ -138,11 +138,12 @@ $(B)/obj/engine/main-%.o: engine/main.c | $(B)/gen/verbs.h
 # the dynamic loader's work, a third of a short verb's time. One that needs libarchive or
 # libcrypto (import, save, cp...) links dynamically, and so does every program of a
 # sanitizer build.
+# PROGRAM_LIBS: what one program needs beyond these (set per target, e.g. top's ncurses).
 ifeq ($(SANITIZE),)
-LINK_PROGRAM = $(CC) $(CFLAGS) -static $(LDFLAGS) -o $@ $^ $(STATIC_LIBS) 2>/dev/null || \
-	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
+LINK_PROGRAM = $(CC) $(CFLAGS) -static $(LDFLAGS) -o $@ $^ $(PROGRAM_LIBS) $(STATIC_LIBS) 2>/dev/null || \
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(PROGRAM_LIBS) $(LIBS)
 else
-LINK_PROGRAM = $(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
+LINK_PROGRAM = $(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(PROGRAM_LIBS) $(LIBS)
 endif
 
 $(ENGINE_BINS): $(B)/crowbar-%: $(B)/obj/engine/main-%.o $(B)/engine.a $(B)/libcommon.a
@@ -157,7 +158,10 @@ $(B)/crowbar-init: $(INIT_OBJ)
 
 .SECONDEXPANSION:
 $(TOOL_BINS): $(B)/crowbar-%: $$(addprefix $(B)/obj/,$$(subst .c,.o,$$(wildcard tools/$$*/*.c))) $(B)/libcommon.a
-	$(QLD)$(LINK_PROGRAM) $(TOOL_LIBS_$*)
+	$(QLD)$(LINK_PROGRAM)
+
+# top's live view draws with ncurses (static too: the terminfo database is read as files).
+$(B)/crowbar-top: PROGRAM_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
 
 # test_seccomp compares seccomp.c's programs with libseccomp's (runc's generator).
 TEST_LIBS_seccomp := -lseccomp
