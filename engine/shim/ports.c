@@ -256,7 +256,7 @@ static void conn_update(struct ports *p, struct conn *c) {
 
 /* Move what can move in direction d without waiting; -1 when the connection broke. */
 static int pump(struct ports *p, struct conn *c, int d) {
-  for (int round = 0; round < 8; round++) {
+  for (int round = 0; round < 32; round++) {
     bool moved = false;
     if (!c->eof[d] && c->queued[d] < p->pipe_cap) {
       ssize_t n = splice(c->fd[d], NULL, c->wr[d], NULL, p->pipe_cap - c->queued[d],
