@@ -54,7 +54,8 @@ static json_object *network_public(json_object *ns, bool running) {
     return json_object_get(ns);
   json_object *o = json_object_new_object();
   json_object_object_foreach(ns, k, v) {
-    json_object_object_add(o, k, strcmp(k, "Ports") ? json_object_get(v) : json_object_new_object());
+    json_object_object_add(o, k,
+                           strcmp(k, "Ports") ? json_object_get(v) : json_object_new_object());
   }
   return o;
 }

@@ -52,24 +52,24 @@ static int port(const char *argv0, const char *ref, const char *want, cb_error_t
       return cb_error_make(err, 0, "invalid port (%.*s)", (int)pl, want);
     snprintf(key, sizeof key, "%ld/%s", num, slash && slash[1] ? slash + 1 : "tcp");
     json_object *arr = ports ? json_object_object_get(ports, key) : NULL;
-    size_t nb = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr)
-                                                                 : 0;
+    size_t nb =
+        arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
     if (!nb)
       return cb_error_make(err, 0, "No public port '%s' published for %s", want, ref);
     lines = xcalloc(nb, sizeof *lines);
     for (size_t i = 0; i < nb; i++) {
       json_object *b = json_object_array_get_idx(arr, i);
-      lines[n++] = cb_join_host_port(cb_json_get_str(b, "HostIp", ""),
-                                     cb_json_get_str(b, "HostPort", ""));
+      lines[n++] =
+          cb_join_host_port(cb_json_get_str(b, "HostIp", ""), cb_json_get_str(b, "HostPort", ""));
     }
   } else if (ports && json_object_is_type(ports, json_type_object)) {
     json_object_object_foreach(ports, k, arr) {
-      size_t nb = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr)
-                                                                   : 0;
+      size_t nb =
+          arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
       for (size_t i = 0; i < nb; i++) {
         json_object *b = json_object_array_get_idx(arr, i);
-        cleanup_free char *hp = cb_join_host_port(cb_json_get_str(b, "HostIp", ""),
-                                                  cb_json_get_str(b, "HostPort", ""));
+        cleanup_free char *hp =
+            cb_join_host_port(cb_json_get_str(b, "HostIp", ""), cb_json_get_str(b, "HostPort", ""));
         lines = xrealloc(lines, (n + 1) * sizeof *lines);
         lines[n++] = xasprintf("%s -> %s", k, hp);
       }

@@ -43,9 +43,12 @@ static void usage(FILE *out) {
 enum { OPT_FORMAT = CHAR_MAX + 1, OPT_LABEL };
 
 static const struct option longopts[] = {
-    {"driver", required_argument, NULL, 'd'}, {"force", no_argument, NULL, 'f'},
-    {"format", required_argument, NULL, OPT_FORMAT}, {"label", required_argument, NULL, OPT_LABEL},
-    {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
+    {"driver", required_argument, NULL, 'd'},
+    {"force", no_argument, NULL, 'f'},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"label", required_argument, NULL, OPT_LABEL},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
@@ -100,8 +103,9 @@ static int parse(const char *sub, int argc, char **argv, struct vopts *o) {
 static int do_create(const struct cb_ctx *ctx, int argc, char **argv, struct vopts *o,
                      cb_error_t *err) {
   if (argc - optind > 1) {
-    return cb_error_make(err, 0, "\"crowbar volume create\" requires at most 1 argument.\nSee "
-                                 "'crowbar volume create --help'.");
+    return cb_error_make(err, 0,
+                         "\"crowbar volume create\" requires at most 1 argument.\nSee "
+                         "'crowbar volume create --help'.");
   }
   char rnd[CB_ID_LEN + 1];
   const char *name = optind < argc ? argv[optind] : rnd;
@@ -121,8 +125,9 @@ static int do_create(const struct cb_ctx *ctx, int argc, char **argv, struct vop
 static int do_ls(const struct cb_ctx *ctx, int argc, char **argv, struct vopts *o,
                  cb_error_t *err) {
   if (optind < argc)
-    return cb_error_make(err, 0, "\"crowbar volume ls\" accepts no arguments.\nSee 'crowbar "
-                                 "volume ls --help'.");
+    return cb_error_make(err, 0,
+                         "\"crowbar volume ls\" accepts no arguments.\nSee 'crowbar "
+                         "volume ls --help'.");
   cleanup_strv char **names = NULL;
   if (cb_volume_list(ctx, &names, err) < 0)
     return -1;
@@ -163,9 +168,15 @@ static int do_ls(const struct cb_ctx *ctx, int argc, char **argv, struct vopts *
   }
   cleanup_json json_object *h = json_object_new_object();
   static const char *const titles[][2] = {
-      {"Availability", "AVAILABILITY"}, {"Driver", "DRIVER"}, {"Group", "GROUP"},
-      {"Labels", "LABELS"},             {"Links", "LINKS"},   {"Mountpoint", "MOUNTPOINT"},
-      {"Name", "VOLUME NAME"},          {"Scope", "SCOPE"},   {"Size", "SIZE"},
+      {"Availability", "AVAILABILITY"},
+      {"Driver", "DRIVER"},
+      {"Group", "GROUP"},
+      {"Labels", "LABELS"},
+      {"Links", "LINKS"},
+      {"Mountpoint", "MOUNTPOINT"},
+      {"Name", "VOLUME NAME"},
+      {"Scope", "SCOPE"},
+      {"Size", "SIZE"},
       {"Status", "STATUS"},
   };
   for (size_t i = 0; i < sizeof titles / sizeof titles[0]; i++)
@@ -176,8 +187,9 @@ static int do_ls(const struct cb_ctx *ctx, int argc, char **argv, struct vopts *
 static int do_inspect(const struct cb_ctx *ctx, int argc, char **argv, struct vopts *o,
                       cb_error_t *err) {
   if (optind >= argc)
-    return cb_error_make(err, 0, "\"crowbar volume inspect\" requires at least 1 argument.\nSee "
-                                 "'crowbar volume inspect --help'.");
+    return cb_error_make(err, 0,
+                         "\"crowbar volume inspect\" requires at least 1 argument.\nSee "
+                         "'crowbar volume inspect --help'.");
   struct cb_template *tmpl = NULL;
   if (o->format && *o->format &&
       cb_template_parse(!strcmp(o->format, "json") ? "{{json .}}" : o->format, &tmpl, err) < 0)
@@ -222,8 +234,9 @@ static int do_inspect(const struct cb_ctx *ctx, int argc, char **argv, struct vo
 static int do_rm(const struct cb_ctx *ctx, int argc, char **argv, struct vopts *o,
                  cb_error_t *err) {
   if (optind >= argc)
-    return cb_error_make(err, 0, "\"crowbar volume rm\" requires at least 1 argument.\nSee "
-                                 "'crowbar volume rm --help'.");
+    return cb_error_make(err, 0,
+                         "\"crowbar volume rm\" requires at least 1 argument.\nSee "
+                         "'crowbar volume rm --help'.");
   cleanup_close int lk = cb_volumes_lock(ctx, err);
   if (lk < 0)
     return -1;
@@ -251,8 +264,9 @@ static int do_rm(const struct cb_ctx *ctx, int argc, char **argv, struct vopts *
 static int do_prune(const struct cb_ctx *ctx, int argc, char **argv, struct vopts *o,
                     cb_error_t *err) {
   if (optind < argc)
-    return cb_error_make(err, 0, "\"crowbar volume prune\" accepts no arguments.\nSee 'crowbar "
-                                 "volume prune --help'.");
+    return cb_error_make(err, 0,
+                         "\"crowbar volume prune\" accepts no arguments.\nSee 'crowbar "
+                         "volume prune --help'.");
   if (!o->force) {
     fputs("WARNING! This will remove all local volumes not used by at least one container.\n"
           "Are you sure you want to continue? [y/N] ",
@@ -300,7 +314,7 @@ int cmd_volume(int argc, char **argv) {
     const char *name, *alias;
     int (*fn)(const struct cb_ctx *, int, char **, struct vopts *, cb_error_t *);
   } subs[] = {
-      {"create", NULL, do_create}, {"ls", "list", do_ls}, {"inspect", NULL, do_inspect},
+      {"create", NULL, do_create}, {"ls", "list", do_ls},     {"inspect", NULL, do_inspect},
       {"rm", "remove", do_rm},     {"prune", NULL, do_prune},
   };
   size_t k = 0;
@@ -308,8 +322,9 @@ int cmd_volume(int argc, char **argv) {
          !(subs[k].alias && !strcmp(sub, subs[k].alias)))
     k++;
   if (k == sizeof subs / sizeof subs[0]) {
-    fprintf(stderr, "Error: unknown command \"%s\" for \"crowbar volume\"\nSee 'crowbar volume "
-                    "--help'.\n",
+    fprintf(stderr,
+            "Error: unknown command \"%s\" for \"crowbar volume\"\nSee 'crowbar volume "
+            "--help'.\n",
             sub);
     return 1;
   }

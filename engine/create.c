@@ -743,8 +743,9 @@ static int create_record(const struct cb_ctx *ctx, const struct create_opts *o,
     cb_json_set_strv(cfg, "Env", env);
     cb_json_set_strv(cfg, "Cmd", cmd);
     cb_json_set_str(cfg, "Image", o->image);
-    json_object_object_add(
-        cfg, "Volumes", json_object_object_length(plan->volumes) ? sorted_copy(plan->volumes) : NULL);
+    json_object_object_add(cfg, "Volumes",
+                           json_object_object_length(plan->volumes) ? sorted_copy(plan->volumes)
+                                                                    : NULL);
     cb_json_set_str(cfg, "WorkingDir",
                     o->workdir ? o->workdir : cb_json_get_str(icfg, "WorkingDir", ""));
     cb_json_set_strv(cfg, "Entrypoint", entry);

@@ -16,10 +16,10 @@ struct create_opts {
   bool entrypoint_set;
   int stop_timeout; /* -1: unset */
   int64_t memory, pids_limit;
-  char **env;     /* -e, --env-file, in order */
-  char **volumes; /* -v */
-  char **mounts;  /* --mount */
-  char **publish; /* -p */
+  char **env;       /* -e, --env-file, in order */
+  char **volumes;   /* -v */
+  char **mounts;    /* --mount */
+  char **publish;   /* -p */
   bool publish_all; /* -P */
   char **cap_add, **cap_drop;
   char **security_opts; /* --security-opt, a seccomp=FILE already read: seccomp=<JSON> */

@@ -44,9 +44,8 @@ static int spawn_shim(const struct cb_ctx *ctx, const char *id, int sync_w, int 
   snprintf(s_lock, sizeof s_lock, "%d", lock_fd);
   snprintf(s_attach, sizeof s_attach, "%d", attach_fd);
   /* The ID first, so that `ps fauxw` shows it even on a narrow terminal. */
-  char *fixed[] = {"crowbar-shim", "--id",      (char *)id,   "--root",    ctx->root,
-                   "--runroot",    ctx->runroot, "--sync-fd", s_sync,      "--lock-fd",
-                   s_lock,         NULL};
+  char *fixed[] = {"crowbar-shim", "--id",      (char *)id, "--root",    ctx->root, "--runroot",
+                   ctx->runroot,   "--sync-fd", s_sync,     "--lock-fd", s_lock,    NULL};
   cleanup_strv char **argv = cb_strv_dup(fixed);
   if (attach_fd >= 0) {
     cb_strv_append(&argv, "--attach-fd");

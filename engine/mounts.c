@@ -112,8 +112,9 @@ static bool mode_valid(const char *mode, bool *ro, bool *nocopy, char **prop) {
 /* Target checks, Docker's words; dst becomes the cleaned path. */
 static int check_target(const char *type, const char *target, char **dst, cb_error_t *err) {
   if (!*target)
-    return cb_error_make(err, 0, "invalid mount config for type \"%s\": field Target must not be "
-                                 "empty",
+    return cb_error_make(err, 0,
+                         "invalid mount config for type \"%s\": field Target must not be "
+                         "empty",
                          type);
   if (target[0] != '/')
     return cb_error_make(err, 0,
@@ -329,11 +330,12 @@ static int parse_mount(struct mount_plan *p, const char *spec, cb_error_t *err) 
     return -1;
   if (bind) {
     if (!src || !*src)
-      return cb_error_make(err, 0,
-                           "invalid mount config for type \"bind\": field Source must not be empty");
+      return cb_error_make(
+          err, 0, "invalid mount config for type \"bind\": field Source must not be empty");
     if (prop && !is_propagation(prop))
-      return cb_error_make(err, 0, "invalid mount config for type \"bind\": invalid propagation "
-                                   "mode: %s",
+      return cb_error_make(err, 0,
+                           "invalid mount config for type \"bind\": invalid propagation "
+                           "mode: %s",
                            prop);
     if (src[0] != '/')
       return cb_error_make(err, 0,
@@ -348,8 +350,9 @@ static int parse_mount(struct mount_plan *p, const char *spec, cb_error_t *err) 
                            src);
   } else {
     if ((!src || !*src) && ro)
-      return cb_error_make(err, 0, "invalid mount config for type \"volume\": must not set "
-                                   "ReadOnly mode when using anonymous volumes");
+      return cb_error_make(err, 0,
+                           "invalid mount config for type \"volume\": must not set "
+                           "ReadOnly mode when using anonymous volumes");
     if (src && *src && cb_volume_name_check(src, err) < 0)
       return -1;
   }
@@ -386,8 +389,8 @@ static int parse_mount(struct mount_plan *p, const char *spec, cb_error_t *err) 
   return 0;
 }
 
-int mount_plan_parse(const struct create_opts *o, json_object *image_volumes,
-                     struct mount_plan *p, cb_error_t *err) {
+int mount_plan_parse(const struct create_opts *o, json_object *image_volumes, struct mount_plan *p,
+                     cb_error_t *err) {
   memset(p, 0, sizeof *p);
   p->binds = json_object_new_array();
   p->hc_mounts = json_object_new_array();
@@ -447,8 +450,9 @@ static int image_root(const struct cb_ctx *ctx, const struct cb_image *img, int 
   }
   int r = cb_overlay_fsmount(layers, NULL, NULL, fd, err);
   if (r > 0)
-    return cb_error_make(err, 0, "cannot mount the image's layers to copy its files into a "
-                                 "volume on this kernel");
+    return cb_error_make(err, 0,
+                         "cannot mount the image's layers to copy its files into a "
+                         "volume on this kernel");
   return r;
 }
 

@@ -24,8 +24,8 @@ struct mount_plan {
 };
 
 /* Parse and check everything (nothing is made): Docker's errors. */
-int mount_plan_parse(const struct create_opts *o, json_object *image_volumes,
-                     struct mount_plan *p, cb_error_t *err);
+int mount_plan_parse(const struct create_opts *o, json_object *image_volumes, struct mount_plan *p,
+                     cb_error_t *err);
 bool mount_plan_has_volumes(const struct mount_plan *p);
 /* Make the volumes (hold the volumes lock), copy the image's files into empty ones, and
  * give the record's Mounts array. */

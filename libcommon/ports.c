@@ -113,9 +113,8 @@ int cb_port_spec_parse(const char *spec, json_object *exposed, json_object *bind
     if (parse_range(host, &h_lo, &h_hi) < 0)
       return cb_error_make(err, 0, "invalid hostPort: %s", host);
     if (c_hi - c_lo != h_hi - h_lo && c_hi != c_lo)
-      return cb_error_make(err, 0,
-                           "invalid ranges specified for container and host Ports: %s and %s",
-                           ctr, host);
+      return cb_error_make(
+          err, 0, "invalid ranges specified for container and host Ports: %s and %s", ctr, host);
   }
   unsigned count = (unsigned)(c_hi - c_lo) + 1;
   for (unsigned i = 0; i < count; i++) {
@@ -300,8 +299,8 @@ int cb_ports_bind(json_object *bindings, bool publish_all, json_object *exposed,
     if (cb_port_key_parse(keys[i], &ctr, proto) < 0 || !strcmp(proto, "sctp"))
       continue;
     json_object *arr = json_object_object_get(bindings, keys[i]);
-    size_t nb = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr)
-                                                                 : 0;
+    size_t nb =
+        arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
     for (size_t j = 0; j < nb; j++) {
       json_object *b = json_object_array_get_idx(arr, j);
       const char *ip = cb_json_get_str(b, "HostIp", "");
@@ -461,8 +460,8 @@ char *cb_ports_display(json_object *ports) {
       char proto[8];
       if (cb_port_key_parse(key, &priv, proto) < 0)
         continue;
-      size_t nb = val && json_object_is_type(val, json_type_array) ? json_object_array_length(val)
-                                                                   : 0;
+      size_t nb =
+          val && json_object_is_type(val, json_type_array) ? json_object_array_length(val) : 0;
       for (size_t i = 0; i < (nb ? nb : 1); i++) {
         rows = xrealloc(rows, (n + 1) * sizeof *rows);
         struct port_row *r = &rows[n++];
@@ -474,8 +473,7 @@ char *cb_ports_display(json_object *ports) {
         json_object *b = json_object_array_get_idx(val, i);
         const char *ip = cb_json_get_str(b, "HostIp", "");
         long pub = 0;
-        if (cb_parse_long(cb_json_get_str(b, "HostPort", ""), &pub) == 0 && pub > 0 &&
-            pub <= 65535)
+        if (cb_parse_long(cb_json_get_str(b, "HostPort", ""), &pub) == 0 && pub > 0 && pub <= 65535)
           r->pub = (uint16_t)pub;
         if (inet_pton(AF_INET, ip, r->addr) == 1)
           r->family = AF_INET;

@@ -58,7 +58,7 @@ struct shim {
   struct shim_io *io;
   struct client clients[MAX_CLIENTS];
   int nclients;
-  int stdin_owner; /* index of the client whose stdin feeds the container, -1 if none */
+  int stdin_owner;     /* index of the client whose stdin feeds the container, -1 if none */
   struct ports *ports; /* the published ports' relay, NULL without any */
 };
 

@@ -42,8 +42,7 @@ int cb_volume_users(const struct cb_ctx *ctx, const char *name, char ***ids, cb_
 /* Remove a volume no container mounts (Docker's "remove NAME: volume is in use - [ID]"
  * otherwise, and "get NAME: no such volume"); *bytes gets the size of what it held. Hold
  * the volumes lock. */
-int cb_volume_remove(const struct cb_ctx *ctx, const char *name, long long *bytes,
-                     cb_error_t *err);
+int cb_volume_remove(const struct cb_ctx *ctx, const char *name, long long *bytes, cb_error_t *err);
 /* Remove a container's anonymous volumes (rm -v, --rm) that no other container mounts;
  * the container's record is gone already. Takes the volumes lock. Best effort. */
 void cb_volumes_remove_anonymous(const struct cb_ctx *ctx, char *const *names);
