@@ -191,8 +191,10 @@ int cb_volume_users(const struct cb_ctx *ctx, const char *name, char ***ids, cb_
   return 0;
 }
 
-/* The bytes of what a folder holds (Docker's directory.Size: every non-folder's size). */
-static long long tree_size(int dirfd) {
+/* The bytes of what a folder holds (Docker's directory.Size: every non-folder's size).
+ * A container fills its volumes: folders nested deeper than this are not counted. */
+#define SIZE_DEPTH 256
+static long long tree_size(int dirfd, int depth) {
   int fd = dup(dirfd);
   if (fd < 0)
     return 0;
@@ -210,9 +212,11 @@ static long long tree_size(int dirfd) {
     if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
       continue;
     if (S_ISDIR(st.st_mode)) {
+      if (depth >= SIZE_DEPTH)
+        continue;
       int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (sub >= 0) {
-        total += tree_size(sub);
+        total += tree_size(sub, depth + 1);
         close(sub);
       }
     } else {
@@ -251,7 +255,7 @@ int cb_volume_remove(const struct cb_ctx *ctx, const char *name, long long *byte
     cleanup_free char *data = cb_volume_data_path(ctx, name);
     cleanup_close int fd = open(data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0)
-      *bytes = tree_size(fd);
+      *bytes = tree_size(fd, 0);
   }
   /* Gone from every listing at once, then its files. */
   char rnd[CB_ID_LEN + 1];

@@ -23,8 +23,10 @@ static void check_spec(const char *spec, const char *exposed_want, const char *b
   cb_error_t err = NULL;
   if (cb_port_spec_parse(spec, e, b, &err) < 0)
     fail_msg("%s: %s", spec, cb_error_text(err));
-  const char *es = json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-  const char *bs = json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+  const char *es =
+      json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+  const char *bs =
+      json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
   if (strcmp(es, exposed_want) || strcmp(bs, bindings_want))
     fail_msg("%s: got %s %s", spec, es, bs);
   json_object_put(e);
@@ -130,11 +132,10 @@ static void test_bind(void **state) {
   json_object *ns = cb_ports_settings(e, s.v, s.n);
   char want[128];
   snprintf(want, sizeof want, "{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"%u\"}", port_of(s.v[0].fd));
-  assert_string_equal(
-      json_object_to_json_string_ext(json_object_array_get_idx(json_object_object_get(ns, "80/tcp"),
-                                                               0),
-                                     JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-      want);
+  assert_string_equal(json_object_to_json_string_ext(
+                          json_object_array_get_idx(json_object_object_get(ns, "80/tcp"), 0),
+                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+                      want);
   json_object_put(ns);
   /* The port taken: Docker's words, and nothing of the attempt stays bound. */
   char spec[64];
