@@ -389,6 +389,12 @@ static int record_running(struct shim *s, cb_error_t *err) {
   st->pid_start = cb_proc_start_time(s->pid);
   st->shim_pid = getpid();
   st->shim_start = cb_proc_start_time(getpid());
+  /* Without them no verb would ever trust these PIDs (proc.h): better to say so now. */
+  if (!st->pid_start || !st->shim_start)
+    return cb_error_make(err, 0,
+                         "cannot read the start time of the container's process (%d) "
+                         "or of its monitor (%d) in /proc",
+                         (int)s->pid, (int)getpid());
   if (cb_boot_id(st->boot_id, err) < 0)
     return -1;
   st->oom_killed = false;
@@ -416,7 +422,19 @@ static void record_exit(struct shim *s, int status) {
   if (cb_container_load(&s->ctx, s->c->id, &fresh, &err) < 0) {
     /* Removed under us (rm -f): nothing to record. */
     cb_error_release(&err);
+  } else if (fresh->damaged == CB_RECORD_DAMAGED) {
+    /* container.json is damaged: a state laid over it would not make it whole. */
+    cb_container_free(fresh);
+    fresh = NULL;
   } else {
+    if (fresh->damaged) {
+      /* state.json was damaged while the container ran: we know its state; write it whole. */
+      struct cb_state *st = &fresh->state;
+      free(st->error);
+      *st = s->c->state;
+      st->error = NULL;
+      fresh->damaged = CB_RECORD_OK;
+    }
     struct cb_state *st = &fresh->state;
     st->status = CB_STATUS_EXITED;
     st->exit_code = code;

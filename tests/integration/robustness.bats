@@ -198,3 +198,132 @@ proc_dead() { [ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/de
   [ "$(ctr_status restartable)" = running ]
   [ "$(ctr_pid restartable)" != "$pid" ]
 }
+
+# A host process standing in for a reused PID: started here, killed by teardown.
+start_victim() {
+  sleep 1000 3>&- &
+  victim=$!
+  echo "$victim" >>"$BATS_TEST_TMPDIR/.bg-pids"
+}
+
+# The start time of a host process (field 22 of /proc/PID/stat).
+start_time() { awk '{sub(/^.*\) /, ""); print $20}' "/proc/$1/stat"; }
+
+@test "a PID recorded without its start time or boot ID is never signalled, nor its root walked" {
+  local variant
+  for variant in zero missing noboot; do
+    id=$(crowbar run -d --name "noid-$variant" busybox sleep 100)
+    json=$(state_file "$id")
+    pid=$(ctr_pid "noid-$variant")
+    shim=$(shim_pid "noid-$variant")
+    kill -9 "$shim" "$pid"
+    wait_until 20 proc_dead "$pid"
+    wait_until 20 proc_dead "$shim"
+    start_victim
+    # The record names the victim, with no start time (0, or none at all), or with the
+    # victim's true start time but no boot ID to say which boot it belongs to.
+    case $variant in
+    zero) sed -i -E "s/\"PidStart\":[0-9]+/\"PidStart\":0/; s/\"ShimStart\":[0-9]+/\"ShimStart\":0/" "$json" ;;
+    missing) sed -i -E "s/\"PidStart\":[0-9]+,//; s/\"ShimStart\":[0-9]+,//" "$json" ;;
+    noboot)
+      st=$(start_time "$victim")
+      sed -i -E "s/\"PidStart\":[0-9]+/\"PidStart\":$st/; s/\"ShimStart\":[0-9]+/\"ShimStart\":$st/;
+                 s/\"BootId\":\"[^\"]*\",?//" "$json" ;;
+    esac
+    sed -i -E "s/\"Pid\":[0-9]+/\"Pid\":$victim/; s/\"ShimPid\":[0-9]+/\"ShimPid\":$victim/" "$json"
+    grep -q "\"Pid\":$victim," "$json"
+    grep -q '"Status":"running"' "$json"
+    cat "$json"
+    # export: the victim's root is the host's; the container's files are what must come.
+    run bash -c "timeout 60 crowbar export noid-$variant | tar -tf - | grep -cx -e etc/debian_version -e bin/busybox"
+    echo "export: $output"
+    [ "$output" = 1 ]
+    run crowbar kill "noid-$variant"
+    run crowbar stop -t 0 "noid-$variant"
+    run -0 crowbar rm -f "noid-$variant"
+    # The unrelated process was never signalled.
+    kill -0 "$victim"
+    [ "$(awk '{print $3}' "/proc/$victim/stat")" != Z ]
+    kill -9 "$victim"
+  done
+}
+
+@test "damaged records: listed Dead with an Error that says what is wrong; no verb crashes; rm removes them" {
+  crowbar run -d --name healthy busybox sleep 100
+  local cases=(
+    'state.json|[]|state.json: it is an array, not an object'
+    'state.json|5|state.json: it is a number, not an object'
+    'state.json|{"State":5}|state.json: "State" is a number, not an object'
+    'state.json|{"State":{"Pid":"12"}}|state.json: "State.Pid" is a string, not a PID'
+    'state.json|{"Crowbar":[]}|state.json: "Crowbar" is an array, not an object'
+    'state.json|{"State":|state.json is cut short'
+    'state.json|garbage|state.json is not valid JSON'
+    'state.json||state.json is empty'
+    'state.json|{"Id":"../../x"}|state.json: "Id" is "../../x", not the ID of its folder'
+    'container.json|{"Config":{"Env":"x"}}|container.json: "Config.Env" is a string'
+    'container.json|[]|container.json: it is an array, not an object'
+    'container.json|@cut|container.json is cut short'
+    'container.json|@missing|container.json is missing'
+  )
+  local k=0 c file content says id name f v
+  for c in "${cases[@]}"; do
+    IFS='|' read -r file content says <<<"$c"
+    name=dmg$k
+    k=$((k + 1))
+    id=$(crowbar create --name "$name" busybox true)
+    f=$CROWBAR_ROOT/containers/$id/$file
+    case $content in
+    @cut) head -c 100 "$f" >"$f.cut" && mv "$f.cut" "$f" ;;
+    @missing) rm "$f" ;;
+    *) printf '%s' "$content" >"$f" ;;
+    esac
+    echo "== $file: $content"
+    run -0 crowbar ps -a --format '{{.Names}} {{.State}} {{.Status}}'
+    echo "$output"
+    grep -qx "$name dead Dead" <<<"$output"
+    grep -qx "healthy running Up .*" <<<"$output"
+    run -0 crowbar inspect -f '{{.State.Status}}|{{.State.Error}}|{{.Id}}' "$name"
+    echo "$output"
+    [[ "$output" == "dead|the container's record is damaged: $says"*"|$id" ]]
+    for v in "start @" "stop -t 1 @" "kill @" "restart -t 1 @" "logs @" "wait @" "pause @" \
+      "unpause @" "attach @" "exec @ true" "diff @" "export -o /dev/null @" "inspect @" \
+      "cp @:/etc/passwd $BATS_TEST_TMPDIR/pw"; do
+      run timeout 20 crowbar ${v//@/$name} </dev/null
+      echo "$v: $status $output"
+      [ "$status" -lt 126 ]
+      [[ "$output" != *Assertion* && "$output" != *"Segmentation"* ]]
+    done
+    run crowbar start "$name"
+    [ "$status" -eq 1 ]
+    [[ "$output" == "Error: container $name cannot be started: the container's record is damaged: $says"* ]]
+    run -0 crowbar rm "$name"
+    [ "$output" = "$name" ]
+    [ ! -e "$CROWBAR_ROOT/containers/$id" ]
+    [ ! -e "$CROWBAR_ROOT/names/$name" ]
+  done
+  [ "$(ctr_status healthy)" = running ]
+}
+
+@test "a running container whose state.json is damaged: rm refuses, rm -f kills its processes and removes it" {
+  id=$(crowbar run -d --name dmgrun busybox sleep 100)
+  pid=$(ctr_pid dmgrun)
+  echo '{"State":{"Pid":"x"}}' >"$(state_file "$id")"
+  [ "$(ctr_status dmgrun)" = dead ]
+  run crowbar rm dmgrun
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"container is running (its record is damaged)"* ]]
+  ! proc_dead "$pid"
+  run -0 crowbar rm -f dmgrun
+  wait_until 50 proc_dead "$pid"
+  [ ! -e "$CROWBAR_ROOT/containers/$id" ]
+  [ -z "$(find /sys/fs/cgroup -maxdepth 3 -name "$id" 2>/dev/null)" ]
+}
+
+@test "the shim makes a state.json damaged while its container ran whole again at the exit" {
+  id=$(crowbar run -d --name dmgexit busybox sh -c 'sleep 1; exit 7')
+  echo 'garbage' >"$(state_file "$id")"
+  [ "$(ctr_status dmgexit)" = dead ]
+  wait_status dmgexit exited
+  [ "$(crowbar inspect -f '{{.State.ExitCode}} {{.State.Error}}' dmgexit)" = "7 " ]
+}

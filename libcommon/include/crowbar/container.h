@@ -47,20 +47,45 @@ struct cb_state {
   int restart_count;
 };
 
+/* A record that could not be read back whole (see cb_container_parse). */
+enum cb_damage {
+  CB_RECORD_OK,
+  CB_RECORD_STATE_DAMAGED, /* state.json; container.json is whole */
+  CB_RECORD_DAMAGED,       /* container.json */
+};
+
 struct cb_container {
-  char id[CB_ID_LEN + 1];
-  char *name; /* without the leading '/' */
+  char id[CB_ID_LEN + 1]; /* always its folder's name, never the record's word */
+  char *name;             /* without the leading '/' */
   int64_t created_ns;
   json_object *json;
   struct cb_state state;
+  enum cb_damage damaged;
 };
 
 const char *cb_status_name(enum cb_status s); /* "running", "exited", ... */
 int cb_status_parse(const char *s);           /* -1 if unknown */
 
+/* Load a container's record. A container whose folder is not there: -1, "No such
+ * container: ID", errno_ ENOENT. A record that is there but damaged (missing, unreadable,
+ * not JSON, not of the record's shape, another container's Id) still loads, as a Dead
+ * container whose State.Error says what is wrong and whose `damaged` says which file: every
+ * verb sees a container that does not run, ps lists it, rm removes it. */
 int cb_container_load(const struct cb_ctx *ctx, const char *id, struct cb_container **out,
                       cb_error_t *err);
-/* Write the record (state included) atomically. Hold the container's lock. */
+/* The parser under cb_container_load, on buffers (for tests and fuzzing): rec and st are
+ * the text of container.json and state.json (NULL: no such file), id the folder's name.
+ * Never fails; a damaged record gives a damaged container (its name then empty). With
+ * CB_PARSE_LISTING, st alone makes the (partial) record of a listing when it is given. */
+enum { CB_PARSE_LISTING = 1u << 0 };
+struct cb_container *cb_container_parse(const char *id, const char *rec, size_t rlen,
+                                        const char *st, size_t slen, unsigned flags);
+/* Check a record (or a state, or a listing's record) against the shape the engine writes:
+ * each key it knows of has its type and range; others are free. 0, or -1 with err saying
+ * which key is wrong. */
+int cb_container_record_check(json_object *rec, cb_error_t *err);
+/* Write the record (state included) atomically. Hold the container's lock. A damaged
+ * record is never written over: -1. */
 int cb_container_save(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err);
 /* Write a new container's container.json and state.json into the folder dir (which is
  * then renamed into place). */
@@ -98,9 +123,14 @@ int cb_container_refresh(const struct cb_ctx *ctx, struct cb_container *c);
 int cb_container_reload(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err);
 /* The same, for a caller that holds the container's lock (and loaded c under it). */
 int cb_container_refresh_locked(const struct cb_ctx *ctx, struct cb_container *c);
-/* True when PID 1 is alive and is the one recorded. */
+/* True when PID 1 (the shim) is alive and is the one recorded: same boot, same start time.
+ * A PID recorded without its boot ID or start time is never taken for the container's. */
 bool cb_container_pid_alive(const struct cb_container *c);
 bool cb_container_shim_alive(const struct cb_container *c);
+/* A pidfd on PID 1 (the shim), opened only when its identity checks as above; -1 (ESRCH)
+ * otherwise. Signal and enter a container's processes through these, never by PID. */
+int cb_container_pidfd(const struct cb_container *c);
+int cb_container_shim_pidfd(const struct cb_container *c);
 /* True for running and paused. */
 static inline bool cb_container_is_running(const struct cb_container *c) {
   return c->state.status == CB_STATUS_RUNNING || c->state.status == CB_STATUS_PAUSED;
