@@ -727,6 +727,14 @@ bool cb_name_valid(const char *name) {
   return strlen(name) < NAME_MAX;
 }
 
+static int name_conflict(cb_error_t *err, const char *name, const char *target) {
+  return cb_error_make(err, 0,
+                       "Conflict. The container name \"/%s\" is already in use by container "
+                       "\"%s\". You have to remove (or rename) that container to be able "
+                       "to reuse that name.",
+                       name, target);
+}
+
 int cb_name_reserve(const struct cb_ctx *ctx, const char *name, const char *id, cb_error_t *err) {
   if (!cb_name_valid(name))
     return cb_error_make(err, 0,
@@ -734,37 +742,48 @@ int cb_name_reserve(const struct cb_ctx *ctx, const char *name, const char *id, 
                          "are allowed",
                          name);
   cleanup_free char *np = cb_ctx_path(ctx, "names/%s", name);
-  for (int attempt = 0; attempt < 2; attempt++) {
+  for (int attempt = 0; attempt < 3; attempt++) {
     if (symlink(id, np) == 0)
       return 0;
     if (errno != EEXIST)
       return cb_error_sys(err, "reserve name `%s`", name);
     char target[CB_ID_LEN + 2];
     ssize_t n = readlink(np, target, sizeof target - 1);
-    if (n < 0)
-      continue;
-    target[n] = '\0';
-    cleanup_free char *rec = cb_ctx_path(ctx, "containers/%s", target);
-    cleanup_free char *tmprec = cb_ctx_path(ctx, "containers/.tmp-%s", target);
-    if (access(rec, F_OK) == 0 || access(tmprec, F_OK) == 0)
-      return cb_error_make(err, 0,
-                           "Conflict. The container name \"/%s\" is already in use by container "
-                           "\"%s\". You have to remove (or rename) that container to be able "
-                           "to reuse that name.",
-                           name, target);
-    /* A reservation left by a killed command: take it over, under the names lock so two
-     * racers cannot both delete and recreate it. */
-    cleanup_close int lk = cb_lock(ctx, "names", 1, err);
-    if (lk < 0)
-      return -1;
-    n = readlink(np, target, sizeof target - 1);
-    if (n >= 0) {
-      target[n] = '\0';
-      cleanup_free char *rec2 = cb_ctx_path(ctx, "containers/%s", target);
-      cleanup_free char *tmp2 = cb_ctx_path(ctx, "containers/.tmp-%s", target);
-      if (access(rec2, F_OK) != 0 && access(tmp2, F_OK) != 0)
-        unlink(np);
+    if (n < 0) {
+      if (errno == ENOENT)
+        continue; /* released meanwhile */
+      return cb_error_sys(err, "reserve name `%s`", name);
     }
+    target[n] = '\0';
+    /* Whose is it? Not a question for the folders (a create makes its folder only after it
+     * reserved the name): for the owner's lock. A create holds its ID's lock from before
+     * the reservation until its record is in place (or the name released); a removal holds
+     * it until the record and then the name are gone. */
+    cleanup_close int lk = -1;
+    if (is_id_entry(target)) {
+      cb_error_t e2 = NULL;
+      lk = cb_trylock(ctx, target, 1, &e2);
+      if (lk < 0) {
+        bool busy = e2->errno_ == EWOULDBLOCK;
+        if (!busy) {
+          *err = e2;
+          return cb_error_wrap(err, "reserve name `%s`", name);
+        }
+        cb_error_release(&e2);
+        return name_conflict(err, name, target);
+      }
+      /* Nobody is at work on it: it is taken if its container exists. */
+      cleanup_free char *rec = cb_container_dir(ctx, target);
+      if (access(rec, F_OK) == 0)
+        return name_conflict(err, name, target);
+    }
+    /* Left by a command that died before its record was in place (or not a reservation
+     * of ours at all): take it over, if it still says the same. Holding the owner's lock,
+     * no one else does the same at once. */
+    char again[CB_ID_LEN + 2];
+    ssize_t m = readlink(np, again, sizeof again - 1);
+    if (m == n && !memcmp(again, target, (size_t)n))
+      unlink(np);
   }
   return cb_error_make(err, 0, "Conflict. The container name \"/%s\" is already in use", name);
 }

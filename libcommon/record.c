@@ -36,15 +36,16 @@ struct field {
   const struct field *sub;
 };
 
-#define END {NULL, K_STR, false, NULL}
+#define END                                                                                        \
+  { NULL, K_STR, false, NULL }
 
 static const struct field state_fields[] = {
-    {"Status", K_STATUS, false, NULL},   {"Running", K_BOOL, false, NULL},
-    {"Paused", K_BOOL, false, NULL},     {"Restarting", K_BOOL, false, NULL},
-    {"OOMKilled", K_BOOL, false, NULL},  {"Dead", K_BOOL, false, NULL},
-    {"Pid", K_PID, false, NULL},         {"ExitCode", K_INT32, false, NULL},
-    {"Error", K_STR, false, NULL},       {"StartedAt", K_STR, false, NULL},
-    {"FinishedAt", K_STR, false, NULL},  END,
+    {"Status", K_STATUS, false, NULL},  {"Running", K_BOOL, false, NULL},
+    {"Paused", K_BOOL, false, NULL},    {"Restarting", K_BOOL, false, NULL},
+    {"OOMKilled", K_BOOL, false, NULL}, {"Dead", K_BOOL, false, NULL},
+    {"Pid", K_PID, false, NULL},        {"ExitCode", K_INT32, false, NULL},
+    {"Error", K_STR, false, NULL},      {"StartedAt", K_STR, false, NULL},
+    {"FinishedAt", K_STR, false, NULL}, END,
 };
 
 static const struct field restart_fields[] = {
@@ -54,17 +55,25 @@ static const struct field restart_fields[] = {
 };
 
 static const struct field hostconfig_fields[] = {
-    {"Binds", K_STRV, true, NULL},         {"NetworkMode", K_STR, false, NULL},
-    {"AutoRemove", K_BOOL, false, NULL},   {"CapAdd", K_STRV, true, NULL},
-    {"CapDrop", K_STRV, true, NULL},       {"Privileged", K_BOOL, false, NULL},
-    {"ReadonlyRootfs", K_BOOL, false, NULL}, {"Memory", K_COUNT, false, NULL},
-    {"PidsLimit", K_INT, true, NULL},      {"Init", K_BOOL, true, NULL},
-    {"RestartPolicy", K_OBJ, false, restart_fields}, END,
+    {"Binds", K_STRV, true, NULL},
+    {"NetworkMode", K_STR, false, NULL},
+    {"AutoRemove", K_BOOL, false, NULL},
+    {"CapAdd", K_STRV, true, NULL},
+    {"CapDrop", K_STRV, true, NULL},
+    {"Privileged", K_BOOL, false, NULL},
+    {"ReadonlyRootfs", K_BOOL, false, NULL},
+    {"Memory", K_COUNT, false, NULL},
+    {"PidsLimit", K_INT, true, NULL},
+    {"Init", K_BOOL, true, NULL},
+    {"RestartPolicy", K_OBJ, false, restart_fields},
+    END,
 };
 
 static const struct field gd_data_fields[] = {
-    {"LowerDir", K_STR, false, NULL}, {"MergedDir", K_STR, false, NULL},
-    {"UpperDir", K_STR, false, NULL}, {"WorkDir", K_STR, false, NULL},
+    {"LowerDir", K_STR, false, NULL},
+    {"MergedDir", K_STR, false, NULL},
+    {"UpperDir", K_STR, false, NULL},
+    {"WorkDir", K_STR, false, NULL},
     END,
 };
 
@@ -82,16 +91,16 @@ static const struct field mount_fields[] = {
 };
 
 static const struct field config_fields[] = {
-    {"Hostname", K_STR, false, NULL},     {"Domainname", K_STR, false, NULL},
-    {"User", K_STR, false, NULL},         {"AttachStdin", K_BOOL, false, NULL},
+    {"Hostname", K_STR, false, NULL},      {"Domainname", K_STR, false, NULL},
+    {"User", K_STR, false, NULL},          {"AttachStdin", K_BOOL, false, NULL},
     {"AttachStdout", K_BOOL, false, NULL}, {"AttachStderr", K_BOOL, false, NULL},
-    {"Tty", K_BOOL, false, NULL},         {"OpenStdin", K_BOOL, false, NULL},
-    {"StdinOnce", K_BOOL, false, NULL},   {"Env", K_STRV, true, NULL},
-    {"Cmd", K_STRV, true, NULL},          {"Image", K_STR, false, NULL},
-    {"Volumes", K_ANYOBJ, true, NULL},    {"WorkingDir", K_STR, false, NULL},
-    {"Entrypoint", K_STRV, true, NULL},   {"OnBuild", K_STRV, true, NULL},
-    {"Labels", K_STRMAP, true, NULL},     {"StopSignal", K_STR, false, NULL},
-    {"StopTimeout", K_INT32, true, NULL}, END,
+    {"Tty", K_BOOL, false, NULL},          {"OpenStdin", K_BOOL, false, NULL},
+    {"StdinOnce", K_BOOL, false, NULL},    {"Env", K_STRV, true, NULL},
+    {"Cmd", K_STRV, true, NULL},           {"Image", K_STR, false, NULL},
+    {"Volumes", K_ANYOBJ, true, NULL},     {"WorkingDir", K_STR, false, NULL},
+    {"Entrypoint", K_STRV, true, NULL},    {"OnBuild", K_STRV, true, NULL},
+    {"Labels", K_STRMAP, true, NULL},      {"StopSignal", K_STR, false, NULL},
+    {"StopTimeout", K_INT32, true, NULL},  END,
 };
 
 static const struct field own_layer_fields[] = {
@@ -217,9 +226,10 @@ static int check_value(struct walk *w, json_object *v, const struct field *f) {
   }
   case K_STATUS:
     if (t != json_type_string || cb_status_parse(json_object_get_string(v)) < 0)
-      return t == json_type_string ? cb_error_make(w->err, 0, "\"%s\" is an unknown status \"%.40s\"",
-                                                   w->path, json_object_get_string(v))
-                                   : bad(w, v, f->kind);
+      return t == json_type_string
+                 ? cb_error_make(w->err, 0, "\"%s\" is an unknown status \"%.40s\"", w->path,
+                                 json_object_get_string(v))
+                 : bad(w, v, f->kind);
     return 0;
   case K_NAME: {
     if (t != json_type_string)

@@ -119,6 +119,25 @@ teardown_file() { crowbar_teardown_root; }
   [ "$(ls "$CROWBAR_ROOT/containers" | wc -l)" -eq 1 ]
 }
 
+@test "--name: a reservation whose owner is at work is not taken over, though its folder is not there yet" {
+  local fake fd
+  fake=$(printf 'f%.0s' $(seq 64))
+  mkdir -p "$CROWBAR_ROOT/names" "$CROWBAR_RUNROOT/locks"
+  ln -s "$fake" "$CROWBAR_ROOT/names/inflight"
+  # Its owner: a create between its reservation and its folder, holding its ID's lock.
+  exec {fd}>"$CROWBAR_RUNROOT/locks/$fake.lock"
+  flock -x "$fd"
+  run crowbar create --name inflight busybox true
+  echo "$output"
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"Conflict. The container name \"/inflight\" is already in use by container \"$fake\""* ]]
+  [ "$(readlink "$CROWBAR_ROOT/names/inflight")" = "$fake" ]
+  # Its owner died (the lock is free, no folder came): the name is free again.
+  exec {fd}>&-
+  run -0 crowbar create --name inflight busybox true
+  [ "$(readlink "$CROWBAR_ROOT/names/inflight")" = "$output" ]
+}
+
 @test "-e and --env-file set the environment (later wins; KEY alone takes ours)" {
   printf '# a comment\n\nFROMFILE=file\nSHARED=file\n  INDENTED=yes\nHOSTVAR\n' >"$BATS_TEST_TMPDIR/env"
   export HOSTVAR=host

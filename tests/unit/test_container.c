@@ -120,6 +120,21 @@ static void test_names(void **state) {
   char target[CB_ID_LEN + 1] = {0};
   assert_int_equal(readlink(np, target, CB_ID_LEN), CB_ID_LEN);
   assert_string_equal(target, ID_A);
+  /* But not while its owner holds its ID's lock: a create between its reservation and its
+   * folder (the folder's absence says nothing then). */
+  cleanup_free char *np2 = cb_ctx_path(ctx, "names/busy");
+  assert_int_equal(symlink(ID_B, np2), 0);
+  int lk = cb_lock(ctx, ID_B, 1, &err);
+  assert_true(lk >= 0);
+  assert_int_equal(cb_name_reserve(ctx, "busy", ID_A, &err), -1);
+  assert_non_null(strstr(cb_error_text(err), "is already in use by container \""));
+  cb_error_release(&err);
+  assert_int_equal(readlink(np2, target, CB_ID_LEN), CB_ID_LEN);
+  assert_string_equal(target, ID_B);
+  close(lk);
+  assert_int_equal(cb_name_reserve(ctx, "busy", ID_A, &err), 0);
+  assert_int_equal(readlink(np2, target, CB_ID_LEN), CB_ID_LEN);
+  assert_string_equal(target, ID_A);
   /* Generated names are free ones. */
   for (int i = 0; i < 20; i++) {
     cleanup_free char *n = cb_name_generate(ctx);

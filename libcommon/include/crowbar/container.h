@@ -159,8 +159,9 @@ char *cb_container_status_string(const struct cb_container *c, int64_t now_ns);
 char *cb_container_dir(const struct cb_ctx *ctx, const char *id);
 char *cb_container_rundir(const struct cb_ctx *ctx, const char *id);
 
-/* Reserve a name for an ID: EEXIST becomes Docker's conflict message. A stale reservation
- * (its container gone) is taken over. */
+/* Reserve a name for an ID: EEXIST becomes Docker's conflict message. The caller holds id's
+ * lock until its record is in place (or it released the name). A reservation is stale, and
+ * taken over, only when its owner's lock is free and its container does not exist. */
 int cb_name_reserve(const struct cb_ctx *ctx, const char *name, const char *id, cb_error_t *err);
 void cb_name_release(const struct cb_ctx *ctx, const char *name, const char *id);
 /* Docker's rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
