@@ -291,7 +291,7 @@ int container_thaw_locked(const struct cb_ctx *ctx, struct cb_container *c, cb_e
   if (c->state.status != CB_STATUS_PAUSED)
     return 0;
   if (cb_cgroup_freeze(c->id, false, err) < 0)
-    return -1;
+    return cb_error_wrap(err, "Cannot unpause container %s (%.12s)", c->name, c->id);
   c->state.status = CB_STATUS_RUNNING;
   return cb_container_save(ctx, c, err);
 }
@@ -530,7 +530,7 @@ int container_pause(const struct cb_ctx *ctx, const char *id, bool pause, cb_err
     if (c->state.status == CB_STATUS_PAUSED)
       return cb_error_make(err, 0, "Container %s is already paused", c->id);
     if (cb_cgroup_freeze(c->id, true, err) < 0)
-      return cb_error_wrap(err, "Cannot pause container %s", c->id);
+      return cb_error_wrap(err, "Cannot pause container %s (%.12s)", c->name, c->id);
     c->state.status = CB_STATUS_PAUSED;
     if (cb_container_save(ctx, c, err) < 0) {
       cb_error_t e2 = NULL;
