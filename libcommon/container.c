@@ -414,16 +414,32 @@ int cb_container_load(const struct cb_ctx *ctx, const char *id, struct cb_contai
   return 0;
 }
 
+char *cb_container_state_text(struct cb_container *c, size_t *len) {
+  cb_container_sync_json(c);
+  json_object *st = state_of(c->json);
+  size_t n;
+  const char *s = json_object_to_json_string_length(
+      st, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+  char *text = xmalloc(n + 2);
+  memcpy(text, s, n);
+  text[n] = '\n';
+  text[n + 1] = '\0';
+  *len = n + 1;
+  json_object_put(st);
+  return text;
+}
+
 int cb_container_save(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
   if (c->damaged)
     return cb_error_make(err, 0, "container %s: %s; it is not written over: remove it",
                          *c->name ? c->name : c->id, c->state.error);
-  cb_container_sync_json(c);
+  size_t len;
+  cleanup_free char *text = cb_container_state_text(c, &len);
   cleanup_free char *path = cb_ctx_path(ctx, "containers/%s/state.json", c->id);
-  json_object *st = state_of(c->json);
-  int r = cb_json_write_file(path, st, err);
-  json_object_put(st);
-  return r;
+  if (cb_write_file_atomic(path, text, len, 0600, err) < 0)
+    return (*err)->errno_ == ENOSPC || (*err)->errno_ == EDQUOT ? cb_error_wrap(err, "disk full")
+                                                                : -1;
+  return 0;
 }
 
 int cb_container_write_new(struct cb_container *c, const char *dir, cb_error_t *err) {
@@ -494,17 +510,24 @@ static bool vanished(const struct cb_container *c) {
 int cb_container_refresh_locked(const struct cb_ctx *ctx, struct cb_container *c) {
   if (!vanished(c))
     return 0;
-  c->state.status = CB_STATUS_EXITED;
-  c->state.exit_code = 255;
-  free(c->state.error);
-  c->state.error = xstrdup("the container's monitor and process disappeared (killed, or "
-                           "the host restarted); its exit status is unknown");
-  /* A finish time from an earlier run does not count. */
-  if (c->state.finished_ns < c->state.started_ns || !c->state.finished_ns)
-    c->state.finished_ns = cb_now_ns();
+  /* Its monitor may have seen the exit and failed to record it (a full disk): it left a
+   * note in the runtime folder. */
+  bool noted = cb_container_take_exit_note(ctx, c);
+  if (!noted) {
+    c->state.status = CB_STATUS_EXITED;
+    c->state.exit_code = 255;
+    free(c->state.error);
+    c->state.error = xstrdup("the container's monitor and process disappeared (killed, or "
+                             "the host restarted); its exit status is unknown");
+    /* A finish time from an earlier run does not count. */
+    if (c->state.finished_ns < c->state.started_ns || !c->state.finished_ns)
+      c->state.finished_ns = cb_now_ns();
+  }
   cb_error_t err = NULL;
   if (cb_container_save(ctx, c, &err) < 0)
     cb_error_release(&err);
+  else if (noted)
+    cb_container_drop_exit_note(ctx, c->id);
   return 1;
 }
 

@@ -443,9 +443,18 @@ static void record_exit(struct shim *s, int status) {
     st->pid = 0;
     /* --rm: gone from every listing before the exit is told; its files go after. */
     autoremove = cb_json_get_bool(fresh->json, "HostConfig.AutoRemove", false);
-    if (autoremove ? cb_container_unlist(&s->ctx, fresh, &err) < 0
-                   : cb_container_save(&s->ctx, fresh, &err) < 0)
+    if (autoremove) {
+      if (cb_container_unlist(&s->ctx, fresh, &err) < 0)
+        cb_error_release(&err);
+    } else if (cb_container_save_reserved(&s->ctx, fresh, &err) < 0) {
+      /* Even the reserve failed (a full disk under an older record): leave the exit where
+       * the next verb finds it, rather than let it become "unknown" (255). */
+      if (cb_container_note_exit(&s->ctx, fresh, err->errno_) < 0) {
+        /* Nowhere to write at all: the record keeps saying "running" until a verb finds
+         * us gone. */
+      }
       cb_error_release(&err);
+    }
     cb_container_free(fresh);
   }
   if (lk >= 0)
@@ -560,6 +569,13 @@ int main(int argc, char **argv) {
     client_add(&s, attach_fd);
   dup2(2, 2); /* stderr stays the CLI's until the start is reported, for debugging. */
 
+  /* The blocks the exit's record needs, before anything runs (a full disk stops the start
+   * here, rather than lose the exit later); an exit note of an earlier run goes. */
+  cb_container_drop_exit_note(&s.ctx, id);
+  if (cb_container_reserve(&s.ctx, s.c, &err) < 0) {
+    sync_reply(&s, "err 125 %s\n", cb_error_text(err));
+    return 1;
+  }
   int code = 125;
   if (spawn(&s, &code, &err) < 0) {
     const char *msg = cb_error_text(err);

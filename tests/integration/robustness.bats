@@ -9,7 +9,10 @@ setup_file() {
   crowbar_setup_root
   import_busybox
 }
-teardown() { crowbar_remove_all; }
+teardown() {
+  crowbar_remove_all
+  small_root_teardown
+}
 teardown_file() { crowbar_teardown_root; }
 
 # True when host PID $1 is gone or a zombie.
@@ -326,4 +329,65 @@ start_time() { awk '{sub(/^.*\) /, ""); print $20}' "/proc/$1/stat"; }
   [ "$(ctr_status dmgexit)" = dead ]
   wait_status dmgexit exited
   [ "$(crowbar inspect -f '{{.State.ExitCode}} {{.State.Error}}' dmgexit)" = "7 " ]
+}
+
+# A root on a small tmpfs, to fill up: SMALL is its mount point. The runtime folder stays
+# where it was (on another file system, as /run is).
+small_root() {
+  SMALL=$BATS_TEST_TMPDIR/small
+  mkdir -p "$SMALL"
+  mount -t tmpfs -o size=24m tmpfs "$SMALL"
+  export CROWBAR_ROOT=$SMALL/root
+  crowbar import "$(fixture_rootfs)" busybox:latest >/dev/null
+}
+
+# Fill the small root's file system to the last page.
+fill_up() {
+  dd if=/dev/zero of="$SMALL/fill1" bs=1M 2>/dev/null || true
+  dd if=/dev/zero of="$SMALL/fill2" bs=4k 2>/dev/null || true
+  [ "$(df --output=avail "$SMALL" | tail -1)" -eq 0 ]
+}
+
+small_root_teardown() {
+  [ -n "${SMALL:-}" ] && mountpoint -q "$SMALL" || return 0
+  rm -f "$SMALL"/fill*
+  crowbar_remove_all
+  umount -l "$SMALL"
+}
+
+@test "a full disk: the exit status is recorded all the same (143), and a start says disk full" {
+  small_root
+  id=$(crowbar run -d --name full busybox sh -c 'trap "exit 143" TERM; while :; do sleep 0.1; done')
+  fill_up
+  run -0 crowbar stop -t 10 full
+  run -0 crowbar inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}' full
+  echo "$output"
+  [ "$output" = "exited 143 " ]
+  # A start needs room for its records: it says why it cannot.
+  run crowbar start full
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == "Error: failed to start container full: disk full: "* ]]
+  [ "$(ctr_status full)" = exited ]
+  rm -f "$SMALL"/fill*
+  run -0 crowbar start full
+  run -0 crowbar stop -t 10 full
+  [ "$(crowbar inspect -f '{{.State.ExitCode}}' full)" = 143 ]
+}
+
+@test "a full disk and no reserve: the exit is noted aside and recorded by the next verb, saying disk full" {
+  small_root
+  id=$(crowbar run -d --name noted busybox sh -c 'trap "exit 143" TERM; while :; do sleep 0.1; done')
+  # A container started by an older crowbar has no reserve.
+  rm "$CROWBAR_ROOT/containers/$id/.state.json.reserve"
+  fill_up
+  run -0 crowbar stop -t 10 noted
+  run -0 crowbar inspect -f '{{.State.Status}} {{.State.ExitCode}}|{{.State.Error}}' noted
+  echo "$output"
+  [[ "$output" == "exited 143|the exit could not be recorded when it came (disk full: No space left on device)"* ]]
+  rm -f "$SMALL"/fill*
+  run -0 crowbar ps -a --format '{{.Names}} {{.Status}}'
+  [[ "$output" == "noted Exited (143) "* ]]
+  [ ! -e "$CROWBAR_RUNROOT/$id/exit" ]
+  [ "$(crowbar inspect -f '{{.State.ExitCode}}' noted)" = 143 ]
 }

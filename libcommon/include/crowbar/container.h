@@ -87,6 +87,26 @@ int cb_container_record_check(json_object *rec, cb_error_t *err);
 /* Write the record (state included) atomically. Hold the container's lock. A damaged
  * record is never written over: -1. */
 int cb_container_save(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err);
+/* The text save writes into state.json (with its newline); *len its length. Malloc'd. */
+char *cb_container_state_text(struct cb_container *c, size_t *len);
+
+/* A full disk must not cost a container its exit status. Its monitor reserves, before the
+ * container runs, the blocks its last write needs (containers/ID/.state.json.reserve, twice
+ * the state's size and more); the exit is written into them and renamed over state.json,
+ * so that it needs no new block. 0, or -1 with err ("disk full" when it is). */
+int cb_container_reserve(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err);
+/* save through the reserve (and without one as save does). Hold the container's lock. */
+int cb_container_save_reserved(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err);
+/* When even that failed: a note of the exit in the runtime folder ($RUNROOT/ID/exit, on
+ * another file system as a rule), for the first verb that finds the container's monitor
+ * gone (cb_container_refresh_locked) to record instead of "exit status unknown". why is
+ * the errno of the failed write. 0, or -1 (errno). */
+int cb_container_note_exit(const struct cb_ctx *ctx, const struct cb_container *c, int why);
+/* Take the note of this run into c's state (exited, its code, times, and an Error saying
+ * why it came late); true when there was one. */
+bool cb_container_take_exit_note(const struct cb_ctx *ctx, struct cb_container *c);
+void cb_container_drop_exit_note(const struct cb_ctx *ctx, const char *id);
+
 /* Write a new container's container.json and state.json into the folder dir (which is
  * then renamed into place). */
 int cb_container_write_new(struct cb_container *c, const char *dir, cb_error_t *err);
