@@ -161,6 +161,14 @@ int attach_session(int sock, const struct attach_session *as, int *exit_code, cb
         ret = 1;
         break;
       }
+      if (m.type == CB_DROPPED) {
+        cb_error_make(err, 0,
+                      m.a ? "the container exited, but its last output was lost: this client "
+                            "fell too far behind it"
+                          : "the container's output came faster than this client took it: "
+                            "detached (the container keeps running)");
+        break;
+      }
     }
   }
   cb_tty_restore();
@@ -324,6 +332,7 @@ static int wait_pidfd(int pfd, int timeout_ms) {
 
 int container_wait_stopped(const struct cb_ctx *ctx, const char *id, int timeout_ms,
                            cb_error_t *err) {
+  int64_t deadline = cb_monotonic_ns() + (int64_t)timeout_ms * 1000000;
   cleanup_container struct cb_container *c = NULL;
   if (cb_container_load(ctx, id, &c, err) < 0) {
     if ((*err)->errno_ == ENOENT) {
@@ -335,15 +344,30 @@ int container_wait_stopped(const struct cb_ctx *ctx, const char *id, int timeout
   cb_container_refresh(ctx, c);
   if (!cb_container_is_running(c))
     return 0;
-  /* The shim's exit means the exit is recorded. Without a shim, watch PID 1. */
-  cleanup_close int pfd = cb_container_shim_pidfd(c);
-  if (pfd < 0)
-    pfd = cb_container_pidfd(c);
-  if (pfd < 0)
-    return 0;
-  if (wait_pidfd(pfd, timeout_ms) == 1)
+  /* First PID 1's end; then the record of it, which its shim writes once it has the
+   * container's last output (the shim may stay a while after, for slow clients). */
+  cleanup_close int pfd = cb_container_pidfd(c);
+  if (pfd >= 0 && wait_pidfd(pfd, timeout_ms) == 1)
     return 1;
-  return 0;
+  cleanup_close int shim = cb_container_shim_pidfd(c);
+  for (;;) {
+    cb_container_free(c);
+    c = NULL;
+    if (cb_container_load(ctx, id, &c, err) < 0) {
+      if ((*err)->errno_ != ENOENT)
+        return -1;
+      cb_error_release(err);
+      return 0;
+    }
+    cb_container_refresh(ctx, c);
+    if (!cb_container_is_running(c))
+      return 0;
+    if (timeout_ms >= 0 && cb_monotonic_ns() >= deadline)
+      return 1;
+    /* Its exit ends the wait at once (the refresh then sees it gone). */
+    if (shim < 0 || wait_pidfd(shim, 20) == 0)
+      usleep(shim < 0 ? 20000 : 1000);
+  }
 }
 
 static int stop_timeout(struct cb_container *c) {

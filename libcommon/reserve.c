@@ -48,8 +48,7 @@ int cb_container_save_reserved(const struct cb_ctx *ctx, struct cb_container *c,
     return cb_container_save(ctx, c, err);
   cleanup_free char *dir = cb_container_dir(ctx, c->id);
   cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  cleanup_close int fd =
-      dfd < 0 ? -1 : openat(dfd, RESERVE, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  cleanup_close int fd = dfd < 0 ? -1 : openat(dfd, RESERVE, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
     return cb_container_save(ctx, c, err); /* no reserve (an older monitor): as ever */
   size_t len;

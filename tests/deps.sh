@@ -4,7 +4,7 @@ set -e
 PKGS="build-essential pkg-config libarchive-dev libcap-dev libelf-dev libunwind-dev
 libncurses-dev libjson-c-dev libssl-dev libcmocka-dev busybox-static bats hyperfine
 iproute2 procps tar xz-utils zstd gzip bsdextrautils util-linux tmux libarchive-tools file
-man-db groff-base clang-format"
+man-db groff-base clang-format python3"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
