@@ -722,18 +722,18 @@ char *cb_container_status_string(const struct cb_container *c, int64_t now_ns) {
   case CB_STATUS_CREATED: return xstrdup("Created");
   case CB_STATUS_RUNNING:
   case CB_STATUS_PAUSED: {
-    cleanup_free char *d = cb_human_duration(now_ns - s->started_ns);
+    cleanup_free char *d = cb_human_duration(cb_ns_between(s->started_ns, now_ns));
     return xasprintf("Up %s%s", d, s->status == CB_STATUS_PAUSED ? " (Paused)" : "");
   }
   case CB_STATUS_RESTARTING: {
-    cleanup_free char *d = cb_human_duration(now_ns - s->finished_ns);
+    cleanup_free char *d = cb_human_duration(cb_ns_between(s->finished_ns, now_ns));
     return xasprintf("Restarting (%d) %s ago", s->exit_code, d);
   }
   case CB_STATUS_REMOVING: return xstrdup("Removal In Progress");
   case CB_STATUS_EXITED: {
     if (!s->finished_ns)
       return xstrdup("Created");
-    cleanup_free char *d = cb_human_duration(now_ns - s->finished_ns);
+    cleanup_free char *d = cb_human_duration(cb_ns_between(s->finished_ns, now_ns));
     return xasprintf("Exited (%d) %s ago", s->exit_code, d);
   }
   case CB_STATUS_DEAD: return xstrdup("Dead");

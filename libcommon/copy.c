@@ -12,6 +12,7 @@
 
 #include "crowbar/cleanup.h"
 #include "crowbar/copy.h"
+#include "crowbar/security.h"
 #include "crowbar/saferoot.h"
 #include "crowbar/util.h"
 
@@ -111,18 +112,24 @@ static void random_name(char *buf, size_t n) {
   snprintf(buf, n, ".cbcp-%.12s", id);
 }
 
-static bool owner_change(const struct cb_copy *c, const struct stat *st, uid_t *u, gid_t *g) {
+/* 1 when the copy of st gets an owner (*u, *g), 0 when not, -1 with err when the owner
+ * to keep is out of the range a container may use. */
+static int owner_change(const struct cb_copy *c, const struct stat *st, uid_t *u, gid_t *g,
+                        const char *what, cb_error_t *err) {
   if (c->flags & CB_COPY_KEEP_OWNER) {
+    if (!cb_id_valid(st->st_uid) || !cb_id_valid(st->st_gid))
+      return cb_error_make(err, 0, "refusing \"%s\": owner %u:%u: " CB_ID_RANGE_MSG, what,
+                           (unsigned)st->st_uid, (unsigned)st->st_gid);
     *u = st->st_uid;
     *g = st->st_gid;
-    return true;
+    return 1;
   }
   if (c->flags & CB_COPY_CHOWN) {
     *u = c->uid;
     *g = c->gid;
-    return true;
+    return 1;
   }
-  return false;
+  return 0;
 }
 
 static bool copy_xattr_name(const char *name) {
@@ -198,9 +205,12 @@ static int copy_xattrs_at(int dirfd, const char *name, int out, const char *what
 /* Owner, mode, xattrs and times of an open destination (file or folder). */
 static int apply_meta_fd(struct cp *s, int in, int out, const struct stat *st, const char *what,
                          cb_error_t *err) {
-  uid_t u;
-  gid_t g;
-  if (owner_change(s->c, st, &u, &g) && fchown(out, u, g) < 0)
+  uid_t u = 0;
+  gid_t g = 0;
+  int oc = owner_change(s->c, st, &u, &g, what, err);
+  if (oc < 0)
+    return -1;
+  if (oc && fchown(out, u, g) < 0)
     return cb_error_sys(err, "chown \"%s\"", what);
   if (fchmod(out, st->st_mode & 07777) < 0)
     return cb_error_sys(err, "chmod \"%s\"", what);
@@ -281,9 +291,11 @@ static int make_leaf(struct cp *s, const struct cb_sr_entry *e, int pfd, const c
                      const char *what, bool *created, cb_error_t *err) {
   *created = false;
   const struct stat *st = &e->st;
-  uid_t u;
-  gid_t g;
-  bool chown_it = owner_change(s->c, st, &u, &g);
+  uid_t u = 0;
+  gid_t g = 0;
+  int chown_it = owner_change(s->c, st, &u, &g, what, err);
+  if (chown_it < 0)
+    return -1;
   if (S_ISREG(st->st_mode) && st->st_size == 0 && *e->name) {
     /* Nothing to read: the source is not opened at all. */
     cleanup_close int out =
