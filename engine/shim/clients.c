@@ -239,7 +239,8 @@ static void client_hello(struct shim *s, struct client *cl) {
     cl->err.how = how_for(&cl->err.fd, O_WRONLY);
   /* Input goes to the container's stdin pipe or its terminal, when it was started with
    * -i (as in Docker, -t alone takes no input); one client at a time feeds it. */
-  if (cl->in >= 0 && (!s->cfg.open_stdin || s->stdin_client || s->exited)) {
+  bool stdin_gone = s->pid && s->in_w < 0 && s->master < 0; /* closed (StdinOnce) */
+  if (cl->in >= 0 && (!s->cfg.open_stdin || s->stdin_client || s->exited || stdin_gone)) {
     close(cl->in);
     cl->in = -1;
   }
@@ -370,6 +371,8 @@ void stdin_read(struct shim *s) {
 /* Give the container what waits for its stdin, as much as it takes now. */
 void stdin_flush(struct shim *s) {
   int fd = s->master >= 0 ? s->master : s->in_w;
+  if (fd < 0)
+    q_free(&s->inq); /* nowhere to go */
   while (fd >= 0 && q_len(&s->inq)) {
     ssize_t w = write(fd, s->inq.buf + s->inq.off, q_len(&s->inq));
     if (w < 0 && errno == EINTR)

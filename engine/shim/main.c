@@ -441,8 +441,17 @@ static void loop(struct shim *s) {
     if (!s->exited && s->pidfd < 0 && (timeout < 0 || timeout > 100))
       timeout = 100; /* no pidfd: poll waitpid */
     int r = poll(w.p, (nfds_t)w.n, timeout);
-    if (r < 0 && errno != EINTR)
+    if (r < 0 && errno != EINTR) {
+      /* Cannot watch anything any more: the exit is still recorded, once it comes. */
+      if (!s->exited && waitpid(s->pid, &status, 0) == s->pid)
+        s->exited = true;
+      if (!recorded)
+        autoremove = record_exit(s, status, &code);
+      for (int i = 0; i < s->nclients; i++)
+        if (!s->clients[i].gone && !s->clients[i].hello)
+          client_send(s, &s->clients[i], CB_EXIT, code, 0);
       break;
+    }
     bool reaped = s->pidfd < 0;
     for (int i = 0; r > 0 && i < w.n; i++) {
       if (!w.p[i].revents)
