@@ -181,6 +181,18 @@ static int read_env_file(const char *path, char ***env, cb_error_t *err) {
       l[--n] = '\0';
     if (!*l || *l == '#')
       continue;
+    /* Docker's rules (opts.ParseEnvFile): a name, without blanks. */
+    size_t klen = strcspn(l, "=");
+    if (klen == 0 || strcspn(l, " \t") < klen) {
+      cb_strv_free(*env);
+      *env = NULL;
+      if (klen == 0)
+        return cb_error_make(err, 0, "poorly formatted environment: no variable name on line '%s'",
+                             l);
+      return cb_error_make(err, 0,
+                           "poorly formatted environment: variable '%.*s' contains whitespaces",
+                           (int)klen, l);
+    }
     cb_strv_append(env, l);
   }
   return 0;
@@ -265,6 +277,12 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
     case OPT_RM: o->autoremove = true; break;
     case OPT_NAME: o->name = dup_opt(o->name, optarg); break;
     case 'e': {
+      /* Docker's one rule (opts.ValidateEnv): a name before the '='. */
+      if (!*optarg || *optarg == '=')
+        return cb_error_make(err, 0,
+                             "invalid argument \"%s\" for \"-e, --env\" flag: invalid "
+                             "environment variable: %s\nSee 'crowbar %s --help'.",
+                             optarg, optarg, is_run ? "run" : "create");
       if (strchr(optarg, '=')) {
         cb_strv_append(&o->env, optarg);
       } else {
