@@ -53,6 +53,11 @@ int cb_dir_read(int fd, bool sorted, struct cb_dirent **out, size_t *n, char **n
       nlen += l;
     }
   }
+  /* No slack: a deep walk holds one listing per level. */
+  if (ncap > nlen + 256)
+    nm = xrealloc(nm, nlen ? nlen : 1);
+  if (cap > len + 16)
+    v = xrealloc(v, (len ? len : 1) * sizeof *v);
   for (size_t i = 0; i < len; i++)
     v[i].name = nm + (uintptr_t)v[i].name;
   if (sorted && len)
