@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,7 +12,15 @@
 
 void cb_fdstack_init(struct cb_fdstack *s, size_t max_open) {
   memset(s, 0, sizeof *s);
-  s->max_open = max_open ? max_open : CB_FDSTACK_MAX_OPEN;
+  if (!max_open) {
+    /* A process may walk several trees at once (cp: the source and the destination) and
+     * hold other files: an eighth of what it may open, at most the default. */
+    max_open = CB_FDSTACK_MAX_OPEN;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 8 < max_open)
+      max_open = rl.rlim_cur / 8 < 8 ? 8 : (size_t)(rl.rlim_cur / 8);
+  }
+  s->max_open = max_open;
   s->next_close = 1;
 }
 

@@ -29,25 +29,26 @@
 
 #include "crowbar/error.h"
 
-/* The descriptors a walk keeps open by default (each walker has its own stack). */
+/* The most descriptors a walk keeps open by default (each walker has its own stack). */
 #define CB_FDSTACK_MAX_OPEN 128
 
 struct cb_fdstack {
-  int *fds;     /* per slot: the descriptor, -1 while closed */
-  int *tags;    /* per slot */
-  dev_t *dev;   /* per slot: the folder, recorded when its descriptor was closed */
+  int *fds;   /* per slot: the descriptor, -1 while closed */
+  int *tags;  /* per slot */
+  dev_t *dev; /* per slot: the folder, recorded when its descriptor was closed */
   ino_t *ino;
   size_t nslots, scap;
   struct cb_fdframe {
     size_t first, n;
     bool pinned;
-  } *frames;
+  } * frames;
   size_t depth, fcap;
   size_t open, max_open;
   size_t next_close; /* frames below this index have had their descriptors closed */
 };
 
-/* An empty stack that keeps about max_open descriptors (0: CB_FDSTACK_MAX_OPEN). */
+/* An empty stack that keeps about max_open descriptors (0: CB_FDSTACK_MAX_OPEN, or an
+ * eighth of RLIMIT_NOFILE when that is less, 8 at least). */
 void cb_fdstack_init(struct cb_fdstack *s, size_t max_open);
 /* Close every descriptor left and free the stack. */
 void cb_fdstack_release(struct cb_fdstack *s);
