@@ -68,7 +68,7 @@ struct ut {
 /* "DIR/rel" as the user names the destination, shortened when long. */
 static char *display(const struct ut *u, const char *rel) {
   const char *dir = u->c->dst_dir_display ? u->c->dst_dir_display : ".";
-  cleanup_free char *full = !*rel ? xstrdup(dir)
+  cleanup_free char *full = !*rel               ? xstrdup(dir)
                             : !strcmp(dir, "/") ? xasprintf("/%s", rel)
                                                 : xasprintf("%s/%s", dir, rel);
   return cb_path_abbrev(full, 400);
@@ -109,9 +109,8 @@ static int leave_dir(struct ut *u, cb_error_t *err) {
 static int enter_path(struct ut *u, const char *parent, cb_error_t *err) {
   size_t plen = strlen(parent);
   /* Out of what is not a prefix of parent (at a component boundary). */
-  while (u->dirs.depth > 1 &&
-         !(u->curlen <= plen && !memcmp(u->cur, parent, u->curlen) &&
-           (parent[u->curlen] == '/' || parent[u->curlen] == '\0')))
+  while (u->dirs.depth > 1 && !(u->curlen <= plen && !memcmp(u->cur, parent, u->curlen) &&
+                                (parent[u->curlen] == '/' || parent[u->curlen] == '\0')))
     if (leave_dir(u, err) < 0)
       return -1;
   /* Down the components of parent beyond cur. */
@@ -216,8 +215,8 @@ static int extract_dir(struct ut *u, struct archive_entry *e, int pfd, const cha
     if (!S_ISDIR(st.st_mode)) {
       cleanup_free char *d = display(u, rel);
       cleanup_free char *top = display(u, "");
-      return cb_error_make(err, 0, "cannot overwrite non-directory \"%s\" with directory \"%s\"",
-                           d, top);
+      return cb_error_make(err, 0, "cannot overwrite non-directory \"%s\" with directory \"%s\"", d,
+                           top);
     }
   } else if (errno != ENOENT) {
     return fail_sys(u, err, "lstat", rel);
@@ -331,8 +330,8 @@ static int extract_other(struct ut *u, struct archive_entry *e, int pfd, const c
     if (S_ISDIR(st.st_mode)) {
       cleanup_free char *d = display(u, rel);
       cleanup_free char *top = display(u, "");
-      return cb_error_make(err, 0, "cannot overwrite directory \"%s\" with non-directory \"%s\"",
-                           d, top);
+      return cb_error_make(err, 0, "cannot overwrite directory \"%s\" with non-directory \"%s\"", d,
+                           top);
     }
   } else if (errno != ENOENT) {
     return fail_sys(u, err, "lstat", rel);
@@ -410,8 +409,9 @@ int cb_copy_untar(int in, int dstdirfd, struct cb_copy *c, cb_error_t *err) {
   int rc = 0;
   if (archive_read_open_fd(u.a, in, 256 * 1024) != ARCHIVE_OK) {
     const char *m = archive_error_string(u.a);
+    cb_error_make(err, 0, "invalid tar archive: %s", m ? m : "read error");
     archive_read_free(u.a);
-    return cb_error_make(err, 0, "invalid tar archive: %s", m ? m : "read error");
+    return -1;
   }
   int top = fcntl(dstdirfd, F_DUPFD_CLOEXEC, 3);
   if (top < 0) {
