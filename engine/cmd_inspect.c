@@ -30,11 +30,30 @@ static void usage(FILE *out) {
 
 enum kind { ANY, CONTAINER, IMAGE };
 
+/* A record's HostConfig with the fields Docker always shows: SecurityOpt (null, Docker's
+ * default seccomp profile) is missing from records made before crowbar had it. */
+static json_object *host_config_public(json_object *hc) {
+  if (!json_object_is_type(hc, json_type_object) ||
+      json_object_object_get_ex(hc, "SecurityOpt", NULL))
+    return json_object_get(hc);
+  json_object *o = json_object_new_object();
+  json_object_object_foreach(hc, k, v) {
+    json_object_object_add(o, k, json_object_get(v));
+    if (!strcmp(k, "ReadonlyRootfs"))
+      json_object_object_add(o, "SecurityOpt", NULL);
+  }
+  if (!json_object_object_get_ex(o, "SecurityOpt", NULL))
+    json_object_object_add(o, "SecurityOpt", NULL);
+  return o;
+}
+
 /* The container's record without the engine's private "Crowbar" object. */
 static json_object *container_public(json_object *rec) {
   json_object *o = json_object_new_object();
   json_object_object_foreach(rec, k, v) {
-    if (strcmp(k, "Crowbar"))
+    if (!strcmp(k, "HostConfig"))
+      json_object_object_add(o, k, host_config_public(v));
+    else if (strcmp(k, "Crowbar"))
       json_object_object_add(o, k, json_object_get(v));
   }
   return o;

@@ -18,6 +18,7 @@
 #include "crowbar/json.h"
 #include "crowbar/lock.h"
 #include "crowbar/lookpath.h"
+#include "crowbar/seccomp.h"
 #include "crowbar/security.h"
 #include "crowbar/tty.h"
 #include "crowbar/util.h"
@@ -39,6 +40,7 @@ enum {
   OPT_STOP_SIGNAL,
   OPT_STOP_TIMEOUT,
   OPT_DETACH_KEYS,
+  OPT_SECURITY_OPT,
 };
 
 static const struct option longopts[] = {
@@ -65,6 +67,7 @@ static const struct option longopts[] = {
     {"stop-signal", required_argument, NULL, OPT_STOP_SIGNAL},
     {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
     {"detach-keys", required_argument, NULL, OPT_DETACH_KEYS},
+    {"security-opt", required_argument, NULL, OPT_SECURITY_OPT},
     {"help", no_argument, NULL, 'H'},
     {NULL, 0, NULL, 0},
 };
@@ -96,6 +99,9 @@ static void usage(FILE *out, bool is_run) {
         "      --cap-add CAP          add a capability (e.g. NET_ADMIN, ALL)\n"
         "      --cap-drop CAP         drop a capability\n"
         "      --read-only            mount the root filesystem read-only\n"
+        "      --security-opt OPT     seccomp=unconfined, seccomp=FILE (a profile in Docker's\n"
+        "                             JSON format instead of Docker's default one), or\n"
+        "                             no-new-privileges\n"
         "      --stop-signal SIG      signal that stops the container (default SIGTERM)\n"
         "      --stop-timeout N       seconds to wait before killing it on stop (default 10)\n"
         "      --detach-keys KEYS     key sequence that detaches (default ctrl-p,ctrl-q)\n"
@@ -138,6 +144,7 @@ void create_opts_free(struct create_opts *o) {
   cb_strv_free(o->volumes);
   cb_strv_free(o->cap_add);
   cb_strv_free(o->cap_drop);
+  cb_strv_free(o->security_opts);
   cb_strv_free(o->cmd);
   memset(o, 0, sizeof *o);
 }
@@ -157,6 +164,61 @@ static int read_env_file(const char *path, char ***env, cb_error_t *err) {
       continue;
     cb_strv_append(env, l);
   }
+  return 0;
+}
+
+/* Go's json.Compact: the text without the white space between tokens (the caller checked
+ * that it is JSON). */
+static char *json_compact(const char *text) {
+  char *out = xmalloc(strlen(text) + 1), *w = out;
+  bool in_string = false, escaped = false;
+  for (const char *p = text; *p; p++) {
+    if (in_string) {
+      *w++ = *p;
+      if (escaped)
+        escaped = false;
+      else if (*p == '\\')
+        escaped = true;
+      else if (*p == '"')
+        in_string = false;
+    } else if (*p == '"') {
+      in_string = true;
+      *w++ = *p;
+    } else if (!strchr(" \t\r\n", *p)) {
+      *w++ = *p;
+    }
+  }
+  *w = '\0';
+  return out;
+}
+
+/* --security-opt as Docker's CLI takes it: KEY=VALUE or KEY:VALUE (or no-new-privileges
+ * alone); seccomp=FILE is read and kept as seccomp=<the JSON, compacted>. */
+static int add_security_opt(struct create_opts *o, const char *opt, cb_error_t *err) {
+  const char *sep = strchr(opt, '=');
+  if (!sep && strcmp(opt, "no-new-privileges"))
+    sep = strchr(opt, ':');
+  if (!sep && strcmp(opt, "no-new-privileges"))
+    return cb_error_make(err, 0, "Invalid --security-opt: \"%s\"", opt);
+  if (!sep || (size_t)(sep - opt) != 7 || strncmp(opt, "seccomp", 7) ||
+      !strcmp(sep + 1, "unconfined")) {
+    cb_strv_append(&o->security_opts, opt);
+    return 0;
+  }
+  const char *path = sep + 1;
+  cleanup_free char *text = NULL;
+  size_t len;
+  if (cb_read_file(path, &text, &len, err) < 0)
+    return cb_error_wrap(err, "opening seccomp profile (%s) failed", path);
+  cleanup_json json_object *j = NULL;
+  if (strlen(text) != len || cb_json_parse(text, &j, err) < 0) {
+    if (!*err)
+      cb_error_make(err, 0, "invalid JSON: a NUL byte");
+    return cb_error_wrap(err, "compacting json for seccomp profile (%s) failed", path);
+  }
+  cleanup_free char *compact = json_compact(text);
+  cleanup_free char *kv = xasprintf("seccomp=%s", compact);
+  cb_strv_append(&o->security_opts, kv);
   return 0;
 }
 
@@ -265,6 +327,10 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
         return cb_error_make(err, 0, "invalid argument \"%s\" for \"--stop-timeout\" flag", optarg);
       break;
     case OPT_DETACH_KEYS: o->detach_keys = dup_opt(o->detach_keys, optarg); break;
+    case OPT_SECURITY_OPT:
+      if (add_security_opt(o, optarg, err) < 0)
+        return -1;
+      break;
     case 'H': usage(stdout, is_run); return 1;
     case ':':
       return cb_error_make(err, 0, "flag needs an argument: %s\nSee 'crowbar %s --help'.",
@@ -420,6 +486,32 @@ static int parse_volume(const struct cb_ctx *ctx, const char *spec, json_object 
   return 0;
 }
 
+/* What Docker's daemon checks of the security options at start, checked now: the keys, and
+ * that a seccomp profile compiles. */
+static int check_security_opts(const struct create_opts *o, cb_error_t *err) {
+  struct cb_security_opts so = {0};
+  for (char **p = o->security_opts; p && *p; p++)
+    if (cb_security_opt_apply(*p, &so, err) < 0)
+      return -1;
+  if (!so.profile_json)
+    return 0;
+  struct cb_seccomp_profile *prof = NULL;
+  if (cb_seccomp_profile_parse(so.profile_json, &prof, err) < 0)
+    return -1;
+  uint64_t caps;
+  struct cb_seccomp_target t;
+  struct cb_seccomp_filter f;
+  int r = cb_caps_bounding(o->cap_add, o->cap_drop, &caps, err);
+  if (r == 0) {
+    cb_seccomp_target_host(caps, &t);
+    r = cb_seccomp_compile(prof, &t, &f, err);
+  }
+  if (r == 0)
+    cb_seccomp_filter_free(&f);
+  cb_seccomp_profile_free(prof);
+  return r;
+}
+
 int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
                      struct cb_container **out, cb_error_t *err) {
   /* The image may not go away (rmi) between here and the record naming its layers. */
@@ -457,6 +549,11 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     cb_env_set(&env, "TERM=xterm");
 
   if (cb_caps_validate(o->cap_add, err) < 0 || cb_caps_validate(o->cap_drop, err) < 0)
+    return -1;
+  if (check_security_opts(o, err) < 0)
+    return -1;
+  /* A numeric user or group out of range is refused now; names are checked at start. */
+  if (cb_user_check(o->user ? o->user : cb_json_get_str(icfg, "User", ""), err) < 0)
     return -1;
   cb_container_sweep(ctx);
   char id[CB_ID_LEN + 1];
@@ -557,6 +654,7 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     cb_json_set_strv(hc, "CapDrop", o->cap_drop);
     cb_json_set_bool(hc, "Privileged", false);
     cb_json_set_bool(hc, "ReadonlyRootfs", o->read_only);
+    cb_json_set_strv(hc, "SecurityOpt", o->security_opts);
     cb_json_set_int(hc, "Memory", o->memory);
     json_object_object_add(hc, "PidsLimit",
                            o->pids_limit > 0 ? json_object_new_int64(o->pids_limit) : NULL);

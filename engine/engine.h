@@ -19,6 +19,7 @@ struct create_opts {
   char **env;     /* -e, --env-file, in order */
   char **volumes; /* -v */
   char **cap_add, **cap_drop;
+  char **security_opts; /* --security-opt, a seccomp=FILE already read: seccomp=<JSON> */
   char *image;
   char **cmd; /* after IMAGE */
 };

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* exec: a new process inside a running container, as the container sees the world: its
  * namespaces (entered through a pidfd of its PID 1), its cgroup, its user, its
- * capability set, its environment plus -e, its working folder. */
+ * capability set, its environment plus -e, its working folder. It leads its own session
+ * and process group, and no handle of the host reaches it: its stdio are pipes we relay
+ * (exec_io.c), a pty of the container's own (-t) or a read-only host /dev/null (-d). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,10 +18,12 @@
 
 #include "crowbar/cgroup.h"
 #include "crowbar/cleanup.h"
+#include "crowbar/hostfile.h"
 #include "crowbar/json.h"
 #include "crowbar/lookpath.h"
 #include "crowbar/ns.h"
 #include "crowbar/proc.h"
+#include "crowbar/seccomp.h"
 #include "crowbar/security.h"
 #include "crowbar/tty.h"
 #include "exec.h"
@@ -32,25 +36,53 @@ void exec_opts_free(struct exec_opts *o) {
   memset(o, 0, sizeof *o);
 }
 
-/* The child: already in the container's namespaces (PID one included, as a child of the
- * setns caller). Never returns. */
+/* The command's standard streams, as the child sets them up. */
+struct exec_stdio {
+  int in, out, err; /* to 0, 1 and 2: pipes of ours, or a read-only host /dev/null (-d) */
+  int tty;          /* or, with -t: the slave of a pty from the container's own devpts */
+};
+
+/* The child, already in the container's namespaces (PID one included, as a child of the
+ * setns caller) and cgroup: everything that makes it the container's process happens here,
+ * in this order, and nothing of it may be looked up on the host afterwards. Never
+ * returns: it execs, or writes "CODE MESSAGE" to errfd and exits with CODE. */
 static void exec_child(const struct exec_opts *o, struct cb_container *c, char **env, int errfd,
-                       int tty_slave, bool nnp) {
+                       const struct exec_stdio *io, bool nnp) {
   cb_error_t err = NULL;
+  /* First: until exec, this process is a host binary (crowbar-exec) in the container's
+   * PID namespace. Non-dumpable, no process of the container can open its /proc/PID/exe
+   * (and write the host's binary, CVE-2019-5736), fd/ or mem, or ptrace it; exec makes the
+   * command dumpable again. */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   for (int sig = 1; sig < _NSIG; sig++)
     signal(sig, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  if (tty_slave >= 0) {
-    setsid();
-    ioctl(tty_slave, TIOCSCTTY, 0);
-    dup2(tty_slave, 0);
-    dup2(tty_slave, 1);
-    dup2(tty_slave, 2);
-    if (tty_slave > 2)
-      close(tty_slave);
+  /* Its own session and process group, as Docker's exec'd processes: no terminal of the
+   * caller is its controlling one. */
+  if (setsid() < 0) {
+    cb_error_sys(&err, "setsid");
+    goto fail;
   }
+  if (io->tty >= 0) {
+    if (ioctl(io->tty, TIOCSCTTY, 0) < 0) {
+      cb_error_sys(&err, "make the terminal the controlling one");
+      goto fail;
+    }
+    if (dup2(io->tty, 0) < 0 || dup2(io->tty, 1) < 0 || dup2(io->tty, 2) < 0) {
+      cb_error_sys(&err, "dup2");
+      goto fail;
+    }
+  } else if (dup2(io->in, 0) < 0 || dup2(io->out, 1) < 0 || dup2(io->err, 2) < 0) {
+    cb_error_sys(&err, "dup2");
+    goto fail;
+  }
+  /* The container's session keyring and seccomp filter, as its PID 1 has them (the
+   * filter loaded while CAP_SYS_ADMIN is ours, unless no_new_privs allows it later). */
+  if (cb_keyring_join(c->id, false, &err) < 0 ||
+      (!nnp && cb_seccomp_apply_container(c->json, &err) < 0))
+    goto fail;
   const char *user = o->user ? o->user : cb_json_get_str(c->json, "Config.User", "");
   cleanup_free char *home = NULL;
   if (cb_user_switch(user, &home, &err) < 0)
@@ -76,7 +108,14 @@ static void exec_child(const struct exec_opts *o, struct cb_container *c, char *
     cb_error_sys(&err, "set no_new_privs");
     goto fail;
   }
-  cb_cloexec_from(3);
+  /* No descriptor of ours crosses the exec but 0, 1 and 2 (runc CVE-2024-21626). */
+  if (cb_cloexec_from(3) < 0) {
+    cb_error_sys(&err, "mark the descriptors close-on-exec");
+    goto fail;
+  }
+  /* With no_new_privs the container's seccomp filter comes last before exec. */
+  if (nnp && cb_seccomp_apply_container(c->json, &err) < 0)
+    goto fail;
   execve(prog, o->argv, env);
   cb_error_sys(&err, "exec: \"%s\"", o->argv[0]);
   cb_error_set_code(&err, errno == ENOENT ? 127 : 126);
@@ -100,8 +139,45 @@ static bool pid_no_new_privs(pid_t pid) {
   return l && strtol(l + 12, NULL, 10) == 1;
 }
 
+/* The command failed before exec: its "CODE MESSAGE" from the error pipe (n bytes). */
+static int child_error(char *msg, ssize_t n, cb_error_t *err) {
+  msg[n] = '\0';
+  char *sp = strchr(msg, ' ');
+  cb_error_make(err, 0, "%s", sp ? sp + 1 : msg);
+  return cb_error_set_code(err, atoi(msg) ? atoi(msg) : 126);
+}
+
+/* Read the error pipe until the child execs (EOF: 0) or reports a failure (bytes). */
+static ssize_t read_child_error(int fd, char *msg, size_t size) {
+  ssize_t n;
+  do
+    n = read(fd, msg, size - 1);
+  while (n < 0 && errno == EINTR);
+  return n;
+}
+
+/* Signals for the command. The terminal's keys (SIGINT, SIGQUIT) go to its process group,
+ * as a terminal would send them; the others to the command itself. */
+static volatile sig_atomic_t command_pid;
+static void forward_signal(int sig) {
+  pid_t pid = command_pid;
+  if (pid <= 0)
+    return;
+  if ((sig != SIGINT && sig != SIGQUIT) || kill(-pid, sig) < 0)
+    kill(pid, sig);
+}
+static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+
+/* 0, 1 and 2 open, so that no descriptor of ours takes their numbers. */
+static void reserve_stdio(void) {
+  for (int fd = 0; fd < 3; fd++)
+    if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+      break;
+}
+
 int container_exec(const struct cb_ctx *ctx, const struct exec_opts *o, int *exit_code,
                    cb_error_t *err) {
+  reserve_stdio();
   cleanup_container struct cb_container *c = NULL;
   if (cb_container_locate(ctx, o->container, &c, err) < 0)
     return -1;
@@ -132,6 +208,11 @@ int container_exec(const struct cb_ctx *ctx, const struct exec_opts *o, int *exi
     return cb_error_sys(err, "pipe");
   cleanup_close int err_r = errp[0];
   cleanup_close int err_w = errp[1];
+  /* A detached command's stdio: the host's null device, through a read-only mount (the
+   * container's own /dev/null is the container's to replace, with a FIFO or a terminal). */
+  cleanup_close int nul = -1;
+  if (o->detach && (nul = cb_hostfile_open_null(O_RDWR, err)) < 0)
+    return -1;
 
   /* Join the cgroup while the host's /sys/fs/cgroup is still ours to see. */
   if (cb_cgroup_join_process(c->state.pid, getpid(), err) < 0)
@@ -141,84 +222,113 @@ int container_exec(const struct cb_ctx *ctx, const struct exec_opts *o, int *exi
     cb_leak_check_now();
   if (cb_ns_enter(pidfd, c->state.pid, which, err) < 0)
     return -1;
-  /* A terminal from the container's own devpts, opened inside its mount namespace. */
-  cleanup_close int master = -1;
-  cleanup_close int slave = -1;
-  if (o->tty && cb_tty_open_pty("/dev/ptmx", &master, &slave, err) < 0)
-    return -1;
-  if (o->tty)
-    cb_tty_copy_size(0, master);
+  char msg[1024];
+  ssize_t n;
 
   if (o->detach) {
-    /* Detached: a grandchild in its own session, stdio on /dev/null. */
+    /* Detached: a grandchild, reparented to the container's PID 1. */
+    struct exec_stdio io = {nul, nul, nul, -1};
     pid_t pid = fork();
     if (pid < 0)
       return cb_error_sys(err, "fork");
     if (pid == 0) {
-      int nul = open("/dev/null", O_RDWR);
-      dup2(nul, 0);
-      dup2(nul, 1);
-      dup2(nul, 2);
-      setsid();
-      if (fork() != 0)
+      prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+      pid_t grandchild = fork();
+      if (grandchild < 0) {
+        dprintf(err_w, "125 fork: %s", strerror(errno));
+        _exit(125);
+      }
+      if (grandchild > 0)
         _exit(0);
-      exec_child(o, c, env, err_w, -1, nnp);
+      exec_child(o, c, env, err_w, &io, nnp);
     }
     waitpid(pid, NULL, 0);
-    close(err_w);
-    err_w = -1;
-    char msg[1024];
-    ssize_t n = read(err_r, msg, sizeof msg - 1);
-    if (n > 0) {
-      msg[n] = '\0';
-      char *sp = strchr(msg, ' ');
-      cb_error_make(err, 0, "%s", sp ? sp + 1 : msg);
-      return cb_error_set_code(err, atoi(msg) ? atoi(msg) : 126);
-    }
+    close(steal_fd(&err_w));
+    if ((n = read_child_error(err_r, msg, sizeof msg)) > 0)
+      return child_error(msg, n, err);
     *exit_code = 0;
     return 0;
   }
 
-  pid_t pid = fork();
-  if (pid < 0)
-    return cb_error_sys(err, "fork");
-  if (pid == 0) {
-    close(err_r);
-    if (master >= 0)
-      close(master);
-    if (!o->interactive && !o->tty) {
-      int nul = open("/dev/null", O_RDONLY);
-      dup2(nul, 0);
+  /* A terminal from the container's own devpts, opened inside its mount namespace; or
+   * pipes of ours (the command's stdin is an empty one without -i). */
+  cleanup_close int master = -1, slave = -1;
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, errs[2] = {-1, -1};
+  struct exec_stdio io = {-1, -1, -1, -1};
+  if (o->tty) {
+    if (cb_tty_open_pty("/dev/ptmx", &master, &slave, err) < 0)
+      return -1;
+    cb_tty_copy_size(0, master);
+    io.tty = slave;
+  } else {
+    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(errs, O_CLOEXEC) < 0) {
+      int *ends[] = {&in[0], &in[1], &out[0], &out[1], &errs[0], &errs[1]};
+      for (size_t k = 0; k < sizeof ends / sizeof ends[0]; k++)
+        if (*ends[k] >= 0)
+          close(*ends[k]);
+      return cb_error_sys(err, "pipe");
     }
-    exec_child(o, c, env, err_w, slave, nnp);
+    io = (struct exec_stdio){in[0], out[1], errs[1], -1};
   }
-  close(err_w);
-  err_w = -1;
-  if (slave >= 0) {
-    close(slave);
-    slave = -1;
+
+  /* Signals wait until the forwarding is in place; the child resets its mask. */
+  sigset_t block, saved;
+  sigemptyset(&block);
+  for (size_t k = 0; k < sizeof forwarded / sizeof forwarded[0]; k++)
+    sigaddset(&block, forwarded[k]);
+  sigprocmask(SIG_BLOCK, &block, &saved);
+  pid_t pid = fork();
+  if (pid == 0)
+    exec_child(o, c, env, err_w, &io, nnp);
+  int fork_errno = errno;
+  close(steal_fd(&err_w));
+  if (o->tty) {
+    close(steal_fd(&slave));
+    /* The terminal's keys reach the command through the pty; we only wait. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+  } else {
+    close(in[0]);
+    close(out[1]);
+    close(errs[1]);
+    if (!o->interactive) {
+      /* No -i: the command's stdin is at its end at once. */
+      close(in[1]);
+      in[1] = -1;
+    }
+    /* Our stdout closed: the command gets EPIPE (SIGPIPE) at its next write, not us. */
+    signal(SIGPIPE, SIG_IGN);
+    command_pid = pid > 0 ? pid : 0;
+    struct sigaction sa = {.sa_handler = forward_signal};
+    sigemptyset(&sa.sa_mask);
+    for (size_t k = 0; k < sizeof forwarded / sizeof forwarded[0]; k++)
+      sigaction(forwarded[k], &sa, NULL);
   }
-  /* Signals from the terminal reach the process itself (same process group or its own
-   * terminal); we only wait. */
-  signal(SIGINT, SIG_IGN);
-  signal(SIGQUIT, SIG_IGN);
-  char msg[1024];
-  ssize_t n;
-  do
-    n = read(err_r, msg, sizeof msg - 1);
-  while (n < 0 && errno == EINTR);
-  if (n > 0) {
-    int status;
-    waitpid(pid, &status, 0);
-    msg[n] = '\0';
-    char *sp = strchr(msg, ' ');
-    cb_error_make(err, 0, "%s", sp ? sp + 1 : msg);
-    return cb_error_set_code(err, atoi(msg) ? atoi(msg) : 126);
+  sigprocmask(SIG_SETMASK, &saved, NULL);
+  n = pid < 0 ? 0 : read_child_error(err_r, msg, sizeof msg);
+  if (pid < 0 || n > 0) {
+    if (!o->tty) {
+      if (in[1] >= 0)
+        close(in[1]);
+      close(out[0]);
+      close(errs[0]);
+    }
+    if (pid < 0) {
+      errno = fork_errno;
+      return cb_error_sys(err, "fork");
+    }
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+    return child_error(msg, n, err);
   }
-  if (master >= 0) {
+  if (o->tty) {
     struct cb_tty_relay r = {
         .in = o->interactive ? 0 : -1, .out = 1, .master = master, .detach_keys = NULL};
     cb_tty_relay(&r, pid);
+    /* Our output is gone, or every process closed the terminal: hang it up. */
+    close(steal_fd(&master));
+  } else {
+    exec_relay(o->interactive ? 0 : -1, in[1], out[0], errs[0]);
   }
   int status;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR)

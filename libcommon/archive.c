@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "crowbar/archive.h"
+#include "crowbar/security.h"
 #include "crowbar/cleanup.h"
 #include "crowbar/util.h"
 
@@ -242,6 +243,13 @@ static int copy_data(struct archive *in, struct archive *out, const char *name, 
   }
 }
 
+/* Sizes come from the headers (a sparse member declares any size it likes): the total
+ * saturates rather than overflow. */
+static void add_size(int64_t *total, int64_t n) {
+  if (n > 0 && __builtin_add_overflow(*total, n, total))
+    *total = INT64_MAX;
+}
+
 static int extract_entries(struct archive *in, struct archive *out, struct tee *t,
                            struct cb_extract *x, cb_error_t *err) {
   for (;;) {
@@ -262,6 +270,12 @@ static int extract_entries(struct archive *in, struct archive *out, struct tee *
     cleanup_free char *clean = cb_archive_clean_path(name);
     if (!clean)
       return cb_error_make(err, 0, "refusing `%s`: the path leads outside the destination", name);
+    /* An owner out of range would become root (4294967296 is 0 to chown(2)) or stay the
+     * extractor's (-1): refused, as Docker refuses such ids. */
+    if (!(x->flags & (CB_EXTRACT_NO_OWNER | CB_EXTRACT_NO_FILES)) &&
+        (!cb_id_valid(archive_entry_uid(e)) || !cb_id_valid(archive_entry_gid(e))))
+      return cb_error_make(err, 0, "refusing `%s`: owner %lld:%lld: " CB_ID_RANGE_MSG, name,
+                           (long long)archive_entry_uid(e), (long long)archive_entry_gid(e));
     if (!strcmp(clean, ".")) {
       if (!(x->flags & CB_EXTRACT_NO_FILES) && set_root(e, x->flags, err) < 0)
         return -1;
@@ -275,9 +289,9 @@ static int extract_entries(struct archive *in, struct archive *out, struct tee *
       bool wh = (x->flags & CB_EXTRACT_WHITEOUTS) && !strncmp(base, WH_PREFIX, strlen(WH_PREFIX));
       if (!wh && !archive_entry_hardlink(e)) {
         if (archive_entry_filetype(e) == AE_IFREG)
-          x->unpacked_size += archive_entry_size(e);
+          add_size(&x->unpacked_size, archive_entry_size(e));
         else if (archive_entry_filetype(e) == AE_IFLNK && archive_entry_symlink(e))
-          x->unpacked_size += (int64_t)strlen(archive_entry_symlink(e));
+          add_size(&x->unpacked_size, (int64_t)strlen(archive_entry_symlink(e)));
       }
       continue;
     }
@@ -322,9 +336,9 @@ static int extract_entries(struct archive *in, struct archive *out, struct tee *
     }
     if (!clean_link) {
       if (archive_entry_filetype(e) == AE_IFREG)
-        x->unpacked_size += archive_entry_size(e);
+        add_size(&x->unpacked_size, archive_entry_size(e));
       else if (archive_entry_filetype(e) == AE_IFLNK && archive_entry_symlink(e))
-        x->unpacked_size += (int64_t)strlen(archive_entry_symlink(e));
+        add_size(&x->unpacked_size, (int64_t)strlen(archive_entry_symlink(e)));
     }
   }
 }

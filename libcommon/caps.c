@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Docker's default capability set, with --cap-add/--cap-drop, through libcap. */
 #include <ctype.h>
+#include <stdint.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/capability.h>
@@ -33,6 +34,10 @@ static int cap_parse(const char *s) {
   return v;
 }
 
+int cb_cap_value(const char *name) {
+  return cap_parse(name);
+}
+
 int cb_caps_validate(char *const *names, cb_error_t *err) {
   for (char *const *p = names; p && *p; p++)
     if (cap_parse(*p) == -1)
@@ -40,34 +45,47 @@ int cb_caps_validate(char *const *names, cb_error_t *err) {
   return 0;
 }
 
-int cb_caps_apply(char *const *add, char *const *drop, cb_error_t *err) {
+int cb_caps_bounding(char *const *add, char *const *drop, uint64_t *set, cb_error_t *err) {
   int last = (int)cap_max_bits() - 1;
-  bool want[CAP_LAST_CAP + 64] = {false};
-  if (last >= (int)(sizeof want / sizeof want[0]))
-    last = (int)(sizeof want / sizeof want[0]) - 1;
+  if (last > 63)
+    last = 63;
+  uint64_t want = 0;
   for (size_t i = 0; i < sizeof docker_default / sizeof docker_default[0]; i++)
-    want[docker_default[i]] = true;
+    want |= UINT64_C(1) << docker_default[i];
   /* Docker applies drops of ALL first, then adds, then named drops. */
   for (char *const *p = drop; p && *p; p++)
     if (cap_parse(*p) == -2)
-      memset(want, 0, sizeof want);
+      want = 0;
   for (char *const *p = add; p && *p; p++) {
     int v = cap_parse(*p);
     if (v == -1)
       return cb_error_make(err, 0, "unknown capability: \"%s\"", *p);
     if (v == -2)
-      for (int k = 0; k <= last; k++)
-        want[k] = true;
+      want |= last == 63 ? UINT64_MAX : (UINT64_C(1) << (last + 1)) - 1;
     else if (v <= last)
-      want[v] = true;
+      want |= UINT64_C(1) << v;
   }
   for (char *const *p = drop; p && *p; p++) {
     int v = cap_parse(*p);
     if (v == -1)
       return cb_error_make(err, 0, "unknown capability: \"%s\"", *p);
     if (v >= 0 && v <= last)
-      want[v] = false;
+      want &= ~(UINT64_C(1) << v);
   }
+  *set = want;
+  return 0;
+}
+
+int cb_caps_apply(char *const *add, char *const *drop, cb_error_t *err) {
+  int last = (int)cap_max_bits() - 1;
+  if (last > 63)
+    last = 63;
+  uint64_t set;
+  if (cb_caps_bounding(add, drop, &set, err) < 0)
+    return -1;
+  bool want[64] = {false};
+  for (int k = 0; k <= last; k++)
+    want[k] = set >> k & 1;
   /* After a switch to another user (PR_SET_KEEPCAPS), the permitted set survives but the
    * effective one is empty: raise it again so that CAP_SETPCAP allows the drops below. */
   cap_t cur = cap_get_proc();
@@ -87,7 +105,7 @@ int cb_caps_apply(char *const *add, char *const *drop, cb_error_t *err) {
   cap_t caps = cap_init();
   if (!caps)
     return cb_error_sys(err, "cap_init");
-  cap_value_t list[CAP_LAST_CAP + 64];
+  cap_value_t list[64];
   int n = 0;
   for (int k = 0; k <= last; k++)
     if (want[k])

@@ -149,6 +149,10 @@ int cb_container_load(const struct cb_ctx *ctx, const char *id, struct cb_contai
   json_object *j = NULL;
   if (cb_json_read_file(path, &j, err) < 0)
     return -1;
+  if (!json_object_is_type(j, json_type_object)) {
+    json_object_put(j);
+    return cb_error_make(err, 0, "`%s`: not a JSON object", path);
+  }
   cleanup_free char *spath = cb_ctx_path(ctx, "containers/%s/state.json", id);
   json_object *st = NULL;
   cb_error_t e2 = NULL;
@@ -161,6 +165,10 @@ int cb_container_load(const struct cb_ctx *ctx, const char *id, struct cb_contai
       return -1;
     }
     cb_error_release(&e2);
+  } else if (!json_object_is_type(st, json_type_object)) {
+    json_object_put(st);
+    json_object_put(j);
+    return cb_error_make(err, 0, "`%s`: not a JSON object", spath);
   } else {
     overlay(j, st);
     json_object_put(st);
@@ -202,7 +210,8 @@ static struct cb_container *load_at(int dfd, const char *id, char **buf, size_t 
   /* One tokener for the whole listing. */
   json_tokener_reset(tok);
   json_object *j = json_tokener_parse_ex(tok, *buf, (int)n);
-  if (!j || json_tokener_get_error(tok) != json_tokener_success) {
+  if (!j || json_tokener_get_error(tok) != json_tokener_success ||
+      !json_object_is_type(j, json_type_object)) {
     if (j)
       json_object_put(j);
     return NULL;
@@ -476,18 +485,18 @@ char *cb_container_status_string(const struct cb_container *c, int64_t now_ns) {
   case CB_STATUS_CREATED: return xstrdup("Created");
   case CB_STATUS_RUNNING:
   case CB_STATUS_PAUSED: {
-    cleanup_free char *d = cb_human_duration(now_ns - s->started_ns);
+    cleanup_free char *d = cb_human_duration(cb_ns_between(s->started_ns, now_ns));
     return xasprintf("Up %s%s", d, s->status == CB_STATUS_PAUSED ? " (Paused)" : "");
   }
   case CB_STATUS_RESTARTING: {
-    cleanup_free char *d = cb_human_duration(now_ns - s->finished_ns);
+    cleanup_free char *d = cb_human_duration(cb_ns_between(s->finished_ns, now_ns));
     return xasprintf("Restarting (%d) %s ago", s->exit_code, d);
   }
   case CB_STATUS_REMOVING: return xstrdup("Removal In Progress");
   case CB_STATUS_EXITED: {
     if (!s->finished_ns)
       return xstrdup("Created");
-    cleanup_free char *d = cb_human_duration(now_ns - s->finished_ns);
+    cleanup_free char *d = cb_human_duration(cb_ns_between(s->finished_ns, now_ns));
     return xasprintf("Exited (%d) %s ago", s->exit_code, d);
   }
   case CB_STATUS_DEAD: return xstrdup("Dead");

@@ -13,6 +13,7 @@
 #include "crowbar/cleanup.h"
 #include "crowbar/copy.h"
 #include "crowbar/fdstack.h"
+#include "crowbar/security.h"
 #include "crowbar/saferoot.h"
 #include "crowbar/util.h"
 
@@ -138,18 +139,24 @@ static void random_name(char *buf, size_t n) {
   snprintf(buf, n, ".cbcp-%.12s", id);
 }
 
-static bool owner_change(const struct cb_copy *c, const struct stat *st, uid_t *u, gid_t *g) {
+/* 1 when the copy of st gets an owner (*u, *g), 0 when not, -1 with err when the owner
+ * to keep is out of the range a container may use. */
+static int owner_change(const struct cb_copy *c, const struct stat *st, uid_t *u, gid_t *g,
+                        struct disp *what, cb_error_t *err) {
   if (c->flags & CB_COPY_KEEP_OWNER) {
+    if (!cb_id_valid(st->st_uid) || !cb_id_valid(st->st_gid))
+      return cb_error_make(err, 0, "refusing \"%s\": owner %u:%u: " CB_ID_RANGE_MSG, D(what),
+                           (unsigned)st->st_uid, (unsigned)st->st_gid);
     *u = st->st_uid;
     *g = st->st_gid;
-    return true;
+    return 1;
   }
   if (c->flags & CB_COPY_CHOWN) {
     *u = c->uid;
     *g = c->gid;
-    return true;
+    return 1;
   }
-  return false;
+  return 0;
 }
 
 static bool copy_xattr_name(const char *name) {
@@ -226,9 +233,12 @@ static int copy_xattrs_at(int dirfd, const char *name, int out, struct disp *wha
 /* Owner, mode, xattrs and times of an open destination (file or folder). */
 static int apply_meta_fd(struct cp *s, int in, int out, const struct stat *st, struct disp *what,
                          cb_error_t *err) {
-  uid_t u;
-  gid_t g;
-  if (owner_change(s->c, st, &u, &g) && fchown(out, u, g) < 0)
+  uid_t u = 0;
+  gid_t g = 0;
+  int oc = owner_change(s->c, st, &u, &g, what, err);
+  if (oc < 0)
+    return -1;
+  if (oc && fchown(out, u, g) < 0)
     return cb_error_sys(err, "chown \"%s\"", D(what));
   if (fchmod(out, st->st_mode & 07777) < 0)
     return cb_error_sys(err, "chmod \"%s\"", D(what));
@@ -336,9 +346,12 @@ static int meta_node(struct cp *s, int pfd, const char *name, const struct stat 
     return cb_error_sys(err, "open \"%s\"", D(what));
   if ((now.st_mode & S_IFMT) != (st->st_mode & S_IFMT) || now.st_nlink != 1)
     return cb_error_make(err, 0, "\"%s\" was replaced while being copied", D(what));
-  uid_t u;
-  gid_t g;
-  if (owner_change(s->c, st, &u, &g) && fchownat(fd, "", u, g, AT_EMPTY_PATH) < 0)
+  uid_t u = 0;
+  gid_t g = 0;
+  int oc = owner_change(s->c, st, &u, &g, what, err);
+  if (oc < 0)
+    return -1;
+  if (oc && fchownat(fd, "", u, g, AT_EMPTY_PATH) < 0)
     return cb_error_sys(err, "chown \"%s\"", D(what));
   if (!S_ISLNK(st->st_mode) && cb_copy_chmod_fd(fd, st->st_mode & 07777) < 0)
     return cb_error_sys(err, "chmod \"%s\"", D(what));
@@ -354,6 +367,11 @@ static int make_leaf(struct cp *s, const struct cb_sr_entry *e, int pfd, const c
   *created = false;
   const struct stat *st = &e->st;
   char sd[SRC_DISPLAY_MAX + 1];
+  /* An owner out of range is refused before anything is made. */
+  uid_t u = 0;
+  gid_t g = 0;
+  if (owner_change(s->c, st, &u, &g, what, err) < 0)
+    return -1;
   if (S_ISREG(st->st_mode) && st->st_size == 0 && *e->name) {
     /* Nothing to read: the source is not opened at all. */
     cleanup_close int out =

@@ -37,6 +37,7 @@
 #include "crowbar/copy.h"
 #include "crowbar/fdstack.h"
 #include "crowbar/saferoot.h"
+#include "crowbar/security.h"
 #include "crowbar/util.h"
 
 struct dtimes {
@@ -371,6 +372,11 @@ static int untar(struct ut *u, cb_error_t *err) {
     cleanup_free char *rel = cb_path_clean(name);
     if (!rel)
       return cb_error_make(err, 0, "refusing `%s`: the path leads outside the destination", name);
+    /* An owner out of range would become root (4294967296 is 0 to chown(2)). */
+    if ((u->c->flags & CB_COPY_KEEP_OWNER) &&
+        (!cb_id_valid(archive_entry_uid(e)) || !cb_id_valid(archive_entry_gid(e))))
+      return cb_error_make(err, 0, "refusing `%s`: owner %lld:%lld: " CB_ID_RANGE_MSG, name,
+                           (long long)archive_entry_uid(e), (long long)archive_entry_gid(e));
     if (!strcmp(rel, "."))
       continue; /* the destination itself: left as it is, as Docker does */
     char *slash = strrchr(rel, '/');

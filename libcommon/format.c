@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,13 +145,22 @@ int cb_parse_duration(const char *s, int64_t *out) {
   }
   double total = 0;
   while (*p) {
-    char *end;
-    if (!isdigit((unsigned char)*p) && *p != '.')
+    /* A number is [0-9]*(.[0-9]*)? as in Go (no sign, exponent, hex, inf or nan). */
+    char num[64];
+    size_t k = 0;
+    bool dot = false, digit = false;
+    for (; isdigit((unsigned char)*p) || (*p == '.' && !dot); p++) {
+      if (*p == '.')
+        dot = true;
+      else
+        digit = true;
+      if (k < sizeof num - 1)
+        num[k++] = *p;
+    }
+    num[k] = '\0';
+    if (!digit)
       return -1;
-    double v = strtod(p, &end);
-    if (end == p)
-      return -1;
-    p = end;
+    double v = strtod(num, NULL);
     double unit;
     if (!strncmp(p, "ns", 2)) {
       unit = 1;
@@ -175,6 +185,9 @@ int cb_parse_duration(const char *s, int64_t *out) {
     }
     total += v * unit;
   }
+  /* Past what an int64 holds (292 years), as Go's "invalid duration". */
+  if (!(total < 9.2e18))
+    return -1;
   *out = (int64_t)(neg ? -total : total);
   return 0;
 }
@@ -196,7 +209,10 @@ int cb_parse_time_arg(const char *s, int64_t now_ns, int64_t *out, cb_error_t *e
   }
   if (ok && s[0] != '.') {
     char *end;
+    errno = 0;
     long long secs = strtoll(s, &end, 10);
+    if (errno || secs > INT64_MAX / NS - 1)
+      return cb_error_make(err, 0, "invalid time value \"%s\": out of range", s);
     int64_t frac = 0;
     if (*end == '.') {
       int64_t scale = NS / 10;
@@ -207,7 +223,8 @@ int cb_parse_time_arg(const char *s, int64_t now_ns, int64_t *out, cb_error_t *e
     return 0;
   }
   if (cb_parse_duration(s, &d) == 0) {
-    *out = now_ns - d;
+    if (__builtin_sub_overflow(now_ns, d, out))
+      return cb_error_make(err, 0, "invalid time value \"%s\": out of range", s);
     return 0;
   }
   return cb_error_make(err, 0,
@@ -246,8 +263,15 @@ char *cb_human_duration(int64_t ns) {
   return xasprintf("%lld years", (long long)(ns / (3600 * NS) / 24 / 365));
 }
 
+int64_t cb_ns_between(int64_t from_ns, int64_t to_ns) {
+  int64_t d;
+  if (__builtin_sub_overflow(to_ns, from_ns, &d))
+    return to_ns < from_ns ? INT64_MIN : INT64_MAX;
+  return d;
+}
+
 char *cb_time_ago(int64_t then_ns, int64_t now_ns) {
-  int64_t d = now_ns - then_ns;
+  int64_t d = cb_ns_between(then_ns, now_ns);
   if (d < 0)
     d = 0;
   char *h = cb_human_duration(d);

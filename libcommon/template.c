@@ -16,17 +16,27 @@
 #include <string.h>
 
 #include "crowbar/cleanup.h"
+#include "crowbar/gofmt.h"
 #include "crowbar/json.h"
 #include "crowbar/template.h"
 
 /* ---- a growing string ------------------------------------------------------------- */
 
+/* A string never grows past CB_TEMPLATE_MAX_OUTPUT: what would pass it is dropped and the
+ * string marked, and whoever made it fails (exec_too_big) rather than use it. */
 struct buf {
   char *s;
   size_t len, cap;
+  bool over;
 };
 
 static void buf_add(struct buf *b, const char *s, size_t n) {
+  if (b->over)
+    return;
+  if (n > CB_TEMPLATE_MAX_OUTPUT - b->len) {
+    b->over = true;
+    return;
+  }
   if (b->len + n + 1 > b->cap) {
     size_t c = b->cap ? b->cap : 128;
     while (c < b->len + n + 1)
@@ -626,13 +636,18 @@ static void print_val(struct buf *b, struct val v, bool top) {
   }
 }
 
-/* The value as a string (strings as they are; anything else as fmt prints it). */
+/* The value as a string (strings as they are; anything else as fmt prints it); NULL when
+ * that would pass CB_TEMPLATE_MAX_OUTPUT. */
 static char *to_str(struct val v, size_t *len) {
   struct buf b = {0};
   if (!v.missing && v.j && json_object_is_type(v.j, json_type_string))
     buf_add(&b, json_object_get_string(v.j), (size_t)json_object_get_string_len(v.j));
   else
     print_val(&b, v, false);
+  if (b.over) {
+    free(b.s);
+    return NULL;
+  }
   if (len)
     *len = b.len;
   return buf_steal(&b);
@@ -654,6 +669,7 @@ struct exec {
   size_t nvars, capvars;
   cb_error_t *err;
   int depth;
+  uint64_t steps; /* work done: see charge() */
 };
 
 static int exec_error(struct exec *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -667,6 +683,34 @@ static int exec_error(struct exec *e, const char *fmt, ...) {
   cb_error_make(e->err, 0, "template: %s", m);
   free(m);
   return -1;
+}
+
+static int exec_too_big(struct exec *e) {
+  return exec_error(e, "the output exceeds the limit of %u MiB", CB_TEMPLATE_MAX_OUTPUT >> 20);
+}
+
+/* Count work: a node, a range iteration, a call are a step each, and every 16 bytes a
+ * function builds are one more. Past CB_TEMPLATE_MAX_STEPS the execution fails. */
+static int charge(struct exec *e, uint64_t steps) {
+  e->steps += steps;
+  if (e->steps > CB_TEMPLATE_MAX_STEPS)
+    return exec_error(e, "the execution exceeds the limit of %u steps", CB_TEMPLATE_MAX_STEPS);
+  return 0;
+}
+
+/* A string a function built (b, consumed) as its result. */
+static int buf_result(struct exec *e, struct buf *b, struct val *out) {
+  if (b->over) {
+    free(b->s);
+    return exec_too_big(e);
+  }
+  if (charge(e, b->len / 16) < 0) {
+    free(b->s);
+    return -1;
+  }
+  *out = v_str(b->s ? b->s : "", b->len);
+  free(b->s);
+  return 0;
 }
 
 static void var_push(struct exec *e, const char *name, struct val v) {
@@ -684,11 +728,18 @@ static void var_pop_to(struct exec *e, size_t mark) {
     v_put(&e->var_vals[--e->nvars]);
 }
 
-static struct val *var_find(struct exec *e, const char *name) {
-  for (size_t i = e->nvars; i-- > 0;)
+/* The variable, or NULL (*failed set when the look-up went past the budget). */
+static struct val *var_find(struct exec *e, const char *name, bool *failed) {
+  size_t scanned = 0;
+  struct val *r = NULL;
+  for (size_t i = e->nvars; i-- > 0 && !r;) {
+    scanned++;
     if (!strcmp(e->var_names[i], name))
-      return &e->var_vals[i];
-  return NULL;
+      r = &e->var_vals[i];
+  }
+  /* A template may declare thousands of variables: every 16 looked at are a step. */
+  *failed = charge(e, scanned / 16) < 0;
+  return *failed ? NULL : r;
 }
 
 /* ---- functions ----------------------------------------------------------------------------- */
@@ -706,12 +757,14 @@ static int want_string(struct exec *e, const char *fn, struct val v, char **s, s
   if (v.missing || !v.j || !json_object_is_type(v.j, json_type_string)) {
     if (is_number(v) || (v.j && json_object_is_type(v.j, json_type_boolean))) {
       *s = to_str(v, len); /* lenient: a scalar reads as its text */
-      return 0;
+      return *s ? 0 : exec_too_big(e);
     }
     return exec_error(e, "error calling %s: wrong type for value; expected string; got %s", fn,
                       go_type(v));
   }
   *len = (size_t)json_object_get_string_len(v.j);
+  if (charge(e, *len / 16) < 0)
+    return -1;
   *s = xmalloc(*len + 1);
   memcpy(*s, json_object_get_string(v.j), *len + 1);
   return 0;
@@ -726,15 +779,26 @@ static int want_int(struct exec *e, const char *fn, struct val v, int64_t *out) 
 }
 
 static int f_json(struct exec *e, struct val *a, size_t n, struct val *out) {
-  cleanup_free char *s = cb_json_go_string(a[0].missing ? NULL : a[0].j, 0);
-  *out = v_str(s, strlen(s));
-  return 0;
+  struct buf b = {0};
+  b.s = cb_json_go_string(a[0].missing ? NULL : a[0].j, 0);
+  b.len = b.cap = strlen(b.s);
+  b.over = b.len > CB_TEMPLATE_MAX_OUTPUT;
+  return buf_result(e, &b, out);
 }
 
 static int f_split(struct exec *e, struct val *a, size_t n, struct val *out) {
   cleanup_free char *s = NULL, *sep = NULL;
   size_t sl, pl;
   if (want_string(e, "split", a[0], &s, &sl) < 0 || want_string(e, "split", a[1], &sep, &pl) < 0)
+    return -1;
+  /* Every element costs a JSON string: count them as work (8 steps each). */
+  size_t parts = 1;
+  if (pl == 0)
+    parts = sl;
+  else
+    for (const char *q = s; (q = memmem(q, sl - (size_t)(q - s), sep, pl)); q += pl)
+      parts++;
+  if (charge(e, 8 * (uint64_t)parts) < 0)
     return -1;
   json_object *arr = json_object_new_array();
   if (pl == 0) {
@@ -783,16 +847,17 @@ static int f_join(struct exec *e, struct val *a, size_t n, struct val *out) {
                       go_type(a[0]));
   struct buf b = {0};
   size_t cnt = json_object_array_length(a[0].j);
-  for (size_t i = 0; i < cnt; i++) {
+  for (size_t i = 0; i < cnt && !b.over; i++) {
     if (i)
       buf_add(&b, sep, pl);
     size_t l;
     cleanup_free char *s = to_str((struct val){json_object_array_get_idx(a[0].j, i), false}, &l);
-    buf_add(&b, s, l);
+    if (!s)
+      b.over = true;
+    else
+      buf_add(&b, s, l);
   }
-  cleanup_free char *r = buf_steal(&b);
-  *out = v_str(r, strlen(r));
-  return 0;
+  return buf_result(e, &b, out);
 }
 
 static int map_string(struct exec *e, const char *fn, struct val v, struct val *out, int mode) {
@@ -847,9 +912,7 @@ static int f_pad(struct exec *e, struct val *a, size_t n, struct val *out) {
   buf_add(&b, s, l);
   for (int64_t i = 0; i < post && i < 4096; i++)
     buf_addc(&b, ' ');
-  *out = v_str(b.s, b.len);
-  free(b.s);
-  return 0;
+  return buf_result(e, &b, out);
 }
 
 static int f_truncate(struct exec *e, struct val *a, size_t n, struct val *out) {
@@ -874,9 +937,7 @@ static int f_print(struct exec *e, struct val *a, size_t n, struct val *out) {
       buf_addc(&b, ' ');
     print_val(&b, a[i], false);
   }
-  *out = v_str(b.s ? b.s : "", b.len);
-  free(b.s);
-  return 0;
+  return buf_result(e, &b, out);
 }
 
 static int f_println(struct exec *e, struct val *a, size_t n, struct val *out) {
@@ -887,143 +948,26 @@ static int f_println(struct exec *e, struct val *a, size_t n, struct val *out) {
     print_val(&b, a[i], false);
   }
   buf_addc(&b, '\n');
-  *out = v_str(b.s, b.len);
-  free(b.s);
-  return 0;
+  return buf_result(e, &b, out);
 }
 
-/* The spec strings below are built from checked flag, width and verb characters. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-/* fmt.Sprintf for the common verbs: %v %s %d %q %t %f %e %g %x %X %c %%, flags and width. */
+/* fmt.Sprintf (gofmt.h): a missing value is nil, as text/template passes it. */
 static int f_printf(struct exec *e, struct val *a, size_t n, struct val *out) {
   cleanup_free char *fmt = NULL;
   size_t fl;
   if (want_string(e, "printf", a[0], &fmt, &fl) < 0)
     return -1;
+  cleanup_free json_object **args = xcalloc(n, sizeof *args);
+  for (size_t i = 1; i < n; i++)
+    args[i - 1] = a[i].missing ? NULL : a[i].j;
+  size_t len;
   struct buf b = {0};
-  size_t argi = 1;
-  for (size_t i = 0; i < fl; i++) {
-    if (fmt[i] != '%') {
-      buf_addc(&b, fmt[i]);
-      continue;
-    }
-    char spec[32] = "%";
-    size_t k = 1;
-    i++;
-    while (i < fl && strchr("+-# 0", fmt[i]) && k < 8)
-      spec[k++] = fmt[i++];
-    while (i < fl && (isdigit((unsigned char)fmt[i]) || fmt[i] == '.') && k < 20)
-      spec[k++] = fmt[i++];
-    if (i >= fl) {
-      buf_adds(&b, "%!(NOVERB)");
-      break;
-    }
-    char verb = fmt[i];
-    if (verb == '%') {
-      buf_addc(&b, '%');
-      continue;
-    }
-    if (argi >= n) {
-      buf_adds(&b, "%!");
-      buf_addc(&b, verb);
-      buf_adds(&b, "(MISSING)");
-      continue;
-    }
-    struct val v = a[argi++];
-    char tmp[512];
-    switch (verb) {
-    case 'd':
-    case 'x':
-    case 'X':
-    case 'o':
-    case 'c':
-      if (is_number(v)) {
-        spec[k++] = 'l', spec[k++] = 'l', spec[k++] = verb == 'c' ? 'd' : verb, spec[k] = '\0';
-        if (verb == 'c') {
-          struct buf u = {0};
-          put_utf8(&u, (uint32_t)json_object_get_int64(v.j));
-          buf_add(&b, u.s, u.len);
-          free(u.s);
-          break;
-        }
-        snprintf(tmp, sizeof tmp, spec, (long long)json_object_get_int64(v.j));
-        buf_adds(&b, tmp);
-        break;
-      }
-      if (verb == 'x' || verb == 'X') {
-        size_t l;
-        cleanup_free char *s = to_str(v, &l);
-        for (size_t j = 0; j < l; j++) {
-          snprintf(tmp, sizeof tmp, verb == 'x' ? "%02x" : "%02X", (unsigned char)s[j]);
-          buf_adds(&b, tmp);
-        }
-        break;
-      }
-      buf_adds(&b, "%!");
-      buf_addc(&b, verb);
-      buf_addc(&b, '(');
-      buf_adds(&b, go_type(v));
-      buf_addc(&b, '=');
-      print_val(&b, v, false);
-      buf_addc(&b, ')');
-      break;
-    case 'f':
-    case 'F':
-    case 'e':
-    case 'E':
-    case 'g':
-    case 'G':
-      if (is_number(v)) {
-        spec[k++] = verb, spec[k] = '\0';
-        snprintf(tmp, sizeof tmp, spec, json_object_get_double(v.j));
-        buf_adds(&b, tmp);
-        break;
-      }
-      /* fall through */
-    case 's':
-    case 'v':
-    case 't':
-    case 'q':
-    default: {
-      size_t l;
-      cleanup_free char *s = to_str(v, &l);
-      if (verb == 'q') {
-        cleanup_free char *q =
-            cb_json_go_string(json_object_get_type(v.j) == json_type_string ? v.j : NULL, 0);
-        if (json_object_get_type(v.j) == json_type_string)
-          buf_adds(&b, q);
-        else
-          buf_add(&b, s, l);
-        break;
-      }
-      spec[k++] = 's', spec[k] = '\0';
-      if (k == 2) {
-        buf_add(&b, s, l);
-      } else {
-        char *r;
-        if (asprintf(&r, spec, s) < 0)
-          oom();
-        buf_adds(&b, r);
-        free(r);
-      }
-    }
-    }
-  }
-  for (; argi < n; argi++) {
-    buf_adds(&b, argi == 1 || b.len == 0 ? "%!(EXTRA " : ", ");
-    buf_adds(&b, go_type(a[argi]));
-    buf_addc(&b, '=');
-    print_val(&b, a[argi], false);
-    if (argi + 1 == n)
-      buf_addc(&b, ')');
-  }
-  *out = v_str(b.s ? b.s : "", b.len);
-  free(b.s);
-  return 0;
+  b.s = cb_go_sprintf(fmt, fl, args, n - 1, CB_TEMPLATE_MAX_OUTPUT, &len);
+  if (!b.s)
+    return exec_too_big(e);
+  b.len = b.cap = len;
+  return buf_result(e, &b, out);
 }
-
-#pragma GCC diagnostic pop
 
 static int f_len(struct exec *e, struct val *a, size_t n, struct val *out) {
   struct val v = a[0];
@@ -1092,7 +1036,10 @@ static int f_index(struct exec *e, struct val *a, size_t n, struct val *out) {
       struct val next;
       if (json_object_object_get_ex(cur.j, key, &child))
         next = v_ref(child);
-      else if (all_string_values(cur.j))
+      else if (charge(e, (uint64_t)json_object_object_length(cur.j) / 16) < 0) {
+        v_put(&cur);
+        return -1;
+      } else if (all_string_values(cur.j))
         next = v_str("", 0); /* map[string]string's zero value */
       else
         next = v_missing();
@@ -1160,8 +1107,19 @@ static int compare(struct val x, struct val y, bool ordered) {
   }
 }
 
+/* Comparing strings reads them: every 16 bytes are a step. */
+static int charge_compare(struct exec *e, struct val x, struct val y) {
+  size_t l = 0;
+  if (x.j && json_object_is_type(x.j, json_type_string) && y.j &&
+      json_object_is_type(y.j, json_type_string))
+    l = (size_t)json_object_get_string_len(x.j);
+  return charge(e, l / 16);
+}
+
 static int f_eq(struct exec *e, struct val *a, size_t n, struct val *out) {
   for (size_t i = 1; i < n; i++) {
+    if (charge_compare(e, a[0], a[i]) < 0)
+      return -1;
     int c = compare(a[0], a[i], false);
     if (c == -2)
       return exec_error(e, "error calling eq: incompatible types for comparison");
@@ -1175,6 +1133,8 @@ static int f_eq(struct exec *e, struct val *a, size_t n, struct val *out) {
 }
 
 static int f_ne(struct exec *e, struct val *a, size_t n, struct val *out) {
+  if (charge_compare(e, a[0], a[1]) < 0)
+    return -1;
   int c = compare(a[0], a[1], false);
   if (c == -2)
     return exec_error(e, "error calling ne: incompatible types for comparison");
@@ -1184,6 +1144,8 @@ static int f_ne(struct exec *e, struct val *a, size_t n, struct val *out) {
 
 static int ordered(struct exec *e, const char *name, struct val *a, struct val *out, int lo,
                    int hi) {
+  if (charge_compare(e, a[0], a[1]) < 0)
+    return -1;
   int c = compare(a[0], a[1], true);
   if (c == -2)
     return exec_error(e, "error calling %s: incompatible types for comparison", name);
@@ -1243,6 +1205,7 @@ struct parser {
   struct token *v;
   size_t pos, n;
   cb_error_t *err;
+  int depth; /* blocks and parentheses open */
 };
 
 static struct token *peek(struct parser *p) {
@@ -1343,7 +1306,11 @@ static int parse_number(struct parser *p, struct token *t, struct arg *a) {
   if (*end || errno || end == clean)
     return parse_error(p, "bad number syntax: \"%s\"", s);
   a->d = d;
-  if (d == floor(d) && fabs(d) < 9e18) {
+  /* As text/template: a literal with a fraction or an exponent is a float64 (1.0, 1e3), a
+   * character constant or another integral one an int. */
+  bool hex = clean[0] == '0' && (clean[1] == 'x' || clean[1] == 'X');
+  bool float_syntax = strpbrk(clean, hex ? ".pP" : ".eEpP") != NULL;
+  if (d == floor(d) && fabs(d) < 9e18 && !float_syntax) {
     a->is_int = true;
     a->i = (int64_t)d;
   }
@@ -1403,7 +1370,11 @@ static int parse_operand(struct parser *p, struct arg *a) {
   }
   case T_LPAREN:
     a->t = A_PIPE;
+    if (p->depth >= CB_TEMPLATE_MAX_DEPTH)
+      return parse_error(p, "max nesting depth exceeded");
+    p->depth++;
     a->pipe = parse_pipeline(p, false, T_RPAREN);
+    p->depth--;
     if (!a->pipe)
       return -1;
     if (peek(p)->t != T_RPAREN)
@@ -1495,7 +1466,20 @@ enum term { TERM_EOF, TERM_END, TERM_ELSE, TERM_ELSE_IF, TERM_ELSE_WITH };
 
 static int parse_list(struct parser *p, struct node **out, enum term *term);
 
+static struct node *parse_control_in(struct parser *p, enum node_type type);
+
 static struct node *parse_control(struct parser *p, enum node_type type) {
+  if (p->depth >= CB_TEMPLATE_MAX_DEPTH) {
+    parse_error(p, "max nesting depth exceeded");
+    return NULL;
+  }
+  p->depth++;
+  struct node *n = parse_control_in(p, type);
+  p->depth--;
+  return n;
+}
+
+static struct node *parse_control_in(struct parser *p, enum node_type type) {
   struct node *n = xcalloc(1, sizeof *n);
   n->t = type;
   n->pipe = parse_pipeline(p, type == N_RANGE, T_RIGHT);
@@ -1676,6 +1660,10 @@ static int eval_pipe(struct exec *e, const struct pipe *pp, struct val dot, stru
 
 /* Walk a field chain from v (a reference we own; consumed). */
 static int walk(struct exec *e, struct val v, char *const *chain, size_t n, struct val *out) {
+  if (charge(e, n) < 0) {
+    v_put(&v);
+    return -1;
+  }
   for (size_t i = 0; i < n; i++) {
     const char *name = chain[i];
     if (v.missing || !v.j) {
@@ -1717,6 +1705,8 @@ static int call(struct exec *e, const struct cmd *c, struct val dot, struct val 
     return exec_error(e, "wrong number of args for %s: want at least %d got %zu", f->name, f->min,
                       n);
   }
+  if (charge(e, 1 + c->nargs) < 0)
+    return -1;
   struct val *args = xcalloc(n + 1, sizeof *args);
   size_t k = 0;
   int r = 0;
@@ -1748,7 +1738,10 @@ static int eval_arg(struct exec *e, const struct arg *a, struct val dot, struct 
   case A_FIELD: return walk(e, v_copy(dot), a->chain, a->nchain, out);
   case A_DOT: return walk(e, v_copy(dot), a->chain, a->nchain, out);
   case A_VAR: {
-    struct val *v = var_find(e, a->s);
+    bool failed;
+    struct val *v = var_find(e, a->s, &failed);
+    if (failed)
+      return -1;
     if (!v)
       return exec_error(e, "undefined variable \"%s\"", a->s);
     return walk(e, v_copy(*v), a->chain, a->nchain, out);
@@ -1757,7 +1750,11 @@ static int eval_arg(struct exec *e, const struct arg *a, struct val dot, struct 
     struct cmd c = {(struct arg *)a, 1};
     return call(e, &c, dot, NULL, out);
   }
-  case A_STRING: *out = v_str(a->s, (size_t)a->i); return 0;
+  case A_STRING:
+    if (charge(e, (uint64_t)a->i / 16) < 0)
+      return -1;
+    *out = v_str(a->s, (size_t)a->i);
+    return 0;
   case A_NUMBER:
     *out = v_own(a->is_int ? json_object_new_int64(a->i) : json_object_new_double(a->d));
     return 0;
@@ -1804,7 +1801,10 @@ static int declare(struct exec *e, const struct pipe *pp, struct val v) {
   if (pp->ndecl == 0)
     return 0;
   if (pp->assign) {
-    struct val *slot = var_find(e, pp->decl[0]);
+    bool failed;
+    struct val *slot = var_find(e, pp->decl[0], &failed);
+    if (failed)
+      return -1;
     if (!slot)
       return exec_error(e, "undefined variable \"%s\"", pp->decl[0]);
     v_put(slot);
@@ -1826,7 +1826,7 @@ static int exec_range(struct exec *e, const struct node *n, struct val dot) {
   bool any = false;
   if (!v.missing && v.j && json_object_is_type(v.j, json_type_array)) {
     size_t cnt = json_object_array_length(v.j);
-    for (size_t i = 0; i < cnt && r == 0; i++) {
+    for (size_t i = 0; i < cnt && r == 0 && (r = charge(e, 1)) == 0; i++) {
       any = true;
       struct val elem = {json_object_array_get_idx(v.j, i), false};
       if (n->pipe->ndecl == 2) {
@@ -1843,7 +1843,7 @@ static int exec_range(struct exec *e, const struct node *n, struct val dot) {
   } else if (!v.missing && v.j && json_object_is_type(v.j, json_type_object)) {
     size_t cnt;
     cleanup_free const char **keys = sorted_keys(v.j, &cnt);
-    for (size_t i = 0; i < cnt && r == 0; i++) {
+    for (size_t i = 0; i < cnt && r == 0 && (r = charge(e, 1)) == 0; i++) {
       any = true;
       struct val elem = {json_object_object_get(v.j, keys[i]), false};
       if (n->pipe->ndecl == 2) {
@@ -1859,7 +1859,7 @@ static int exec_range(struct exec *e, const struct node *n, struct val dot) {
     }
   } else if (!v.missing && v.j && json_object_is_type(v.j, json_type_int)) {
     int64_t cnt = json_object_get_int64(v.j);
-    for (int64_t i = 0; i < cnt && r == 0; i++) {
+    for (int64_t i = 0; i < cnt && r == 0 && (r = charge(e, 1)) == 0; i++) {
       any = true;
       struct val elem = v_own(json_object_new_int64(i));
       if (n->pipe->ndecl >= 1)
@@ -1885,6 +1885,8 @@ static int exec_list(struct exec *e, const struct node *n, struct val dot) {
   int r = 0;
   size_t mark = e->nvars;
   for (; n && r == 0; n = n->next) {
+    if ((r = charge(e, 1)) < 0)
+      break;
     switch (n->t) {
     case N_TEXT: buf_add(&e->out, n->text, n->len); break;
     case N_ACTION: {
@@ -1916,6 +1918,8 @@ static int exec_list(struct exec *e, const struct node *n, struct val dot) {
     }
     case N_RANGE: r = exec_range(e, n, dot); break;
     }
+    if (r == 0 && e->out.over)
+      r = exec_too_big(e);
   }
   var_pop_to(e, mark);
   e->depth--;

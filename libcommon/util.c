@@ -348,17 +348,17 @@ int cb_signal_parse(const char *s) {
     int off = 0;
     if (s[5] == '+' && cb_parse_int(s + 6, &off) < 0)
       return -1;
-    if (s[5] && s[5] != '+')
+    if ((s[5] && s[5] != '+') || off < 0 || off > SIGRTMAX - SIGRTMIN)
       return -1;
-    return SIGRTMIN + off <= SIGRTMAX ? SIGRTMIN + off : -1;
+    return SIGRTMIN + off;
   }
   if (strncasecmp(s, "RTMAX", 5) == 0) {
     int off = 0;
     if (s[5] == '-' && cb_parse_int(s + 6, &off) < 0)
       return -1;
-    if (s[5] && s[5] != '-')
+    if ((s[5] && s[5] != '-') || off < 0 || off > SIGRTMAX - SIGRTMIN)
       return -1;
-    return SIGRTMAX - off >= SIGRTMIN ? SIGRTMAX - off : -1;
+    return SIGRTMAX - off;
   }
   return -1;
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The container side of the clone: runs in the new namespaces, sets the root up, becomes
- * the user, drops capabilities and execs the command (through crowbar-init for --init). */
+ * the user, drops capabilities and execs the command (through crowbar-init for --init).
+ * No handle on a host file crosses the exec: stdio are the shim's pipes, the container's
+ * own terminal or its own /dev/null, and crowbar-init comes through a read-only mount. */
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -22,6 +24,7 @@
 #include "crowbar/cleanup.h"
 #include "crowbar/tty.h"
 #include "crowbar/lookpath.h"
+#include "crowbar/seccomp.h"
 #include "crowbar/security.h"
 #include "shim.h"
 
@@ -82,6 +85,15 @@ void container_child(const struct shim_config *cfg, int syncfd, int errfd, int c
     child_fail(errfd, 125, "sethostname: %s", strerror(errno));
   if (!cfg->net_host && loopback_up(&err) < 0)
     fail_err(errfd, 125, &err);
+  /* Without -i, stdin is the container's own /dev/null (rootfs_setup made it a moment ago,
+   * before any code of the container ran), not the host's that the shim opened: a root in
+   * the container could chmod or chown the host's node through /proc/self/fd/0. */
+  if (!cfg->tty && !cfg->open_stdin) {
+    int nul = open("/dev/null", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (nul < 0 || dup2(nul, 0) < 0)
+      child_fail(errfd, 125, "open the container's /dev/null: %s", strerror(errno));
+    close(nul);
+  }
 
   if (cfg->tty) {
     /* The terminal comes from the container's own devpts, as /dev/pts/0 inside. */
@@ -103,6 +115,20 @@ void container_child(const struct shim_config *cfg, int syncfd, int errfd, int c
   }
   char **env = cb_strv_dup(cfg->env);
   cleanup_free char *home = NULL;
+  /* A session keyring of its own, never the one of whoever started it (runc does it). */
+  if (cb_keyring_join(cfg->id, true, &err) < 0)
+    fail_err(errfd, 125, &err);
+  /* The seccomp filter, compiled here (not in the shim, whose memory lasts). Without
+   * no_new_privs the kernel wants CAP_SYS_ADMIN to load it: now, before the user and
+   * capabilities change (what follows uses only calls Docker's profile allows); with
+   * no_new_privs, at the last moment, as runc does. */
+  struct cb_seccomp_filter filter;
+  if (cb_seccomp_for_container(cfg->record, &filter, &err) < 0)
+    fail_err(errfd, 125, &err);
+  if (cfg->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    child_fail(errfd, 125, "set no_new_privs: %s", strerror(errno));
+  if (!cfg->no_new_privs && cb_seccomp_load(&filter, &err) < 0)
+    fail_err(errfd, 125, &err);
   /* An unknown user is the engine's failure (125), as in Docker. */
   if (cb_user_switch(cfg->user, &home, &err) < 0)
     fail_err(errfd, 125, &err);
@@ -133,9 +159,16 @@ void container_child(const struct shim_config *cfg, int syncfd, int errfd, int c
   /* The terminal belongs to the user the command runs as (CAP_CHOWN is still effective). */
   if (cfg->tty && fchown(0, getuid(), getgid()) < 0 && errno != EPERM)
     child_fail(errfd, 125, "chown the terminal: %s", strerror(errno));
-  /* No host descriptor crosses the exec (runc CVE-2024-21626). */
-  cb_cloexec_from(3);
+  /* No host descriptor crosses the exec (runc CVE-2024-21626): a profile that denies
+   * both ways of marking them stops the start. */
+  if (cb_cloexec_from(3) < 0)
+    child_fail(errfd, 125, "mark the descriptors close-on-exec: %s", strerror(errno));
+  if (cfg->no_new_privs && cb_seccomp_load(&filter, &err) < 0)
+    fail_err(errfd, 125, &err);
   if (cfg->init_fd >= 0) {
+    /* crowbar-init runs from the host's file, through the read-only mount the shim opened
+     * it on (cb_hostfile_open_ro): PID 1's /proc/1/exe, which every root in the container
+     * can open, reaches a file nobody can write, truncate or chmod (CVE-2019-5736). */
     size_t n = cb_strv_len(cfg->argv);
     char **argv = xcalloc(n + 4, sizeof *argv);
     argv[0] = "/sbin/crowbar-init";

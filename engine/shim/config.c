@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "crowbar/json.h"
+#include "crowbar/seccomp.h"
 #include "shim.h"
 
 static char *dupstr(json_object *j, const char *path, const char *def) {
@@ -65,6 +66,11 @@ int shim_config_load(struct cb_container *c, struct shim_config *cfg, cb_error_t
   cfg->pids = cb_json_get_int(j, "HostConfig.PidsLimit", 0);
   cfg->cap_add = cb_json_get_strv(j, "HostConfig.CapAdd");
   cfg->cap_drop = cb_json_get_strv(j, "HostConfig.CapDrop");
+  struct cb_security_opts so;
+  if (cb_security_opts_read(j, &so, err) < 0)
+    return -1;
+  cfg->record = j;
+  cfg->no_new_privs = so.no_new_privs;
   return 0;
 }
 

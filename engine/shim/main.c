@@ -30,6 +30,7 @@
 #include "crowbar/attach.h"
 #include "crowbar/cgroup.h"
 #include "crowbar/cleanup.h"
+#include "crowbar/hostfile.h"
 #include "crowbar/json.h"
 #include "crowbar/lock.h"
 #include "crowbar/proc.h"
@@ -267,9 +268,10 @@ static int spawn(struct shim *s, int *code, cb_error_t *err) {
     cleanup_free char *init = cb_ctx_find_program(&s->ctx, "crowbar-init", err);
     if (!init)
       return -1;
-    s->cfg.init_fd = open(init, O_RDONLY | O_CLOEXEC);
+    /* Through a read-only mount of it: /proc/1/exe is no writable host file. */
+    s->cfg.init_fd = cb_hostfile_open_ro(AT_FDCWD, init, err);
     if (s->cfg.init_fd < 0)
-      return cb_error_sys(err, "open `%s`", init);
+      return -1;
   }
   int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID;
   if (!s->cfg.net_host)

@@ -156,6 +156,16 @@ static const char *const readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/p
                                        "/proc/sysrq-trigger"};
 
 static int mask_paths(int rootfd, cb_error_t *err) {
+  /* Files are masked with the container's own null node (setup_dev made it), never the
+   * host's /dev/null: a root in the container can chmod, chown or touch a masked file. */
+  cleanup_close int nul = openat2_in_root(rootfd, "/dev/null", O_PATH);
+  struct stat nst;
+  if (nul < 0 || fstat(nul, &nst) < 0)
+    return cb_error_sys(err, "open the container's /dev/null");
+  if (!S_ISCHR(nst.st_mode) || nst.st_rdev != makedev(1, 3))
+    return cb_error_make(err, 0, "the container's /dev/null is not the null device");
+  char nul_path[64];
+  snprintf(nul_path, sizeof nul_path, "/proc/self/fd/%d", nul);
   for (size_t i = 0; i < sizeof masked / sizeof masked[0]; i++) {
     cleanup_close int fd = openat2_in_root(rootfd, masked[i], O_PATH);
     if (fd < 0)
@@ -166,7 +176,7 @@ static int mask_paths(int rootfd, cb_error_t *err) {
     char target[64];
     snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
     int r = S_ISDIR(st.st_mode) ? mount("tmpfs", target, "tmpfs", MS_RDONLY, "size=0k")
-                                : mount("/dev/null", target, NULL, MS_BIND, NULL);
+                                : mount(nul_path, target, NULL, MS_BIND, NULL);
     if (r < 0)
       return cb_error_sys(err, "mask `%s`", masked[i]);
   }

@@ -29,7 +29,10 @@ struct shim_config {
   bool net_host, read_only, init, autoremove;
   int64_t memory, pids;
   char **cap_add, **cap_drop;
-  int init_fd; /* crowbar-init, opened on the host, for --init */
+  int init_fd;         /* crowbar-init, opened on the host, for --init */
+  json_object *record; /* the container's record (borrowed): the child compiles its
+                        * seccomp filter from it, out of the shim's own memory */
+  bool no_new_privs;   /* --security-opt no-new-privileges */
 };
 
 int shim_config_load(struct cb_container *c, struct shim_config *cfg, cb_error_t *err);

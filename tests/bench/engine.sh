@@ -22,7 +22,10 @@ json.dump(c, open("config.json", "w"))
 PY
   )
 fi
-cmds=(-n "crowbar run --rm" "crowbar run --rm busybox true")
+cmds=(-n "crowbar run --rm" "crowbar run --rm busybox true"
+      -n "crowbar run --rm --init" "crowbar run --rm --init busybox true")
+# What Docker's seccomp filter costs a start (compiled, then loaded by the kernel).
+cmds+=(-n "crowbar run --rm (seccomp=unconfined)" "crowbar run --rm --security-opt seccomp=unconfined busybox true")
 [ "$HAVE_DOCKER" = 1 ] && cmds+=(-n "docker run --rm" "docker run --rm --network none cbbench-busybox true")
 command -v runc >/dev/null && cmds+=(-n "runc run" "runc run -b $BUNDLE cbbench-\$RANDOM >/dev/null")
 # crun 1.8 refuses this host's hybrid cgroups unless /sys/fs/cgroup/unified is hidden.

@@ -15,6 +15,13 @@
  *   pid                 getpid()
  *   sysloop [N]         getppid() in a loop (N times, or forever)
  *   write-files DIR N   create DIR/file-1 ... DIR/file-N, small files
+ *   syscall NAME...     make each call below (harmless arguments) and print "NAME OK" or
+ *                       "NAME ERRNO" (EPERM...): what a seccomp filter lets through
+ *   keyring             the description of our session keyring ("keyring;UID;GID;PERM;NAME")
+ *   keyring-search DESC whether a "user" key DESC is reachable from our session keyring:
+ *                       "found" or "not found"
+ *   keyring-new DESC DATA CMD...   (on the host) join a new session keyring, add the user
+ *                       key DESC=DATA to it and exec CMD: what a container must not see
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,8 +30,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/keyctl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -224,9 +237,105 @@ static int cmd_write_files(const char *dir, long n) {
   return 0;
 }
 
+/* One call each, with arguments that do no harm when it is allowed. */
+static long try_call(const char *name) {
+  if (!strcmp(name, "unshare-user"))
+    return unshare(CLONE_NEWUSER);
+  if (!strcmp(name, "unshare-mount"))
+    return unshare(CLONE_NEWNS);
+  if (!strcmp(name, "clone-newuser")) {
+    /* clone(2) itself with a namespace flag: seccomp checks its flags argument. */
+    long pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0)
+      _exit(0);
+    if (pid > 0)
+      waitpid((pid_t)pid, NULL, 0);
+    return pid < 0 ? -1 : 0;
+  }
+  if (!strcmp(name, "mount-tmpfs")) {
+    mkdir("/tmp/.cbtest-mnt", 0700);
+    long r = mount("none", "/tmp/.cbtest-mnt", "tmpfs", 0, NULL);
+    if (r == 0)
+      umount("/tmp/.cbtest-mnt");
+    return r;
+  }
+  if (!strcmp(name, "keyctl"))
+    return syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0, 0, 0);
+  if (!strcmp(name, "bpf"))
+    return syscall(SYS_bpf, 0xffff, NULL, 0); /* an unknown command: EINVAL when allowed */
+  if (!strcmp(name, "perf_event_open"))
+    return syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0); /* EFAULT when allowed */
+  if (!strcmp(name, "personality-query"))
+    return syscall(SYS_personality, 0xffffffffUL);
+  if (!strcmp(name, "personality-bsd"))
+    return syscall(SYS_personality, 6UL); /* PER_BSD: not in Docker's list */
+  if (!strcmp(name, "reboot"))
+    return syscall(SYS_reboot, 0, 0, 0, NULL); /* bad magic: EINVAL when allowed */
+  if (!strcmp(name, "getppid"))
+    return syscall(SYS_getppid);
+  if (!strcmp(name, "mkdir")) {
+    long r = syscall(SYS_mkdir, "/tmp/.cbtest-dir", 0700);
+    if (r == 0)
+      rmdir("/tmp/.cbtest-dir");
+    return r;
+  }
+  if (!strcmp(name, "uname")) {
+    struct utsname u;
+    return syscall(SYS_uname, &u);
+  }
+  if (!strcmp(name, "getcpu")) {
+    unsigned cpu;
+    return syscall(SYS_getcpu, &cpu, NULL, NULL);
+  }
+  if (!strcmp(name, "fchmodat2")) /* newer than Docker 20.10's profile: ENOSYS there */
+    return syscall(452, AT_FDCWD, "/tmp", 01777, 0);
+  fprintf(stderr, "cbtest: unknown call %s\n", name);
+  exit(2);
+}
+
+static int cmd_syscall(char **names) {
+  for (; *names; names++) {
+    errno = 0;
+    long r = try_call(*names);
+    const char *e = strerrorname_np(errno);
+    printf("%s %s\n", *names, r >= 0 ? "OK" : e ? e : "?");
+  }
+  return 0;
+}
+
+static int cmd_keyring(void) {
+  char desc[512];
+  long n = syscall(SYS_keyctl, KEYCTL_DESCRIBE, KEY_SPEC_SESSION_KEYRING, desc, sizeof desc - 1);
+  if (n < 0)
+    die("describe the session keyring");
+  desc[n < (long)sizeof desc ? n : (long)sizeof desc - 1] = '\0';
+  printf("%s\n", desc);
+  return 0;
+}
+
+static int cmd_keyring_search(const char *what) {
+  long k = syscall(SYS_keyctl, KEYCTL_SEARCH, KEY_SPEC_SESSION_KEYRING, "user", what, 0);
+  if (k < 0 && errno != ENOKEY)
+    die("search the session keyring");
+  printf("%s\n", k < 0 ? "not found" : "found");
+  return 0;
+}
+
+static int cmd_keyring_new(const char *desc, const char *data, char **argv) {
+  if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0)
+    die("join a new session keyring");
+  if (syscall(SYS_add_key, "user", desc, data, strlen(data), KEY_SPEC_SESSION_KEYRING) < 0)
+    die("add_key");
+  execvp(argv[0], argv);
+  die(argv[0]);
+  return 2;
+}
+
 static int usage(void) {
   fputs("Usage: cbtest exit N | crash segv|abort|fpe | log N | random | ignore-term | memhog |\n"
-        "              zombies N | fds | caps | pid | sysloop [N] | write-files DIR N\n",
+        "              zombies N | fds | caps | pid | sysloop [N] | write-files DIR N |\n"
+        "              syscall NAME... | keyring | keyring-search DESC |\n"
+        "              keyring-new DESC DATA CMD...\n",
         stderr);
   return 2;
 }
@@ -260,5 +369,13 @@ int main(int argc, char **argv) {
     return cmd_sysloop(nargs ? num(argv[2]) : -1);
   if (!strcmp(c, "write-files") && nargs == 2)
     return cmd_write_files(argv[2], num(argv[3]));
+  if (!strcmp(c, "syscall") && nargs >= 1)
+    return cmd_syscall(argv + 2);
+  if (!strcmp(c, "keyring") && nargs == 0)
+    return cmd_keyring();
+  if (!strcmp(c, "keyring-search") && nargs == 1)
+    return cmd_keyring_search(argv[2]);
+  if (!strcmp(c, "keyring-new") && nargs >= 3)
+    return cmd_keyring_new(argv[2], argv[3], argv + 4);
   return usage();
 }

@@ -70,7 +70,7 @@ static _Noreturn void cmd_swapnodes(const char *dir, const char *target) {
   printf("watching\n");
   fflush(stdout);
   char buf[64 * 1024] __attribute__((aligned(8)));
-  for (unsigned long k = 0;; ) {
+  for (unsigned long k = 0;;) {
     ssize_t r = read(in, buf, sizeof buf);
     if (r < 0) {
       if (errno == EINTR)

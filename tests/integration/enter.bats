@@ -243,8 +243,9 @@ teardown_file() { crowbar_teardown_root; }
   run crowbar enter --toolbox bare sh -c 'cat /proc/1/cmdline; echo; grep -c "" /proc/self/mounts; sleep 0'
   [ "$status" -eq 0 ]
   [ "${lines[0]}" = /app ]
+  # PATH is the applet folder alone: no folder of the container.
   run crowbar enter --toolbox --env bare sh -c 'echo "$PATH"'
-  [[ "$output" == /proc/self/fd/[0-9]*:/usr/local/sbin:* ]]
+  [[ "$output" =~ ^/proc/self/fd/[0-9]+$ ]]
   # The default command: sh, reading its commands from stdin.
   run crowbar enter --toolbox bare <<<'ls /; ps; vi --help >/dev/null 2>&1; echo "vi: $?"'
   [ "$status" -eq 0 ]

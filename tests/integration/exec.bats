@@ -106,3 +106,49 @@ teardown_file() { crowbar_teardown_root; }
   [ "$status" -ne 0 ]
   [[ "$output" == "Error: the input device is not a TTY" ]]
 }
+
+@test "exec without -t: stdout and stderr stay apart, and output comes until every holder closes them" {
+  run --separate-stderr crowbar exec ex sh -c 'echo out; echo err >&2; (sleep 0.3; echo late) & exit 3'
+  [ "$status" -eq 3 ]
+  [ "$output" = $'out\nlate' ]
+  [ "$stderr" = err ]
+}
+
+@test "exec: our stdout closed ends the command by SIGPIPE, as in a pipeline" {
+  run bash -c 'set -o pipefail; timeout 20 crowbar exec ex yes | head -1'
+  [ "$status" -eq 141 ]
+  [ "$output" = y ]
+  # Its stdin too: the command stops reading ours when it closes its own.
+  run bash -c 'yes | timeout 20 crowbar exec -i ex head -c 4'
+  [ "$status" -eq 0 ]
+  [ "$output" = $'y\ny' ]
+}
+
+@test "exec: a stdout of ours left non-blocking by its owner loses nothing" {
+  run bash -c "python3 -c 'import fcntl, os, sys
+fcntl.fcntl(1, fcntl.F_SETFL, fcntl.fcntl(1, fcntl.F_GETFL) | os.O_NONBLOCK)
+os.execvp(\"crowbar\", sys.argv[1:])' crowbar exec ex head -c 3000000 /dev/zero | (sleep 0.5; wc -c)"
+  [ "$status" -eq 0 ]
+  [ "$output" = 3000000 ]
+}
+
+@test "exec: SIGTERM reaches the command, SIGINT its process group" {
+  out="$BATS_TEST_TMPDIR/out"
+  bg_start "$out" crowbar exec ex sh -c 'trap "echo got TERM; exit 7" TERM; echo ready; while :; do sleep 0.1; done'
+  wait_until 100 grep -q ready "$out"
+  kill -TERM "$BG_PID"
+  status=0
+  wait "$BG_PID" || status=$?
+  [ "$status" -eq 7 ]
+  grep -q "got TERM" "$out"
+  out="$BATS_TEST_TMPDIR/out2"
+  bg_start "$out" crowbar exec ex sh -c 'echo ready; sleep 1234; echo after'
+  wait_until 100 grep -q ready "$out"
+  kill -INT "$BG_PID"
+  status=0
+  wait "$BG_PID" || status=$?
+  [ "$status" -eq 130 ]
+  ! grep -q after "$out"
+  # The sleep got it too: nothing is left behind.
+  ! crowbar exec ex ps -o args | grep -q 'sleep 1234'
+}

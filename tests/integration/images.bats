@@ -66,7 +66,7 @@ fake_container() { # IMAGE_ID(sha256:...) -> prints the container ID
   [ "$status" -eq 0 ]
   echo "$output"
   [[ "${lines[0]}" =~ ^"REPOSITORY   TAG       IMAGE ID       CREATED"\ +"   SIZE"$ ]]
-  [[ "${lines[1]}" =~ ^busybox\ +latest\ +${id:7:12}\ +(Less\ than\ a\ second|[0-9]+\ seconds)\ ago\ +${size}$ ]]
+  [[ "${lines[1]}" =~ ^busybox\ +latest\ +${id:7:12}\ +(Less\ than\ a\ second|[0-9]+\ seconds?)\ ago\ +${size}$ ]]
   # Columns line up (tabwriter, padding 3).
   [ "$(echo "${lines[0]}" | grep -bo 'IMAGE ID' | cut -d: -f1)" = \
     "$(echo "${lines[1]}" | grep -bo "${id:7:12}" | cut -d: -f1)" ]

@@ -106,6 +106,26 @@ assert r["RunningFor"] == "10 minutes ago" and r["Command"] == "\"sleep 10000000
   [[ "$output" == *'function "nope" not defined'* ]]
 }
 
+@test "ps --format: printf widths and precisions, and the output, are bounded" {
+  # Go's fmt refuses widths and precisions over 1e6; these went to C's printf as they were
+  # (47 s and 10 GB for the first, an abort for the second).
+  run timeout 60 crowbar ps -a --format '{{printf "%.2147483646f" 1.0}}'
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = '%!(NOVERB)%!(EXTRA float64=1)' ]
+  run timeout 60 crowbar ps -a --format '{{printf "%2000000000s|%*d" .Names 5000000 1}}'
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = '%!(NOVERB)%!(EXTRA string=fresh, int=5000000, int=1)' ]
+  run timeout 60 crowbar ps -a --format '{{printf "%*d|" 5000000 1}}'
+  [ "${lines[0]}" = '%!(BADWIDTH)1|' ]
+  # A template that would print a gigabyte, or loop for ever, fails.
+  run --separate-stderr timeout 60 crowbar ps -a --format '{{range 1000}}{{printf "%1000000d" 1}}{{end}}'
+  [ "$status" -eq 1 ]
+  [ "$stderr" = 'Error: template: the output exceeds the limit of 16 MiB' ]
+  run --separate-stderr timeout 60 crowbar inspect -f '{{range 100000000000}}{{end}}' web
+  [ "$status" -eq 1 ]
+  [ "$stderr" = 'Error: template: the execution exceeds the limit of 16777216 steps' ]
+}
+
 @test "ps -f: status, name, id, label, exited, before, since, ancestor, volume" {
   run crowbar ps -f status=exited --format '{{.Names}}'
   [ "$output" = "db" ]

@@ -161,7 +161,11 @@ static void test_parse_duration(void **state) {
       fail_msg("parse_duration(%s): got %lld, want %lld", ok[i].s, (long long)got,
                (long long)ok[i].ns);
   }
-  const char *bad[] = {"", "10", "1x", "h", "-", "1h 30m", "m5"};
+  /* Past the int64 range, and number forms Go does not take (this used to cast an infinite
+   * double to int64, undefined behaviour). */
+  const char *bad[] = {"",       "10",   "1x",     "h",        "-",
+                       "1h 30m", "m5",   "1e300h", "3000000h", "9223372036854775808ns",
+                       "0x10s",  "infs", "1e3s",   ".s",       "1..5s"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     int64_t got;
     if (cb_parse_duration(bad[i], &got) == 0)
@@ -196,6 +200,27 @@ static void test_parse_time_arg(void **state) {
   cb_error_release(&err);
   assert_int_equal(cb_parse_time_arg("1.2.3", now, &got, &err), -1);
   cb_error_release(&err);
+  /* Unix seconds and durations past the int64 range of nanoseconds are errors (they used to
+   * overflow: undefined behaviour). */
+  assert_int_equal(cb_parse_time_arg("99999999999999999999", now, &got, &err), -1);
+  cb_error_release(&err);
+  assert_int_equal(cb_parse_time_arg("9300000000", now, &got, &err), -1);
+  cb_error_release(&err);
+  assert_int_equal(cb_parse_time_arg("-2562047h", INT64_MAX - 1, &got, &err), -1);
+  cb_error_release(&err);
+}
+
+/* Times read from records may be anything: differences saturate. */
+static void test_ns_between(void **state) {
+  assert_int_equal(cb_ns_between(10, 25), 15);
+  assert_true(cb_ns_between(INT64_MIN, 1700000000LL * S) == INT64_MAX);
+  assert_true(cb_ns_between(INT64_MAX, -5) == INT64_MIN);
+  char *s = cb_time_ago(INT64_MIN, 1700000000LL * S);
+  assert_string_equal(s, "292 years ago");
+  free(s);
+  s = cb_time_ago(INT64_MAX, 0);
+  assert_string_equal(s, "Less than a second ago");
+  free(s);
 }
 
 int main(void) {
@@ -203,7 +228,7 @@ int main(void) {
       cmocka_unit_test(test_human_duration), cmocka_unit_test(test_time_ago),
       cmocka_unit_test(test_human_size),     cmocka_unit_test(test_format_rfc3339),
       cmocka_unit_test(test_parse_rfc3339),  cmocka_unit_test(test_parse_duration),
-      cmocka_unit_test(test_parse_time_arg),
+      cmocka_unit_test(test_parse_time_arg), cmocka_unit_test(test_ns_between),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

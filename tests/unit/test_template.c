@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,6 +214,114 @@ static void test_missing_and_errors(void **state) {
   check_error("{{$nope}}", "undefined variable");
 }
 
+/* printf parses its format as Go's fmt does, and bounds widths and precisions as Go does:
+ * a number in the format that grows past 1e6 ends it with %!(NOVERB) (the arguments left
+ * are EXTRA), a "*" argument over 1e6 is %!(BADWIDTH) / %!(BADPREC). These used to go to
+ * C's printf as they were: "%.2147483646f" ran 47 s in 10 GB, "%2000000000s" aborted. */
+static void test_printf_bounds(void **state) {
+  check("{{printf \"%.2147483646f\" 1.0}}", "%!(NOVERB)%!(EXTRA float64=1)");
+  check("{{printf \"%2000000000s\" \"x\"}}", "%!(NOVERB)%!(EXTRA string=x)");
+  check("{{printf \"a%99999999999999999999dz\" 1 2}}", "a%!(NOVERB)%!(EXTRA int=1, int=2)");
+  check("{{printf \"%*d|\" 2000000 7}}", "%!(BADWIDTH)7|");
+  check("{{printf \"%*d|\" \"x\" 7}}", "%!(BADWIDTH)7|");
+  check("{{printf \"%.*f|\" 2000000 1.5}}", "%!(BADPREC)1.500000|");
+  check("{{printf \"%.*f|\" -1 1.5}}", "%!(BADPREC)1.500000|");
+  check("{{printf \"%*d|%-*d|\" 4 7 -3 8}}", "   7|8  |");
+  check("{{printf \"%.*s|\" 2 \"hello\"}}", "he|");
+  /* The largest that Go accepts still works (and is bounded by the output limit). */
+  json_object *d = data();
+  char *out = render_with("{{printf \"%1000000d\" 1}}", d);
+  assert_int_equal(strlen(out), 1000000);
+  free(out);
+  json_object_put(d);
+}
+
+/* The rest of Go's fmt, as far as decoded JSON goes. */
+static void test_printf_verbs(void **state) {
+  check("{{printf \"%d\" 1 2}}", "1%!(EXTRA int=2)");
+  check("{{printf \"%d %d %s\" 1 2 \"a\" true nil}}", "1 2 a%!(EXTRA bool=true, <nil>)");
+  check("{{printf \"%d %d\" 1}}", "1 %!d(MISSING)");
+  check("{{printf \"%d\" \"x\"}} {{printf \"%s\" nil}} {{printf \"%t\" 1}}",
+        "%!d(string=x) %!s(<nil>) %!t(int=1)");
+  check("{{printf \"%f\" 3}}", "%!f(int=3)");
+  check("{{printf \"%[2]d %[1]d\" 1 2}} {{printf \"%[3]d\" 1}}", "2 1 %!d(BADINDEX)");
+  check("{{printf \"%x %X %o %b %#x %#o\" -255 255 8 5 255 8}}", "-ff FF 10 101 0xff 010");
+  check("{{printf \"%05d|%+d|% d|%-5d|%.3d\" -42 5 5 5 7}}", "-0042|+5| 5|5    |007");
+  check("{{printf \"%08.3f|%e|%g|%g|%.2e|%G\" -1.5 123456.0 1234567.0 0.5 1234.5 1e-7}}",
+        "-001.500|1.234560e+05|1.234567e+06|0.5|1.23e+03|1E-07");
+  check("{{printf \"%5.1s|%-4s|%q|%#q|%+q\" \"h\\u00e9llo\" \"ab\" \"a\\\"b\" \"c\" \"\\u00e9\"}}",
+        "    h|ab  |\"a\\\"b\"|`c`|\"\\u00e9\"");
+  check("{{printf \"%x|% x|%#X\" \"hi\" \"hi\" \"hi\"}}", "6869|68 69|0X6869");
+  check("{{printf \"%c|%q|%U\" 233 97 128512}}", "\xc3\xa9|'a'|U+1F600");
+  check("{{printf \"%v|%d|%s\" .Arr .Arr .Arr}}", "[1 a <nil>]|[1 %!d(string=a) <nil>]|"
+                                                  "[%!s(int=1) a <nil>]");
+  check("{{printf \"%v %v\" .M .Labels}}", "map[a:[1 2] z:1] map[a:b k:v]");
+  check("{{printf \"%T %T %T %T\" .F .I .Name .Args}}", "float64 int string []interface {}");
+  check("{{printf \"%#v %#v\" .Name .Args}}", "\"web\" []interface {}{\"-c\", \"sleep 1\"}");
+  check("{{printf \"%v %v %6.2f|\" .F .D 3.14159}}", "1.5 3   3.14|");
+  check("{{printf \"100%%\"}} {{printf \"%!\"}} {{printf \"%\"}}", "100% %!!(MISSING) %!(NOVERB)");
+  check("{{printf \"%z\" 1}}", "%!z(int=1)");
+}
+
+/* No template eats the machine: the output (and any string a function builds) is bounded,
+ * and so is the work; each fails with a clear error instead. */
+static void test_bounds(void **state) {
+  /* 1000 times a million spaces: a gigabyte. */
+  check_error("{{range 1000}}{{printf \"%1000000d\" 1}}{{end}}",
+              "template: the output exceeds the limit of 16 MiB");
+  /* A string doubled 40 times without printing it. */
+  check_error("{{$x := \"xxxxxxxxxxxxxxxx\"}}{{range 40}}{{$x = printf \"%s%s\" $x $x}}{{end}}"
+              "{{len $x}}",
+              "template: the output exceeds the limit of 16 MiB");
+  check_error("{{$x := \"x\"}}{{range 40}}{{$x = print $x $x}}{{end}}",
+              "exceeds the limit of 16 MiB");
+  check_error("{{range .Args}}{{range 100000}}{{range 100000}}x{{end}}{{end}}{{end}}",
+              "exceeds the limit of");
+  /* Work that prints nothing. */
+  check_error("{{range 100000000000}}{{end}}",
+              "template: the execution exceeds the limit of 16777216 steps");
+  check_error("{{range 100000}}{{range 100000}}{{end}}{{end}}",
+              "exceeds the limit of 16777216 steps");
+  /* Work that reads or copies big strings, each step of the loop (a megabyte copied by
+   * truncate, compared by eq, a 60 kB literal made again, 5000 variables looked through):
+   * cheap in nodes, hours in bytes. */
+  check_error("{{$x := printf \"%1000000s\" \"\"}}{{range 100000000}}{{truncate $x 1}}{{end}}",
+              "exceeds the limit of 16777216 steps");
+  check_error("{{$x := printf \"%1000000s\" \"\"}}{{range 100000000}}{{if eq $x $x}}{{end}}{{end}}",
+              "exceeds the limit of 16777216 steps");
+  char *big = malloc(200000);
+  size_t n = (size_t)sprintf(big, "{{range 100000000}}{{len \"");
+  memset(big + n, 'y', 60000);
+  n += 60000;
+  strcpy(big + n, "\"}}{{end}}");
+  check_error(big, "exceeds the limit of 16777216 steps");
+  n = (size_t)sprintf(big, "{{$first := 1}}");
+  for (int i = 0; i < 5000; i++)
+    n += (size_t)sprintf(big + n, "{{$v%d := 1}}", i);
+  strcpy(big + n, "{{range 100000000}}{{$first}}{{end}}");
+  check_error(big, "exceeds the limit of 16777216 steps");
+  free(big);
+  /* Nesting: parentheses and blocks. */
+  char t[10000];
+  size_t k = 0;
+  k += (size_t)sprintf(t + k, "{{");
+  for (int i = 0; i < 2000; i++)
+    t[k++] = '(';
+  k += (size_t)sprintf(t + k, "1");
+  for (int i = 0; i < 2000; i++)
+    t[k++] = ')';
+  k += (size_t)sprintf(t + k, "}}");
+  t[k] = '\0';
+  check_error(t, "max nesting depth exceeded");
+  k = 0;
+  for (int i = 0; i < 1100; i++)
+    k += (size_t)sprintf(t + k, "{{if 1}}");
+  t[k] = '\0';
+  check_error(t, "max nesting depth exceeded");
+  /* Within the bounds, all is as before. */
+  check("{{range 3}}{{range 2}}x{{end}}{{end}}", "xxxxxx");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fields),
@@ -224,6 +333,9 @@ int main(void) {
       cmocka_unit_test(test_escapes_and_table),
       cmocka_unit_test(test_control),
       cmocka_unit_test(test_missing_and_errors),
+      cmocka_unit_test(test_printf_bounds),
+      cmocka_unit_test(test_printf_verbs),
+      cmocka_unit_test(test_bounds),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,6 +47,12 @@ static void test_signal_parse(void **state) {
   assert_int_equal(cb_signal_parse("SIGTERM"), SIGTERM);
   assert_int_equal(cb_signal_parse("term"), SIGTERM);
   assert_int_equal(cb_signal_parse("9"), SIGKILL);
+  /* Offsets out of the real-time range (they used to overflow, or to name other signals). */
+  assert_int_equal(cb_signal_parse("RTMIN+2147483647"), -1);
+  assert_int_equal(cb_signal_parse("RTMAX-2147483647"), -1);
+  assert_int_equal(cb_signal_parse("RTMIN+-5"), -1);
+  assert_int_equal(cb_signal_parse("RTMAX--5"), -1);
+  assert_int_equal(cb_signal_parse("RTMIN+1"), SIGRTMIN + 1);
   assert_int_equal(cb_signal_parse("sigkill"), SIGKILL);
   assert_int_equal(cb_signal_parse("HUP"), SIGHUP);
   assert_int_equal(cb_signal_parse("RTMIN"), SIGRTMIN);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -135,6 +136,19 @@ static int target_open(const struct cb_ctx *ctx, const struct enter_opts *o, str
   return 0;
 }
 
+/* Remove KEY from a KEY=VALUE vector. */
+static void env_drop(char **env, const char *key) {
+  size_t kl = strlen(key), j = 0;
+  for (size_t i = 0; env && env[i]; i++) {
+    if (!strncmp(env[i], key, kl) && env[i][kl] == '=')
+      free(env[i]);
+    else
+      env[j++] = env[i];
+  }
+  if (env)
+    env[j] = NULL;
+}
+
 /* The environment: ours (as nsenter does), or with --env the target's own: a container's
  * Config.Env (plus HOSTNAME, as its processes get it), a process's initial environment.
  * TERM stays ours unless theirs sets it: the terminal is ours. */
@@ -163,6 +177,13 @@ static int build_env(const struct enter_opts *o, const struct target *t, char **
       if (strchr(text + i, '='))
         cb_strv_append(&env, text + i);
   }
+  /* The toolbox's shell runs with the host's privileges: nothing of the target's may make
+   * it run code (a startup file named by ENV, a command substitution in a prompt). */
+  if (o->toolbox) {
+    static const char *const code[] = {"ENV", "BASH_ENV", "PS1", "PS2", "PS4", "PROMPT_COMMAND"};
+    for (size_t i = 0; i < sizeof code / sizeof code[0]; i++)
+      env_drop(env, code[i]);
+  }
   const char *term = getenv("TERM");
   if (term && !cb_env_get(env, "TERM")) {
     cleanup_free char *kv = xasprintf("TERM=%s", term);
@@ -179,6 +200,10 @@ static int build_env(const struct enter_opts *o, const struct target *t, char **
 static int enter_exec(const struct enter_opts *o, unsigned which, int rootfd,
                       const struct toolbox *tb, char ***envp, cb_error_t *err) {
   char **env = *envp; /* cb_env_set may move the vector: *envp follows it */
+  /* Until exec this is our binary, with every privilege, maybe in the target's PID
+   * namespace: non-dumpable, none of its processes can open our /proc/PID/exe, fd/ or
+   * mem. Exec makes the command dumpable again. */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (which & CB_NS_USER) {
     /* As nsenter: become root of the user namespace we entered. */
     setgroups(0, NULL);
@@ -241,10 +266,9 @@ static int enter_exec(const struct enter_opts *o, unsigned which, int rootfd,
     if (!(which & CB_NS_MNT) || (which & CB_NS_PID)) {
       int d = fcntl(tb->dirfd, F_DUPFD, 100);
       if (d >= 0) {
-        const char *path = cb_env_get(env, "PATH");
-        cleanup_free char *kv =
-            xasprintf("PATH=/proc/self/fd/%d:%s", d,
-                      path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        /* The applet folder alone: no folder of the container (its programs could not run
+         * anyway, see landlock.c). */
+        cleanup_free char *kv = xasprintf("PATH=/proc/self/fd/%d", d);
         cb_env_set(envp, kv);
         env = *envp;
       }
@@ -257,7 +281,9 @@ static int enter_exec(const struct enter_opts *o, unsigned which, int rootfd,
       cb_env_set(envp, "HISTFILE=");
       env = *envp;
     }
-    execveat(tb->fd, "", argv, env, AT_EMPTY_PATH);
+    if (toolbox_confine(tb->ruleset, err) < 0)
+      return -1;
+    execveat(tb->exe, "", argv, env, AT_EMPTY_PATH);
     cb_error_sys(err, "exec the toolbox %s as \"%s\"", tb->path, argv[0]);
   } else {
     execve(prog, argv, env);
@@ -295,7 +321,8 @@ int enter_run(const struct cb_ctx *ctx, const struct enter_opts *o, int *exit_co
   if (build_env(o, &t, &env, err) < 0)
     return -1;
 
-  struct toolbox tb __attribute__((cleanup(toolbox_release))) = {.fd = -1, .dirfd = -1};
+  struct toolbox tb
+      __attribute__((cleanup(toolbox_release))) = {.fd = -1, .exe = -1, .dirfd = -1, .ruleset = -1};
   if (o->toolbox) {
     if (toolbox_open(o->toolbox_path, &tb, err) < 0)
       return -1;
@@ -317,6 +344,8 @@ int enter_run(const struct cb_ctx *ctx, const struct enter_opts *o, int *exit_co
     if (rootfd < 0)
       return cb_error_sys(err, "open the root of %s", t.label);
   }
+  if (o->toolbox && (tb.ruleset = toolbox_ruleset(&tb, rootfd, err)) < 0)
+    return -1;
 
   /* The cgroup first, while /sys/fs/cgroup is still the host's. */
   if (o->join_cgroup && cb_cgroup_join_process(t.pid, getpid(), err) < 0)

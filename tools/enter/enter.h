@@ -30,11 +30,16 @@ struct enter_opts {
 int enter_run(const struct cb_ctx *ctx, const struct enter_opts *o, int *exit_code, bool *entered,
               cb_error_t *err);
 
-/* The toolbox (toolbox.c). */
+/* The toolbox (toolbox.c): host code only. Its binary and applet folder are opened on
+ * the host before entering, it runs from a read-only mount of them, and Landlock
+ * (landlock.c) keeps it from executing anything else: no program of the container runs
+ * with the privileges the toolbox keeps. */
 struct toolbox {
-  int fd;     /* the binary, opened on the host (O_CLOEXEC) */
-  int dirfd;  /* a detached tmpfs with the binary and its applet links, or -1 */
-  char *path; /* where it was found, for messages */
+  int fd;      /* the binary, opened on the host (O_RDONLY, O_CLOEXEC): to read */
+  int exe;     /* the same file through a private read-only mount (O_PATH): to run */
+  int dirfd;   /* a detached tmpfs with the binary and its applet links, or -1 */
+  int ruleset; /* the Landlock ruleset that allows only those to run, or -1 */
+  char *path;  /* where it was found, for messages */
 };
 /* Find and open the toolbox binary on the host; refuse a binary that is not a static ELF
  * executable (its loader would be looked up in the container). */
@@ -48,5 +53,13 @@ void toolbox_release(struct toolbox *tb);
 /* 0 when the ELF file behind fd is a static executable (no PT_INTERP); -1 with err
  * otherwise. */
 int toolbox_check_static(int fd, const char *name, cb_error_t *err);
+
+/* The Landlock ruleset (landlock.c) under which exec runs only tb->exe and what is in
+ * tb->dirfd; files may move between folders beneath rootfd (-1: the host's root). Made on
+ * the host, before entering. An error when the kernel has no Landlock: the toolbox does
+ * not run unconfined. */
+int toolbox_ruleset(const struct toolbox *tb, int rootfd, cb_error_t *err);
+/* Put ourselves under the ruleset, for good (just before exec). */
+int toolbox_confine(int ruleset, cb_error_t *err);
 
 #endif

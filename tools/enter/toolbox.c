@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The toolbox: a static binary from the host (busybox by default), opened before entering
- * and executed from its descriptor inside, so nothing is copied into the container.
+ * and executed from its descriptor inside (through a private read-only mount of it), so
+ * nothing is copied into the container and nothing in the container can change it.
  *
  * For busybox, its applets are also put on PATH: busybox's shell runs only some applets
  * by itself (the NOFORK/NOEXEC ones in Debian's build: ls, ps, find, ...), and looks the
  * others (cat, grep, vi, ...) up in PATH like any shell. So before entering, we make a
  * tmpfs that is mounted nowhere (fsopen + fsmount: a detached mount, in no mount
  * namespace), copy the binary into it with one hard link per applet, make it read-only,
- * and keep it open: inside, PATH starts with /proc/self/fd/N, the magic link to it. It
- * vanishes with the last process that holds it; the container's filesystem never sees it. */
+ * and keep it open: inside, PATH is /proc/self/fd/N alone, the magic link to it. It
+ * vanishes with the last process that holds it; the container's filesystem never sees it.
+ * That link is resolved in a root the container's PID 1 chooses: landlock.c makes sure
+ * that whatever it leads to, nothing but these files runs. */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +24,7 @@
 #include <unistd.h>
 
 #include "crowbar/cleanup.h"
+#include "crowbar/hostfile.h"
 #include "crowbar/lookpath.h"
 #include "crowbar/util.h"
 #include "enter.h"
@@ -28,12 +32,13 @@
 extern char **environ;
 
 void toolbox_release(struct toolbox *tb) {
-  if (tb->fd >= 0)
-    close(tb->fd);
-  if (tb->dirfd >= 0)
-    close(tb->dirfd);
+  int *fds[] = {&tb->fd, &tb->exe, &tb->dirfd, &tb->ruleset};
+  for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
+    if (*fds[i] >= 0)
+      close(*fds[i]);
+    *fds[i] = -1;
+  }
   free(tb->path);
-  tb->fd = tb->dirfd = -1;
   tb->path = NULL;
 }
 
@@ -121,7 +126,7 @@ int toolbox_check_static(int fd, const char *name, cb_error_t *err) {
 }
 
 int toolbox_open(const char *path, struct toolbox *tb, cb_error_t *err) {
-  tb->fd = tb->dirfd = -1;
+  tb->fd = tb->exe = tb->dirfd = tb->ruleset = -1;
   tb->path = NULL;
   if (!path || !*path)
     path = getenv("CROWBAR_TOOLBOX");
@@ -147,7 +152,12 @@ int toolbox_open(const char *path, struct toolbox *tb, cb_error_t *err) {
     return cb_error_make(err, 0, "toolbox %s is not a regular file", tb->path);
   if (!(st.st_mode & 0111))
     return cb_error_make(err, 0, "toolbox %s is not executable", tb->path);
-  return toolbox_check_static(tb->fd, tb->path, err);
+  if (toolbox_check_static(tb->fd, tb->path, err) < 0)
+    return -1;
+  /* What runs is this very file, through a read-only mount of it: the toolbox's
+   * /proc/PID/exe is no writable host file. */
+  tb->exe = cb_hostfile_open_ro(tb->fd, "", err);
+  return tb->exe < 0 ? cb_error_wrap(err, "toolbox %s", tb->path) : 0;
 }
 
 /* `busybox --list`, run on the host from the descriptor (nothing of the container is
@@ -206,7 +216,7 @@ int toolbox_make_applet_dir(struct toolbox *tb, cb_error_t *err) {
   if (strncmp(base, "busybox", 7) != 0)
     return 0; /* Not busybox: nothing to list. */
   cleanup_free char *list = NULL;
-  if (busybox_list(tb->fd, &list, err) < 0)
+  if (busybox_list(tb->exe, &list, err) < 0)
     return -1;
   cleanup_close int fsfd = fsopen("tmpfs", FSOPEN_CLOEXEC);
   if (fsfd < 0)

@@ -24,6 +24,8 @@ int cb_parse_duration(const char *s, int64_t *out);
 
 /* Docker's units.HumanDuration: "Less than a second", "About a minute", "5 hours", ... */
 char *cb_human_duration(int64_t ns);
+/* to_ns - from_ns, saturated to the int64 range (times read from records may be anything). */
+int64_t cb_ns_between(int64_t from_ns, int64_t to_ns);
 /* "5 minutes ago" (CREATED columns). */
 char *cb_time_ago(int64_t then_ns, int64_t now_ns);
 /* Docker's units.HumanSize: decimal units, 4 significant digits ("1.234MB", "5.58MB", "0B"). */

@@ -21,7 +21,8 @@ struct cb_outfile {
   char *target;
 };
 
-#define CB_OUTFILE_INIT {.fd = -1, .tmp = NULL, .target = NULL}
+#define CB_OUTFILE_INIT                                                                            \
+  { .fd = -1, .tmp = NULL, .target = NULL }
 
 int cb_outfile_open(struct cb_outfile *o, const char *path, cb_error_t *err);
 /* Make the output whole: fsync and rename for a temporary file, close for the rest (so a

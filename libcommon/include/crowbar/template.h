@@ -26,6 +26,21 @@
 
 #include "crowbar/error.h"
 
+/* Bounds, so that no template eats the machine (Go's text/template has none):
+ *   - the output of one execution, and every string a function builds, is at most
+ *     CB_TEMPLATE_MAX_OUTPUT bytes: `template: the output exceeds the limit of 16 MiB`;
+ *   - one execution does at most CB_TEMPLATE_MAX_STEPS steps: a node, a range iteration, a
+ *     call and each of its arguments, a field of a chain, 16 variables looked through, 16
+ *     bytes of a string built, copied or compared, 8 an element split:
+ *     `template: the execution exceeds the limit of 16777216 steps` (a
+ *     {{range 100000000000}} that prints nothing, or a loop that copies a big string);
+ *   - blocks and parentheses nest at most CB_TEMPLATE_MAX_DEPTH deep:
+ *     `template: 1: max nesting depth exceeded`.
+ * printf bounds widths and precisions as Go's fmt does (gofmt.h). */
+#define CB_TEMPLATE_MAX_OUTPUT (16u << 20)
+#define CB_TEMPLATE_MAX_STEPS (1u << 24)
+#define CB_TEMPLATE_MAX_DEPTH 1000
+
 struct cb_template;
 
 int cb_template_parse(const char *text, struct cb_template **out, cb_error_t *err);
