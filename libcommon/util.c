@@ -73,7 +73,12 @@ int cb_write_file_atomic_at(int dirfd, const char *name, const void *data, size_
     snprintf(tmp, sizeof tmp, "%.*s/.%s.tmp.%d", (int)(slash - name), name, slash + 1, getpid());
   else
     snprintf(tmp, sizeof tmp, ".%s.tmp.%d", name, getpid());
-  cleanup_close int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  /* A new file, never through a symlink: a temporary name left by a killed writer with
+   * the same PID goes first. */
+  if (unlinkat(dirfd, tmp, 0) < 0 && errno != ENOENT)
+    return cb_error_sys(err, "remove `%s`", tmp);
+  cleanup_close int fd =
+      openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0)
     return cb_error_sys(err, "create `%s`", tmp);
   /* An exact modification time (not the file system's coarse clock), so that readers
