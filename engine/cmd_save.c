@@ -37,6 +37,7 @@
 #include "crowbar/image.h"
 #include "crowbar/json.h"
 #include "crowbar/lock.h"
+#include "crowbar/outfile.h"
 #include "crowbar/util.h"
 #include "crowbar/verb.h"
 
@@ -888,73 +889,32 @@ out:
 
 struct target {
   const char *path; /* -o FILE, or NULL for stdout */
-  char *tmp;        /* the temp file renamed over path at the end */
+  struct cb_outfile f;
   int fd;
 };
 
 static int target_open(struct target *t, cb_error_t *err) {
-  t->fd = -1;
   if (!t->path) {
     t->fd = STDOUT_FILENO;
     return 0;
   }
-  struct stat st;
-  if (stat(t->path, &st) == 0 && !S_ISREG(st.st_mode)) {
-    /* A device or a FIFO (/dev/null, /dev/stdout): write to it directly. */
-    t->fd = open(t->path, O_WRONLY | O_CLOEXEC);
-    if (t->fd < 0)
-      return cb_error_sys(err, "open `%s`", t->path);
-    return 0;
-  }
-  cleanup_free char *copy = xstrdup(t->path);
-  char *slash = strrchr(copy, '/');
-  const char *dir = ".";
-  if (slash) {
-    *slash = '\0';
-    dir = slash == copy ? "/" : copy;
-  }
-  t->tmp = xasprintf("%s/.crowbar-save-XXXXXX", dir);
-  t->fd = mkostemp(t->tmp, O_CLOEXEC);
-  if (t->fd < 0) {
-    int e = errno;
-    free(t->tmp);
-    t->tmp = NULL;
-    errno = e;
-    return cb_error_sys(err, "create a file next to `%s`", t->path);
-  }
-  mode_t um = umask(0);
-  umask(um);
-  if (fchmod(t->fd, 0666 & ~um) < 0)
-    return cb_error_sys(err, "chmod `%s`", t->tmp);
+  if (cb_outfile_open(&t->f, t->path, err) < 0)
+    return -1;
+  t->fd = t->f.fd;
   return 0;
 }
 
 static int target_commit(struct target *t, cb_error_t *err) {
-  if (!t->tmp)
+  if (!t->path)
     return 0;
-  if (fsync(t->fd) < 0)
-    return cb_error_sys(err, "write `%s`", t->path);
-  if (close(t->fd) < 0) {
-    t->fd = -1;
-    return cb_error_sys(err, "write `%s`", t->path);
-  }
   t->fd = -1;
-  if (rename(t->tmp, t->path) < 0)
-    return cb_error_sys(err, "rename the archive to `%s`", t->path);
-  free(t->tmp);
-  t->tmp = NULL;
-  return 0;
+  return cb_outfile_commit(&t->f, err);
 }
 
 static void target_abort(struct target *t) {
-  if (t->fd >= 0 && t->fd != STDOUT_FILENO)
-    close(t->fd);
+  if (t->path)
+    cb_outfile_abort(&t->f);
   t->fd = -1;
-  if (t->tmp) {
-    unlink(t->tmp);
-    free(t->tmp);
-    t->tmp = NULL;
-  }
 }
 
 static int do_save(const struct cb_ctx *ctx, char **args, bool oci, struct target *t,
@@ -1037,7 +997,7 @@ int cmd_save(int argc, char **argv) {
 
   cb_error_t err = NULL;
   struct cb_ctx ctx = {0};
-  struct target t = {.path = output, .fd = -1};
+  struct target t = {.path = output, .f = CB_OUTFILE_INIT, .fd = -1};
   int ret = 1;
   if (cb_require_root(&err) < 0 || cb_ctx_init(&ctx, argv[0], 1, &err) < 0)
     goto out;

@@ -26,6 +26,7 @@
 #include "crowbar/saferoot.h"
 #include "crowbar/cleanup.h"
 #include "crowbar/dirlist.h"
+#include "crowbar/fdstack.h"
 #include "crowbar/util.h"
 
 #define READ_BUF (1u << 20)
@@ -109,7 +110,9 @@ struct tw {
   size_t xcap;
   char *xval;
   size_t xvcap;
-  struct pf *pf; /* the metadata prefetcher, once a big folder started it */
+  struct pf *pf;         /* the metadata prefetcher, once a big folder started it */
+  int pf_nest;           /* folders on the way down with a prefetch job */
+  struct cb_fdstack fds; /* the folders on the way down (one frame per level) */
 };
 
 static int flush_out(struct tw *t) {
@@ -439,6 +442,8 @@ out:;
 #define PF_MIN 256    /* folders with fewer entries are not prefetched */
 #define PF_WINDOW 256 /* entries ahead of the writer (each may hold an open file) */
 #define PF_DATA 4096  /* files this small are read whole ahead of the writer */
+#define PF_NEST 4     /* folders on the way down with a job at once (each pins its folder) */
+#define PF_HELD 256   /* files the prefetcher holds open for the writer, all jobs together */
 
 struct pf_res {
   struct statx st;
@@ -460,7 +465,8 @@ struct pf_job {
   struct pf_res *res;    /* PF_WINDOW slots, index % PF_WINDOW */
   atomic_long *done;     /* slot -> the index whose result it holds */
   struct pf_job *parent;
-  int users; /* the thread is working on this job (under mu) */
+  int users;        /* the thread is working on this job (under mu) */
+  atomic_int *held; /* descriptors held in results, all jobs together (PF_HELD at most) */
 };
 
 struct pf {
@@ -469,6 +475,7 @@ struct pf {
   pthread_cond_t cv, idle;
   struct pf_job *_Atomic active;
   bool quit;
+  atomic_int held;
 };
 
 static void pf_compute(struct pf_job *j, size_t k) {
@@ -536,8 +543,11 @@ static void pf_compute(struct pf_job *j, size_t k) {
     }
     r->whole = true; /* short: the writer pads with zeros, as for a file that shrank */
     close(fd);
+  } else if (atomic_fetch_add(j->held, 1) < PF_HELD) {
+    r->fd = fd; /* the writer's now (it counts it out of held) */
   } else {
-    r->fd = fd;
+    atomic_fetch_sub(j->held, 1);
+    close(fd); /* enough held: the writer opens this one itself */
   }
 out:
   atomic_store_explicit(&j->done[k % PF_WINDOW], (long)k, memory_order_release);
@@ -623,7 +633,7 @@ static void pf_stop(struct tw *t) {
 }
 
 static bool pf_begin(struct tw *t, struct pf_job *j, int dirfd, struct cb_dirent *v, size_t n) {
-  if (n < PF_MIN)
+  if (n < PF_MIN || t->pf_nest >= PF_NEST)
     return false;
   struct pf *pf = pf_get(t);
   if (!pf)
@@ -639,6 +649,8 @@ static bool pf_begin(struct tw *t, struct pf_job *j, int dirfd, struct cb_dirent
   for (size_t i = 0; i < PF_WINDOW; i++)
     atomic_init(&j->done[i], -1);
   j->users = 0;
+  j->held = &pf->held;
+  t->pf_nest++;
   pthread_mutex_lock(&pf->mu);
   j->parent = atomic_load(&pf->active);
   atomic_store(&pf->active, j);
@@ -659,11 +671,14 @@ static void pf_end(struct tw *t, struct pf_job *j, size_t taken) {
   size_t next = atomic_load(&j->next);
   for (size_t k = taken; k < next; k++) {
     struct pf_res *r = &j->res[k % PF_WINDOW];
-    if (atomic_load(&j->done[k % PF_WINDOW]) == (long)k && r->fd >= 0)
+    if (atomic_load(&j->done[k % PF_WINDOW]) == (long)k && r->fd >= 0) {
       close(r->fd);
+      atomic_fetch_sub(&pf->held, 1);
+    }
   }
   free(j->res);
   free(j->done);
+  t->pf_nest--;
 }
 
 /* The prefetched metadata of entry i, helping with the entries ahead while the thread
@@ -684,7 +699,13 @@ static const struct pf_res *pf_wait(struct tw *t, struct pf_job *j, size_t i) {
   }
 }
 
-static int walk_dir(struct tw *t, const int *fds, const size_t *layers, size_t n, cb_error_t *err);
+/* A folder to walk: its folders (one, or the layers of a union folder), descriptors and
+ * layer numbers. */
+struct child {
+  int *fds;
+  size_t *layers;
+  size_t n;
+};
 
 static int open_noatime(struct tw *t, int dirfd, const char *name, int flags) {
   if (t->noatime) {
@@ -702,40 +723,52 @@ static bool is_whiteout_at(int dirfd, const char *name) {
          st.stx_rdev_minor == 0;
 }
 
-/* The folders a union folder is made of, below its topmost one (fd, at fds[k]): the same
- * name in the deeper layers while they hold a folder, stopping after an opaque one. At the
- * top (name ""), the deeper layers' own top folders. The descriptors are new. */
-static void union_children(const int *fds, const size_t *layers, size_t n, size_t k,
-                           const char *name, int fd, bool opaque, int **cfds, size_t **clayers,
-                           size_t *cn) {
-  int *v = xmalloc((n - k) * sizeof *v);
-  size_t *l = xmalloc((n - k) * sizeof *l);
-  size_t m = 0;
-  v[m] = fd;
-  l[m++] = layers[k];
+/* The folders a union folder is made of, below its topmost one (fd, at fds[k], taken
+ * over): the same name in the deeper layers while they hold a folder, stopping after an
+ * opaque one. At the top (name ""), the deeper layers' own top folders. The descriptors
+ * are new. */
+static int union_children(struct tw *t, const int *fds, const size_t *layers, size_t n, size_t k,
+                          const char *name, int fd, bool opaque, struct child *c, cb_error_t *err) {
+  c->fds = xmalloc((n - k) * sizeof *c->fds);
+  c->layers = xmalloc((n - k) * sizeof *c->layers);
+  c->n = 0;
+  c->fds[c->n] = fd;
+  c->layers[c->n++] = layers[k];
   for (size_t j = k + 1; j < n && !opaque; j++) {
-    int c = openat(fds[j], *name ? name : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (c < 0) {
+    int d = openat(fds[j], *name ? name : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (d < 0) {
       if (errno == ENOENT)
         continue;
-      break; /* a file or a whiteout: nothing below shows through */
+      if (errno == ENOTDIR || errno == ELOOP)
+        break; /* a file, a symlink or a whiteout: nothing below shows through */
+      cleanup_free char *p = cb_path_abbrev(t->path, 200);
+      return cb_error_sys(err, "open a lower layer's `%s`", p);
     }
     char x[2];
-    opaque = fgetxattr(c, OPAQUE_XATTR, x, sizeof x) == 1 && x[0] == 'y';
-    v[m] = c;
-    l[m++] = layers[j];
+    opaque = fgetxattr(d, OPAQUE_XATTR, x, sizeof x) == 1 && x[0] == 'y';
+    c->fds[c->n] = d;
+    c->layers[c->n++] = layers[j];
   }
-  *cfds = v;
-  *clayers = l;
-  *cn = m;
+  return 0;
+}
+
+static void child_release(struct child *c) {
+  for (size_t i = 0; i < c->n; i++)
+    if (c->fds[i] >= 0)
+      close(c->fds[i]);
+  free(c->fds);
+  free(c->layers);
+  memset(c, 0, sizeof *c);
 }
 
 /* One entry: fds[k]/name (name "" for that folder itself), archived as t->path. fds and
  * layers (their layer numbers) are the folders of the union folder it is in (one folder
- * outside union mode). top: the walk's first entry (archived only when it has a name). */
+ * outside union mode). top: the walk's first entry (archived only when it has a name).
+ * A folder whose entries are to be archived next is left in *c (n > 0), for the caller to
+ * walk. */
 static int write_entry(struct tw *t, const int *fds, const size_t *layers, size_t n, size_t k,
                        const char *name, unsigned char type, bool top, bool emit,
-                       const struct pf_res *pre, cb_error_t *err) {
+                       const struct pf_res *pre, struct child *c, cb_error_t *err) {
   int dirfd = fds[k];
   struct statx st;
   cleanup_close int fd = -1;
@@ -744,6 +777,7 @@ static int write_entry(struct tw *t, const int *fds, const size_t *layers, size_
   if (pre && pre->ok && pre->fd >= 0) {
     fd = pre->fd; /* ours now, whatever happens */
     ((struct pf_res *)pre)->fd = -1;
+    atomic_fetch_sub(&t->pf->held, 1);
   }
   /* Folders are opened at once; a regular file only once statx says it has data: an
    * empty file (most of a tree of small files) costs a statx and a listxattrat, no open,
@@ -891,17 +925,19 @@ static int write_entry(struct tw *t, const int *fds, const size_t *layers, size_
   if ((t->w->flags & CB_TAR_SKIP_PSEUDO) && !top && (st.stx_mask & STATX_MNT_ID) &&
       st.stx_mnt_id != t->mnt[layers[k]] && cb_sr_is_pseudo_fs(fd))
     return 0;
-  if (!t->unionfs)
-    return walk_dir(t, &fd, layers + k, 1, err);
-  int *cfds;
-  size_t *clayers, cn;
-  union_children(fds, layers, n, k, name, fd, opaque, &cfds, &clayers, &cn);
-  int rc = walk_dir(t, cfds, clayers, cn, err);
-  for (size_t i = 1; i < cn; i++)
-    close(cfds[i]);
-  free(cfds);
-  free(clayers);
-  return rc;
+  if (!t->unionfs) {
+    c->fds = xmalloc(sizeof *c->fds);
+    c->layers = xmalloc(sizeof *c->layers);
+    c->fds[0] = steal_fd(&fd);
+    c->layers[0] = layers[k];
+    c->n = 1;
+    return 0;
+  }
+  if (union_children(t, fds, layers, n, k, name, steal_fd(&fd), opaque, c, err) < 0) {
+    child_release(c);
+    return -1;
+  }
+  return 0;
 }
 
 struct uent {
@@ -955,47 +991,136 @@ static int union_listing(const int *fds, size_t n, struct uent **out, size_t *no
   return 0;
 }
 
-static int walk_dir(struct tw *t, const int *fds, const size_t *layers, size_t n, cb_error_t *err) {
-  struct cb_dirent **lists = xcalloc(n, sizeof *lists);
-  char **names = xcalloc(n, sizeof *names);
-  struct uent *v = NULL;
-  size_t m = 0;
+/* ---- the walk: iterative, one frame per folder on the way down ---------------------------- */
+
+struct tframe {
+  struct uent *v; /* the entries to archive */
+  size_t m, next;
+  struct cb_dirent **lists; /* what they point into: one listing per folder */
+  char **names;
+  size_t n;       /* folders (layers of a union folder; 1 outside union mode) */
+  size_t *layers; /* their layer numbers (their descriptors are in t->fds) */
+  bool pf;        /* the prefetcher works on this folder (its descriptor is pinned) */
+  struct pf_job job;
+  size_t saved; /* the path's length before the folder's name */
+};
+
+static void frame_free(struct tw *t, struct tframe *f) {
+  if (f->pf)
+    pf_end(t, &f->job, f->next);
+  free(f->v);
+  for (size_t i = 0; i < f->n; i++) {
+    free(f->lists[i]);
+    free(f->names[i]);
+  }
+  free(f->lists);
+  free(f->names);
+  free(f->layers);
+  free(f);
+}
+
+/* A folder to walk (c, taken over): a new frame with its entries, and the prefetcher on
+ * them when there are many. */
+static struct tframe *frame_open(struct tw *t, struct child *c, size_t saved, cb_error_t *err) {
+  struct tframe *f = xcalloc(1, sizeof *f);
+  f->n = c->n;
+  f->layers = steal_pointer(&c->layers);
+  f->saved = saved;
+  f->lists = xcalloc(f->n, sizeof *f->lists);
+  f->names = xcalloc(f->n, sizeof *f->names);
+  int tags[f->n];
+  for (size_t i = 0; i < f->n; i++)
+    tags[i] = (int)f->layers[i];
+  cb_fdstack_push(&t->fds, c->fds, tags, c->n);
+  free(c->fds);
+  memset(c, 0, sizeof *c);
+  size_t nf;
+  const int *fds = cb_fdstack_frame(&t->fds, t->fds.depth - 1, &nf);
   int rc = 0;
-  if (n == 1) {
+  if (f->n == 1) {
     struct cb_dirent *d = NULL;
-    if (cb_dir_read(fds[0], true, &d, &m, &names[0], err) < 0) {
+    if (cb_dir_read(fds[0], true, &d, &f->m, &f->names[0], err) < 0) {
       rc = -1;
     } else {
-      lists[0] = d;
-      v = xmalloc((m ? m : 1) * sizeof *v);
-      for (size_t i = 0; i < m; i++)
-        v[i] = (struct uent){d[i].name, d[i].type, 0};
+      f->lists[0] = d;
+      f->v = xmalloc((f->m ? f->m : 1) * sizeof *f->v);
+      for (size_t i = 0; i < f->m; i++)
+        f->v[i] = (struct uent){d[i].name, d[i].type, 0};
     }
   } else {
-    rc = union_listing(fds, n, &v, &m, lists, names, err);
+    rc = union_listing(fds, f->n, &f->v, &f->m, f->lists, f->names, err);
   }
-  if (rc < 0)
-    cb_error_wrap(err, "`%s`", t->plen ? t->path : ".");
+  if (rc < 0) {
+    cleanup_free char *p = cb_path_abbrev(t->plen ? t->path : ".", 200);
+    cb_error_wrap(err, "`%s`", p);
+    frame_free(t, f);
+    cb_error_t e2 = NULL;
+    if (cb_fdstack_pop(&t->fds, &e2) < 0)
+      cb_error_release(&e2);
+    return NULL;
+  }
   /* One folder (not a union): its entries' metadata prefetched on the other CPU. */
-  struct pf_job job;
-  bool pf = rc == 0 && n == 1 && pf_begin(t, &job, fds[0], lists[0], m);
-  size_t e = 0;
-  for (; e < m && rc == 0; e++) {
-    size_t saved;
-    path_push(t, v[e].name, &saved);
-    rc = write_entry(t, fds, layers, n, v[e].k, v[e].name, v[e].type, false, true,
-                     pf ? pf_wait(t, &job, e) : NULL, err);
-    path_pop(t, saved);
+  if (f->n == 1 && pf_begin(t, &f->job, fds[0], f->lists[0], f->m)) {
+    f->pf = true;
+    cb_fdstack_pin(&t->fds);
   }
-  if (pf)
-    pf_end(t, &job, e);
-  free(v);
-  for (size_t i = 0; i < n; i++) {
-    free(lists[i]);
-    free(names[i]);
+  return f;
+}
+
+/* Walk the folder c (taken over) and everything below it, depth first, in order. */
+static int walk_tree(struct tw *t, struct child *c, cb_error_t *err) {
+  struct tframe **st = NULL;
+  size_t depth = 0, cap = 0;
+  int rc = 0;
+  struct tframe *f = frame_open(t, c, t->plen, err);
+  if (!f)
+    return -1;
+  st = xmalloc((cap = 64) * sizeof *st);
+  st[depth++] = f;
+  while (depth > 0) {
+    f = st[depth - 1];
+    if (f->next < f->m) {
+      size_t e = f->next++;
+      size_t saved, nf;
+      path_push(t, f->v[e].name, &saved);
+      const int *fds = cb_fdstack_frame(&t->fds, t->fds.depth - 1, &nf);
+      struct child ch = {0};
+      rc = write_entry(t, fds, f->layers, f->n, f->v[e].k, f->v[e].name, f->v[e].type, false, true,
+                       f->pf ? pf_wait(t, &f->job, e) : NULL, &ch, err);
+      if (rc < 0)
+        break;
+      if (ch.n == 0) {
+        path_pop(t, saved);
+        continue;
+      }
+      struct tframe *sub = frame_open(t, &ch, saved, err);
+      if (!sub) {
+        rc = -1;
+        break;
+      }
+      if (depth == cap)
+        st = xrealloc(st, (cap *= 2) * sizeof *st);
+      st[depth++] = sub;
+      continue;
+    }
+    /* Done with this folder: back to its parent. */
+    path_pop(t, f->saved);
+    frame_free(t, f);
+    depth--;
+    if (cb_fdstack_pop(&t->fds, err) < 0) {
+      cleanup_free char *p = cb_path_abbrev(t->plen ? t->path : ".", 200);
+      rc = cb_error_wrap(err, "`%s`", p);
+      break;
+    }
   }
-  free(lists);
-  free(names);
+  /* After a failure: the frames left, deepest first (their prefetch jobs end in order). */
+  while (depth > 0) {
+    frame_free(t, st[--depth]);
+    cb_error_t e2 = NULL;
+    if (cb_fdstack_pop(&t->fds, &e2) < 0)
+      cb_error_release(&e2);
+  }
+  free(st);
   return rc;
 }
 
@@ -1004,6 +1129,7 @@ static int tw_start(struct tw *t, struct cb_tar_write *w, int out, locale_t *utf
                     cb_error_t *err) {
   memset(&w->stats, 0, sizeof w->stats);
   *t = (struct tw){.w = w, .out = out, .noatime = true};
+  cb_fdstack_init(&t->fds, 0);
   t->pcap = PATH_MAX;
   t->path = xcalloc(t->pcap, 1);
   t->buf = xmalloc(READ_BUF);
@@ -1043,6 +1169,7 @@ static int tw_start(struct tw *t, struct cb_tar_write *w, int out, locale_t *utf
 
 static int tw_finish(struct tw *t, int rc, locale_t utf8, locale_t saved, cb_error_t *err) {
   pf_stop(t);
+  cb_fdstack_release(&t->fds);
   if (rc == 0 && archive_write_close(t->a) != ARCHIVE_OK)
     rc = archive_fail(t, err, "finish");
   if (rc == 0 && t->w->progress)
@@ -1099,7 +1226,10 @@ int cb_archive_write_tree(int dirfd, const char *path, int out, struct cb_tar_wr
       cb_error_sys(err, "open `%s`", *rel ? rel : ".");
       goto out;
     }
-    if (write_entry(&t, &topfd, &layer0, 1, 0, "", DT_DIR, true, name != NULL, NULL, err) < 0)
+    struct child c = {0};
+    if (write_entry(&t, &topfd, &layer0, 1, 0, "", DT_DIR, true, name != NULL, NULL, &c, err) < 0)
+      goto out;
+    if (c.n && walk_tree(&t, &c, err) < 0)
       goto out;
   } else {
     /* A single file: its parent folder is dirfd (or rel's). */
@@ -1118,8 +1248,10 @@ int cb_archive_write_tree(int dirfd, const char *path, int out, struct cb_tar_wr
     }
     int parent = pfd >= 0 ? pfd : dirfd;
     unsigned char type = S_ISREG(st.stx_mode) ? DT_REG : DT_UNKNOWN;
-    if (write_entry(&t, &parent, &layer0, 1, 0, base, type, true, true, NULL, err) < 0)
+    struct child c = {0};
+    if (write_entry(&t, &parent, &layer0, 1, 0, base, type, true, true, NULL, &c, err) < 0)
       goto out;
+    child_release(&c); /* not a folder: nothing to walk */
   }
   rc = 0;
 out:
@@ -1158,7 +1290,10 @@ int cb_archive_write_union(const int *layers, size_t n, int out, struct cb_tar_w
     path_push(&t, name, &saved_len);
   }
   /* The top folder of the union is the topmost layer's; below it, the others'. */
-  if (write_entry(&t, fds, idx, n, 0, "", DT_DIR, true, name != NULL, NULL, err) < 0)
+  struct child c = {0};
+  if (write_entry(&t, fds, idx, n, 0, "", DT_DIR, true, name != NULL, NULL, &c, err) < 0)
+    goto out;
+  if (c.n && walk_tree(&t, &c, err) < 0)
     goto out;
   rc = 0;
 out:

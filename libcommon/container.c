@@ -834,6 +834,35 @@ int cb_container_unlist(const struct cb_ctx *ctx, struct cb_container *c, cb_err
   return 0;
 }
 
+/* The files of a container folder, its record last: while anything else is left, the
+ * folder still holds a whole record (it can be listed again). */
+static int remove_container_dir(int parent, const char *name, cb_error_t *err) {
+  static const char *const records[] = {"container.json", "state.json"};
+  cleanup_close int dfd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0)
+    return errno == ENOENT ? 0 : cb_error_sys(err, "open `%s`", name);
+  cleanup_dir DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
+  if (!d)
+    return cb_error_sys(err, "read `%s`", name);
+  struct dirent *de;
+  errno = 0;
+  while ((de = readdir(d))) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, records[0]) ||
+        !strcmp(de->d_name, records[1]))
+      continue;
+    if (cb_rm_rf_at(dfd, de->d_name, err) < 0)
+      return -1;
+    errno = 0;
+  }
+  if (errno)
+    return cb_error_sys(err, "read `%s`", name);
+  for (size_t i = 0; i < 2; i++)
+    if (unlinkat(dfd, records[i], 0) < 0 && errno != ENOENT)
+      return cb_error_sys(err, "remove `%s`", records[i]);
+  /* Anything that came in meanwhile goes too. */
+  return cb_rm_rf_at(parent, name, err);
+}
+
 int cb_container_purge(const struct cb_ctx *ctx, const char *id, cb_error_t *err) {
   cb_error_t e2 = NULL;
   if (cb_cgroup_destroy(id, &e2) < 0)
@@ -841,8 +870,12 @@ int cb_container_purge(const struct cb_ctx *ctx, const char *id, cb_error_t *err
   cleanup_free char *run = cb_container_rundir(ctx, id);
   if (cb_rm_rf(run, &e2) < 0)
     cb_error_release(&e2);
-  cleanup_free char *aside = cb_ctx_path(ctx, "containers/.rm-%s", id);
-  if (cb_rm_rf(aside, err) < 0)
+  cleanup_free char *cdir = cb_ctx_path(ctx, "containers");
+  cleanup_close int cfd = open(cdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cfd < 0)
+    return cb_error_sys(err, "remove the files of container %s: open `%s`", id, cdir);
+  cleanup_free char *aside = xasprintf(".rm-%s", id);
+  if (remove_container_dir(cfd, aside, err) < 0)
     return cb_error_wrap(err, "remove the files of container %s", id);
   return 0;
 }
@@ -850,7 +883,21 @@ int cb_container_purge(const struct cb_ctx *ctx, const char *id, cb_error_t *err
 int cb_container_destroy(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err) {
   if (cb_container_unlist(ctx, c, err) < 0)
     return -1;
-  return cb_container_purge(ctx, c->id, err);
+  if (cb_container_purge(ctx, c->id, err) == 0)
+    return 0;
+  /* The files could not all go (a mount point below them, an immutable file...): the
+   * record, removed last, is whole, so the container is listed again, with its name, and
+   * can be removed once the cause is gone. (A removal that is killed instead leaves
+   * .rm-ID to the sweep.) */
+  cleanup_free char *dir = cb_container_dir(ctx, c->id);
+  cleanup_free char *aside = cb_ctx_path(ctx, "containers/.rm-%s", c->id);
+  cleanup_free char *rec = cb_ctx_path(ctx, "containers/.rm-%s/container.json", c->id);
+  if (access(rec, F_OK) == 0 && rename(aside, dir) == 0) {
+    cb_error_t e2 = NULL;
+    if (c->name && *c->name && cb_name_reserve(ctx, c->name, c->id, &e2) < 0)
+      cb_error_release(&e2);
+  }
+  return -1;
 }
 
 void cb_container_sweep(const struct cb_ctx *ctx) {
@@ -883,7 +930,7 @@ void cb_container_sweep(const struct cb_ctx *ctx) {
       if (n == CB_ID_LEN && !memcmp(target, id, CB_ID_LEN))
         unlinkat(dirfd(nd), ne->d_name, 0);
     }
-    if (cb_rm_rf_at(dirfd(d), de->d_name, &err) < 0)
+    if (remove_container_dir(dirfd(d), de->d_name, &err) < 0)
       cb_error_release(&err);
   }
 }

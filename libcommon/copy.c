@@ -12,11 +12,10 @@
 
 #include "crowbar/cleanup.h"
 #include "crowbar/copy.h"
+#include "crowbar/fdstack.h"
 #include "crowbar/security.h"
 #include "crowbar/saferoot.h"
 #include "crowbar/util.h"
-
-#define MAX_DEPTH 4096
 
 int64_t cb_copy_data(int in, int out) {
   int64_t total = 0;
@@ -76,10 +75,10 @@ struct cp {
   struct cb_copy *c;
   int dstdirfd;
   const char *dstname;
-  bool merge_top;     /* dstname "." */
-  int fds[MAX_DEPTH]; /* destination folders by depth */
-  void *links;        /* tsearch tree of struct link_ent */
-  char *rel;          /* scratch: destination-relative path of the entry */
+  bool merge_top;        /* dstname "." */
+  struct cb_fdstack dst; /* the destination folders, one frame per depth */
+  void *links;           /* tsearch tree of struct link_ent */
+  char *rel;             /* scratch: destination-relative path of the entry */
 };
 
 static void link_free(void *p) {
@@ -94,15 +93,43 @@ static char *dst_display(struct cp *s, const struct cb_sr_entry *e) {
   const char *top = s->merge_top ? "" : s->dstname;
   const char *sep1 = *top && strcmp(dir, "/") ? "/" : "";
   const char *sep2 = *e->path && (*top || strcmp(dir, "/")) ? "/" : "";
-  return xasprintf("%s%s%s%s%s", dir, sep1, top, sep2, e->path);
+  cleanup_free char *full = xasprintf("%s%s%s%s%s", dir, sep1, top, sep2, e->path);
+  return cb_path_abbrev(full, 400);
 }
+
+/* The destination path of an entry for a message, made only when one is (a deep tree's
+ * paths are long). */
+struct disp {
+  struct cp *s;
+  const struct cb_sr_entry *e;
+  char *str;
+};
+
+static const char *D(struct disp *d) {
+  if (!d->str) {
+    int saved = errno;
+    d->str = dst_display(d->s, d->e);
+    errno = saved;
+  }
+  return d->str;
+}
+
+static void disp_release(struct disp *d) {
+  free(d->str);
+}
+#define cleanup_disp __attribute__((cleanup(disp_release)))
 
 static const char *dst_dir_display(struct cp *s) {
   return s->c->dst_dir_display ? s->c->dst_dir_display : ".";
 }
 
-static const char *src_display(const struct cb_sr_entry *e) {
-  return e->path[0] ? e->path : e->name[0] ? e->name : "the source";
+/* The source's path of an entry, for messages (shortened when long), into buf. */
+#define SRC_DISPLAY_MAX 400
+static const char *src_display(const struct cb_sr_entry *e, char *buf) {
+  const char *p = e->path[0] ? e->path : e->name[0] ? e->name : "the source";
+  cleanup_free char *a = cb_path_abbrev(p, SRC_DISPLAY_MAX);
+  snprintf(buf, SRC_DISPLAY_MAX + 1, "%s", a);
+  return buf;
 }
 
 static void random_name(char *buf, size_t n) {
@@ -115,10 +142,10 @@ static void random_name(char *buf, size_t n) {
 /* 1 when the copy of st gets an owner (*u, *g), 0 when not, -1 with err when the owner
  * to keep is out of the range a container may use. */
 static int owner_change(const struct cb_copy *c, const struct stat *st, uid_t *u, gid_t *g,
-                        const char *what, cb_error_t *err) {
+                        struct disp *what, cb_error_t *err) {
   if (c->flags & CB_COPY_KEEP_OWNER) {
     if (!cb_id_valid(st->st_uid) || !cb_id_valid(st->st_gid))
-      return cb_error_make(err, 0, "refusing \"%s\": owner %u:%u: " CB_ID_RANGE_MSG, what,
+      return cb_error_make(err, 0, "refusing \"%s\": owner %u:%u: " CB_ID_RANGE_MSG, D(what),
                            (unsigned)st->st_uid, (unsigned)st->st_gid);
     *u = st->st_uid;
     *g = st->st_gid;
@@ -138,7 +165,7 @@ static bool copy_xattr_name(const char *name) {
 
 /* Extended attributes of one descriptor onto another (both regular files or folders). A
  * destination that does not take them (ENOTSUP, EPERM) is not an error, as in Docker. */
-static int copy_xattrs(int in, int out, const char *what, cb_error_t *err) {
+static int copy_xattrs(int in, int out, struct disp *what, cb_error_t *err) {
   char lbuf[4096];
   ssize_t n = flistxattr(in, lbuf, sizeof lbuf);
   cleanup_free char *big = NULL;
@@ -171,7 +198,7 @@ static int copy_xattrs(int in, int out, const char *what, cb_error_t *err) {
     if (vl < 0)
       continue;
     if (fsetxattr(out, name, val, (size_t)vl, 0) < 0 && errno != ENOTSUP && errno != EPERM)
-      return cb_error_sys(err, "set the attribute %s on \"%s\"", name, what);
+      return cb_error_sys(err, "set the attribute %s on \"%s\"", name, D(what));
   }
   return 0;
 }
@@ -184,7 +211,8 @@ static int copy_xattrs(int in, int out, const char *what, cb_error_t *err) {
 #ifndef SYS_getxattrat
 #define SYS_getxattrat 464
 #endif
-static int copy_xattrs_at(int dirfd, const char *name, int out, const char *what, cb_error_t *err) {
+static int copy_xattrs_at(int dirfd, const char *name, int out, struct disp *what,
+                          cb_error_t *err) {
   char list[4096];
   long n = syscall(SYS_listxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW, list, sizeof list);
   if (n == 0 || (n < 0 && errno != ENOSYS && errno != ERANGE))
@@ -203,7 +231,7 @@ static int copy_xattrs_at(int dirfd, const char *name, int out, const char *what
 }
 
 /* Owner, mode, xattrs and times of an open destination (file or folder). */
-static int apply_meta_fd(struct cp *s, int in, int out, const struct stat *st, const char *what,
+static int apply_meta_fd(struct cp *s, int in, int out, const struct stat *st, struct disp *what,
                          cb_error_t *err) {
   uid_t u = 0;
   gid_t g = 0;
@@ -211,20 +239,42 @@ static int apply_meta_fd(struct cp *s, int in, int out, const struct stat *st, c
   if (oc < 0)
     return -1;
   if (oc && fchown(out, u, g) < 0)
-    return cb_error_sys(err, "chown \"%s\"", what);
+    return cb_error_sys(err, "chown \"%s\"", D(what));
   if (fchmod(out, st->st_mode & 07777) < 0)
-    return cb_error_sys(err, "chmod \"%s\"", what);
+    return cb_error_sys(err, "chmod \"%s\"", D(what));
   if (in >= 0 && copy_xattrs(in, out, what, err) < 0)
     return -1;
   struct timespec ts[2] = {st->st_atim, st->st_mtim};
   if (futimens(out, ts) < 0)
-    return cb_error_sys(err, "set the times of \"%s\"", what);
+    return cb_error_sys(err, "set the times of \"%s\"", D(what));
   return 0;
 }
 
-/* The destination folder for an entry at depth d (its parent's). */
+/* The destination folder for an entry at depth d (its parent's: the one on top). */
 static int parent_fd(struct cp *s, int depth) {
-  return depth == 0 ? s->dstdirfd : s->fds[depth - 1];
+  return depth == 0 ? s->dstdirfd : cb_fdstack_top(&s->dst);
+}
+
+/* The destination's top folder (the copy's own, or dstdirfd for a merge). */
+static int top_fd(struct cp *s) {
+  size_t n;
+  return cb_fdstack_frame(&s->dst, 0, &n)[0];
+}
+
+/* chmod through a descriptor, O_PATH ones included (fchmod refuses those): fchmodat2
+ * (Linux 6.6) on the descriptor itself, else its /proc/self/fd link, which is the inode
+ * the descriptor holds, not a name looked up again. */
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+int cb_copy_chmod_fd(int fd, mode_t mode) {
+  if (syscall(SYS_fchmodat2, fd, "", mode, AT_EMPTY_PATH) == 0)
+    return 0;
+  if (errno != ENOSYS && errno != EINVAL)
+    return -1;
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  return chmod(proc, mode);
 }
 
 static const char *dst_name(struct cp *s, const struct cb_sr_entry *e) {
@@ -237,14 +287,12 @@ static const char *rel_path(const struct cb_sr_entry *e) {
 }
 
 static int on_dir_pre(struct cp *s, const struct cb_sr_entry *e, cb_error_t *err) {
-  if (e->depth >= MAX_DEPTH)
-    return cb_error_make(err, ELOOP, "\"%s\": the tree is too deep", e->path);
   int pfd = parent_fd(s, e->depth);
   if (e->depth == 0 && s->merge_top) {
     int fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
       return cb_error_sys(err, "open \"%s\"", dst_dir_display(s));
-    s->fds[0] = fd;
+    cb_fdstack_push(&s->dst, &fd, NULL, 1);
     return 0;
   }
   const char *name = dst_name(s, e);
@@ -264,44 +312,72 @@ static int on_dir_pre(struct cp *s, const struct cb_sr_entry *e, cb_error_t *err
   }
   int fd = cb_sr_openat_dir(pfd, name);
   if (fd < 0) {
-    cleanup_free char *d = dst_display(s, e);
+    cleanup_disp struct disp d = {s, e, NULL};
     if (errno == ELOOP || errno == ENOTDIR)
-      return cb_error_make(err, 0, "\"%s\" was replaced while being copied into", d);
-    return cb_error_sys(err, "open %s", d);
+      return cb_error_make(err, 0, "\"%s\" was replaced while being copied into", D(&d));
+    return cb_error_sys(err, "open %s", D(&d));
   }
-  s->fds[e->depth] = fd;
+  cb_fdstack_push(&s->dst, &fd, NULL, 1);
   return 0;
 }
 
 static int on_dir_post(struct cp *s, const struct cb_sr_entry *e, cb_error_t *err) {
-  int fd = s->fds[e->depth];
-  s->fds[e->depth] = -1;
+  int fd = cb_fdstack_top(&s->dst);
   int rc = 0;
-  if (!(e->depth == 0 && s->merge_top)) {
-    cleanup_free char *d = dst_display(s, e);
-    rc = apply_meta_fd(s, e->fd, fd, &e->st, d, err);
-  }
-  close(fd);
+  cleanup_disp struct disp d = {s, e, NULL};
+  if (!(e->depth == 0 && s->merge_top))
+    rc = apply_meta_fd(s, e->fd, fd, &e->st, &d, err);
+  if (cb_fdstack_pop(&s->dst, err) < 0 && rc == 0)
+    rc = cb_error_wrap(err, "%s", D(&d));
   s->c->entries++;
   return rc;
 }
 
-/* Create the non-folder entry e under a temporary name in pfd (returned in tmp). */
-static int make_leaf(struct cp *s, const struct cb_sr_entry *e, int pfd, const char *tmp,
-                     const char *what, bool *created, cb_error_t *err) {
-  *created = false;
-  const struct stat *st = &e->st;
+/* Owner, mode and times of the node just made as pfd/name (a symlink, device node or
+ * FIFO), through an O_PATH descriptor on it, checked to be a node of the kind made: the
+ * folder may be a container's, which can swap the name for a symlink (to a host path, as
+ * this process resolves it) or anything else at any moment. Nothing is looked up by name
+ * after the open. */
+static int meta_node(struct cp *s, int pfd, const char *name, const struct stat *st,
+                     struct disp *what, cb_error_t *err) {
+  cleanup_close int fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  struct stat now;
+  if (fd < 0 || fstat(fd, &now) < 0)
+    return cb_error_sys(err, "open \"%s\"", D(what));
+  if ((now.st_mode & S_IFMT) != (st->st_mode & S_IFMT) || now.st_nlink != 1)
+    return cb_error_make(err, 0, "\"%s\" was replaced while being copied", D(what));
   uid_t u = 0;
   gid_t g = 0;
-  int chown_it = owner_change(s->c, st, &u, &g, what, err);
-  if (chown_it < 0)
+  int oc = owner_change(s->c, st, &u, &g, what, err);
+  if (oc < 0)
+    return -1;
+  if (oc && fchownat(fd, "", u, g, AT_EMPTY_PATH) < 0)
+    return cb_error_sys(err, "chown \"%s\"", D(what));
+  if (!S_ISLNK(st->st_mode) && cb_copy_chmod_fd(fd, st->st_mode & 07777) < 0)
+    return cb_error_sys(err, "chmod \"%s\"", D(what));
+  struct timespec ts[2] = {st->st_atim, st->st_mtim};
+  if (utimensat(fd, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+    return cb_error_sys(err, "set the times of \"%s\"", D(what));
+  return 0;
+}
+
+/* Create the non-folder entry e under a temporary name in pfd (returned in tmp). */
+static int make_leaf(struct cp *s, const struct cb_sr_entry *e, int pfd, const char *tmp,
+                     struct disp *what, bool *created, cb_error_t *err) {
+  *created = false;
+  const struct stat *st = &e->st;
+  char sd[SRC_DISPLAY_MAX + 1];
+  /* An owner out of range is refused before anything is made. */
+  uid_t u = 0;
+  gid_t g = 0;
+  if (owner_change(s->c, st, &u, &g, what, err) < 0)
     return -1;
   if (S_ISREG(st->st_mode) && st->st_size == 0 && *e->name) {
     /* Nothing to read: the source is not opened at all. */
     cleanup_close int out =
         openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (out < 0)
-      return cb_error_sys(err, "create \"%s\"", what);
+      return cb_error_sys(err, "create \"%s\"", D(what));
     *created = true;
     if (apply_meta_fd(s, -1, out, st, what, err) < 0)
       return -1;
@@ -315,23 +391,23 @@ static int make_leaf(struct cp *s, const struct cb_sr_entry *e, int pfd, const c
     if (pin < 0 || fstat(pin, &now) < 0) {
       if (errno == ENOENT)
         return 1;
-      return cb_error_sys(err, "open \"%s\"", src_display(e));
+      return cb_error_sys(err, "open \"%s\"", src_display(e, sd));
     }
     if (!S_ISREG(now.st_mode))
-      return cb_error_make(err, 0, "\"%s\" changed while being copied", src_display(e));
+      return cb_error_make(err, 0, "\"%s\" changed while being copied", src_display(e, sd));
     char proc[64];
     snprintf(proc, sizeof proc, "/proc/self/fd/%d", pin);
     cleanup_close int in = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (in < 0)
-      return cb_error_sys(err, "open \"%s\"", src_display(e));
+      return cb_error_sys(err, "open \"%s\"", src_display(e, sd));
     cleanup_close int out =
         openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (out < 0)
-      return cb_error_sys(err, "create \"%s\"", what);
+      return cb_error_sys(err, "create \"%s\"", D(what));
     *created = true;
     int64_t n = cb_copy_data(in, out);
     if (n < 0)
-      return cb_error_sys(err, "copy \"%s\"", what);
+      return cb_error_sys(err, "copy \"%s\"", D(what));
     s->c->bytes += (uint64_t)n;
     if (apply_meta_fd(s, in, out, &now, what, err) < 0)
       return -1;
@@ -342,32 +418,25 @@ static int make_leaf(struct cp *s, const struct cb_sr_entry *e, int pfd, const c
     if (cb_sr_readlinkat(e->dirfd, e->name, &target) < 0) {
       if (errno == ENOENT)
         return 1;
-      return cb_error_sys(err, "readlink \"%s\"", src_display(e));
+      return cb_error_sys(err, "readlink \"%s\"", src_display(e, sd));
     }
     if (symlinkat(target, pfd, tmp) < 0)
-      return cb_error_sys(err, "symlink \"%s\"", what);
+      return cb_error_sys(err, "symlink \"%s\"", D(what));
     *created = true;
   } else if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) || S_ISFIFO(st->st_mode)) {
     if (mknodat(pfd, tmp, (st->st_mode & S_IFMT) | 0600, st->st_rdev) < 0)
-      return cb_error_sys(err, "mknod \"%s\"", what);
+      return cb_error_sys(err, "mknod \"%s\"", D(what));
     *created = true;
   } else {
     return 1; /* sockets: skipped */
   }
-  if (chown_it && fchownat(pfd, tmp, u, g, AT_SYMLINK_NOFOLLOW) < 0)
-    return cb_error_sys(err, "chown \"%s\"", what);
-  if (!S_ISLNK(st->st_mode) && fchmodat(pfd, tmp, st->st_mode & 07777, 0) < 0)
-    return cb_error_sys(err, "chmod \"%s\"", what);
-  struct timespec ts[2] = {st->st_atim, st->st_mtim};
-  if (utimensat(pfd, tmp, ts, AT_SYMLINK_NOFOLLOW) < 0)
-    return cb_error_sys(err, "set the times of \"%s\"", what);
-  return 0;
+  return meta_node(s, pfd, tmp, st, what, err);
 }
 
 /* A second name of a file already copied: link it to the first copy. Returns 1 when done,
  * 0 when it is the first of its kind (recorded), -1 on error. */
 static int try_hardlink(struct cp *s, const struct cb_sr_entry *e, int pfd, const char *name,
-                        bool replace, const char *what, cb_error_t *err) {
+                        bool replace, struct disp *what, cb_error_t *err) {
   if (!S_ISREG(e->st.st_mode) || e->st.st_nlink < 2 || e->depth == 0)
     return 0;
   struct link_ent key = {.dev = e->st.st_dev, .ino = e->st.st_ino};
@@ -385,20 +454,21 @@ static int try_hardlink(struct cp *s, const struct cb_sr_entry *e, int pfd, cons
     return 0; /* this entry is the first copy (being made again under a temporary name) */
   /* The first copy, found again below the destination's top without any symlink. */
   cleanup_close int t =
-      cb_sr_open(s->fds[0], l->path, O_PATH, CB_SR_BENEATH | CB_SR_NO_SYMLINKS | CB_SR_NOFOLLOW);
+      cb_sr_open(top_fd(s), l->path, O_PATH, CB_SR_BENEATH | CB_SR_NO_SYMLINKS | CB_SR_NOFOLLOW);
   if (t < 0)
     return 0; /* gone or moved: copy the data again */
   if (replace && unlinkat(pfd, name, 0) < 0 && errno != ENOENT)
-    return cb_error_sys(err, "remove \"%s\"", what);
+    return cb_error_sys(err, "remove \"%s\"", D(what));
   if (linkat(t, "", pfd, name, AT_EMPTY_PATH) < 0)
-    return cb_error_sys(err, "link \"%s\"", what);
+    return cb_error_sys(err, "link \"%s\"", D(what));
   return 1;
 }
 
 static int on_leaf(struct cp *s, const struct cb_sr_entry *e, cb_error_t *err) {
   int pfd = parent_fd(s, e->depth);
   const char *name = e->depth == 0 && s->merge_top ? NULL : dst_name(s, e);
-  cleanup_free char *what = dst_display(s, e);
+  cleanup_disp struct disp dwhat = {s, e, NULL};
+  struct disp *what = &dwhat;
   if (!name)
     return cb_error_make(err, 0, "cannot overwrite directory \"%s\" with non-directory \"%s\"",
                          dst_dir_display(s), e->name);
@@ -427,9 +497,9 @@ static int on_leaf(struct cp *s, const struct cb_sr_entry *e, cb_error_t *err) {
   if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
     if (S_ISDIR(st.st_mode))
       return cb_error_make(err, 0, "cannot overwrite directory \"%s\" with non-directory \"%s\"",
-                           what, dst_dir_display(s));
+                           D(what), dst_dir_display(s));
   } else if (errno != ENOENT) {
-    return cb_error_sys(err, "lstat %s", what);
+    return cb_error_sys(err, "lstat %s", D(what));
   }
   /* The top, and what replaces an existing name, go through a temporary name and a rename:
    * the name never shows a half-written file, and an existing symlink is replaced, not
@@ -447,7 +517,7 @@ static int on_leaf(struct cp *s, const struct cb_sr_entry *e, cb_error_t *err) {
     int e2 = errno;
     unlinkat(pfd, tmp, 0);
     errno = e2;
-    return cb_error_sys(err, "rename into \"%s\"", what);
+    return cb_error_sys(err, "rename into \"%s\"", D(what));
   }
   s->c->entries++;
   return 0;
@@ -470,13 +540,10 @@ int cb_copy_tree(int srcdirfd, const char *srcname, int dstdirfd, const char *ds
   s->dstdirfd = dstdirfd;
   s->dstname = dstname;
   s->merge_top = !strcmp(dstname, ".");
-  for (int i = 0; i < MAX_DEPTH; i++)
-    s->fds[i] = -1;
+  cb_fdstack_init(&s->dst, 0);
   unsigned wf = (c->flags & CB_COPY_SKIP_PSEUDO) ? CB_SR_WALK_SKIP_PSEUDO : 0;
   int rc = cb_sr_walk(srcdirfd, srcname, wf, copy_cb, s, err);
-  for (int i = 0; i < MAX_DEPTH; i++)
-    if (s->fds[i] >= 0)
-      close(s->fds[i]);
+  cb_fdstack_release(&s->dst);
   tdestroy(s->links, link_free);
   free(s);
   return rc;

@@ -17,9 +17,13 @@ int cb_dir_read(int fd, bool sorted, struct cb_dirent **out, size_t *n, char **n
   size_t cap = 64, len = 0, ncap = 4096, nlen = 0;
   struct cb_dirent *v = xmalloc(cap * sizeof *v);
   char *nm = xmalloc(ncap);
-  char buf[64 * 1024] __attribute__((aligned(8)));
+  /* One buffer per thread, on the heap: the walks that call this may run on small stacks. */
+  enum { BUFSZ = 64 * 1024 };
+  static __thread char *buf;
+  if (!buf)
+    buf = xmalloc(BUFSZ);
   for (;;) {
-    long r = syscall(SYS_getdents64, fd, buf, sizeof buf);
+    long r = syscall(SYS_getdents64, fd, buf, BUFSZ);
     if (r < 0) {
       free(v);
       free(nm);
@@ -53,6 +57,11 @@ int cb_dir_read(int fd, bool sorted, struct cb_dirent **out, size_t *n, char **n
       nlen += l;
     }
   }
+  /* No slack: a deep walk holds one listing per level. */
+  if (ncap > nlen + 256)
+    nm = xrealloc(nm, nlen ? nlen : 1);
+  if (cap > len + 16)
+    v = xrealloc(v, (len ? len : 1) * sizeof *v);
   for (size_t i = 0; i < len; i++)
     v[i].name = nm + (uintptr_t)v[i].name;
   if (sorted && len)

@@ -15,6 +15,7 @@
 
 #include "crowbar/cleanup.h"
 #include "crowbar/dirlist.h"
+#include "crowbar/fdstack.h"
 #include "crowbar/json.h"
 #include "crowbar/layers.h"
 #include "crowbar/rootfs.h"
@@ -74,8 +75,9 @@ struct walker {
   size_t live; /* changes made so far (placeholders once they become C) */
   char *path;  /* the folder being walked, "" for the root */
   size_t plen, pcap;
-  char *const *hide; /* paths hidden with everything below them (mount points) */
-  size_t hidden;     /* entries hidden so far */
+  char *const *hide;     /* paths hidden with everything below them (mount points) */
+  size_t hidden;         /* entries hidden so far */
+  struct cb_fdstack fds; /* the folders on the way down */
 };
 
 static size_t add_change(struct walker *w, char kind, const char *name) {
@@ -268,51 +270,65 @@ static bool cap_differs(int lowerdir, int upperdir, const char *name) {
   return n1 != n2 || memcmp(v1, v2, (size_t)n1);
 }
 
+/* "what `PATH/name`: error" (a long path shortened), errno kept for the message. */
+static int walk_fail(const struct walker *w, cb_error_t *err, const char *what, const char *name) {
+  int e = errno;
+  cleanup_free char *full = xasprintf("%s/%s", w->path, name);
+  cleanup_free char *p = cb_path_abbrev(full, 200);
+  errno = e;
+  return cb_error_sys(err, "%s `%s`", what, p);
+}
+
 /* The folders of the merged lower folder name, found first in layer k of L (as a folder):
  * that one, then the same name in the layers below while they are folders, stopping after
- * an opaque one. */
-static void child_lowers(const int *L, size_t nl, int k, const char *name, int **out, size_t *n) {
-  int *v = xcalloc(nl, sizeof *v);
-  size_t m = 0;
+ * an opaque one. Their descriptors go to fds[*n] and their indices in L to idx. A name
+ * that is not (or no longer) a folder in layer k gives none. */
+static int child_lowers(const struct walker *w, const int *L, size_t nl, int k, const char *name,
+                        int *fds, size_t *idx, size_t *n, cb_error_t *err) {
+  *n = 0;
   for (size_t i = (size_t)k; i < nl; i++) {
     int fd = openat(L[i], name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
       if (errno == ENOENT && i != (size_t)k)
         continue;
-      break; /* a file, a whiteout: nothing below shows through */
+      if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+        break; /* a file, a whiteout: nothing below shows through */
+      return walk_fail(w, err, "open a lower", name);
     }
-    v[m++] = fd;
+    fds[*n] = fd;
+    idx[(*n)++] = i;
     if (is_opaque(fd))
       break;
   }
-  *out = v;
-  *n = m;
+  return 0;
 }
 
 /* The folders of the container's side of a folder name, found first in layer k of U (as a
  * folder): as child_lowers, and *hides tells whether the parent's folder is hidden from the
- * container (an opaque folder, or a file or whiteout below a folder of the container's). */
-static void child_tops(const int *U, size_t nu, int k, const char *name, int **out, size_t *n,
-                       bool *hides) {
-  int *v = xcalloc(nu, sizeof *v);
-  size_t m = 0;
+ * container (an opaque folder, or a file or whiteout below a folder of the container's).
+ * None when it is no longer a folder in layer k (changed meanwhile). */
+static int child_tops(const struct walker *w, const int *U, size_t nu, int k, const char *name,
+                      int *fds, size_t *idx, size_t *n, bool *hides, cb_error_t *err) {
+  *n = 0;
   *hides = false;
   for (size_t i = (size_t)k; i < nu; i++) {
     int fd = openat(U[i], name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
       if (errno == ENOENT && i != (size_t)k)
         continue;
+      if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
+        return walk_fail(w, err, "open", name);
       *hides = i != (size_t)k;
       break;
     }
-    v[m++] = fd;
+    fds[*n] = fd;
+    idx[(*n)++] = i;
     if (is_opaque(fd)) {
       *hides = true;
       break;
     }
   }
-  *out = v;
-  *n = m;
+  return 0;
 }
 
 struct item {
@@ -340,9 +356,6 @@ static int cmp_item_name(const void *a, const void *b) {
   return strcmp(((const struct item *)a)->name, ((const struct item *)b)->name);
 }
 
-static int walk(struct walker *w, const int *U, size_t nu, bool hides, const int *L, size_t nl,
-                cb_error_t *err);
-
 static int classify(struct walker *w, int U, const int *L, size_t nl, const struct lindex *x,
                     struct item *it, cb_error_t *err) {
   struct stat ust, lst;
@@ -351,7 +364,7 @@ static int classify(struct walker *w, int U, const int *L, size_t nl, const stru
     if (fstatat(U, it->name, &ust, AT_SYMLINK_NOFOLLOW) < 0) {
       if (errno == ENOENT)
         return 0; /* gone meanwhile */
-      return cb_error_sys(err, "stat `%s/%s`", w->path, it->name);
+      return walk_fail(w, err, "stat", it->name);
     }
     have_ust = true;
     it->type = IFTODT(ust.st_mode);
@@ -381,7 +394,7 @@ static int classify(struct walker *w, int U, const int *L, size_t nl, const stru
   if (!have_ust && fstatat(U, it->name, &ust, AT_SYMLINK_NOFOLLOW) < 0) {
     if (errno == ENOENT)
       return 0;
-    return cb_error_sys(err, "stat `%s/%s`", w->path, it->name);
+    return walk_fail(w, err, "stat", it->name);
   }
   it->type = IFTODT(ust.st_mode);
   bool differs = cb_stat_differs(&lst, &ust) || cap_differs(L[k], U, it->name);
@@ -393,44 +406,6 @@ static int classify(struct walker *w, int U, const int *L, size_t nl, const stru
     it->layer = k;
   }
   return 0;
-}
-
-static int walk_sub(struct walker *w, const int *U, size_t nu, const int *L, size_t nl,
-                    struct item *it, cb_error_t *err) {
-  int *ct = NULL;
-  size_t nct = 0;
-  bool hides = false;
-  child_tops(U, nu, it->top, it->name, &ct, &nct, &hides);
-  if (nct == 0) {
-    free(ct);
-    return 0; /* gone meanwhile */
-  }
-  int *cl = NULL;
-  size_t ncl = 0;
-  if (!it->all_new)
-    child_lowers(L, nl, it->layer, it->name, &cl, &ncl);
-  size_t saved;
-  path_push(w, it->name, &saved);
-  size_t before = w->live, hidden = w->hidden;
-  int rc = walk(w, ct, nct, hides, cl, ncl, err);
-  path_pop(w, saved);
-  for (size_t i = 0; i < ncl; i++)
-    close(cl[i]);
-  free(cl);
-  for (size_t i = 0; i < nct; i++)
-    close(ct[i]);
-  free(ct);
-  if (rc == 0 && it->kind == 'P' && w->live > before) {
-    w->raw[it->ph].kind = CB_CHANGE_MODIFY;
-    w->live++;
-  }
-  /* A new folder whose only content was hidden held a mount point: the engine made it. */
-  if (rc == 0 && it->kind == CB_CHANGE_ADD && w->live == before && w->hidden > hidden &&
-      w->raw[it->ph].kind) {
-    w->raw[it->ph].kind = 0;
-    w->live--;
-  }
-  return rc;
 }
 
 /* The names of this folder's entries that are hidden (mount points), into *names. */
@@ -445,73 +420,108 @@ static size_t hidden_here(const struct walker *w, const char **names, size_t max
   return n;
 }
 
-static int walk(struct walker *w, const int *U, size_t nu, bool hides, const int *L, size_t nl,
-                cb_error_t *err) {
+/* ---- the walk: iterative, one frame per folder on the way down --------------------------
+ *
+ * A frame is a folder of the union: its container's side (nu folders, the upper dir's and
+ * the container's own layers') and its parent's side (nl folders, top first), whose
+ * descriptors are one frame of w->fds (the nu, then the nl), tagged with their layer
+ * numbers (lowers offset by LOWER_TAG), so that however deep the walk goes, at most
+ * CB_FDSTACK_MAX_OPEN of them are open. */
+
+#define LOWER_TAG (1 << 20)
+
+struct dframe {
+  struct listing up;
+  struct lindex ux, x;
+  struct item *items;
+  size_t nitems;
+  struct ord *ord;
+  size_t nord, next;
+  size_t nu, nl;
+  int *tags; /* nu + nl */
+  /* The parent's item this folder is, and the counts before it, for its own change. */
+  struct item *it;
+  size_t before, hidden, saved;
+};
+
+static void dframe_free(struct dframe *f) {
+  free(f->ord);
+  lindex_free(&f->x);
+  lindex_free(&f->ux);
+  free(f->items);
+  listing_free(&f->up);
+  free(f->tags);
+  free(f);
+}
+
+/* The entries of the folder on top, classified and put in path order (f->ord). */
+static int dframe_read(struct walker *w, struct dframe *f, bool hides, cb_error_t *err) {
+  size_t nfd;
+  const int *fds = cb_fdstack_frame(&w->fds, w->fds.depth - 1, &nfd);
+  const int *U = fds, *L = fds + f->nu;
+  size_t nu = f->nu, nl = f->nl;
   /* The container's side of the folder: one listing, or the union of its layers' (the
    * topmost entry of each name, whiteouts included: they are deletions to report). */
-  struct listing up = {0};
-  struct lindex ux = {0};
-  size_t nitems = 0;
   struct item *items = NULL;
+  size_t nitems = 0;
   if (nu == 1) {
-    if (read_listing(U[0], &up, err) < 0)
-      return cb_error_wrap(err, "`%s`", *w->path ? w->path : "/");
-    nitems = up.n;
+    if (read_listing(U[0], &f->up, err) < 0)
+      goto fail;
+    nitems = f->up.n;
     items = xcalloc(nitems ? nitems : 1, sizeof *items);
-    for (size_t i = 0; i < up.n; i++) {
-      items[i].name = up.v[i].name;
-      items[i].type = up.v[i].type;
+    for (size_t i = 0; i < f->up.n; i++) {
+      items[i].name = f->up.v[i].name;
+      items[i].type = f->up.v[i].type;
     }
   } else {
-    if (lindex_build(&ux, U, nu, err) < 0)
-      return cb_error_wrap(err, "`%s`", *w->path ? w->path : "/");
+    if (lindex_build(&f->ux, U, nu, err) < 0)
+      goto fail;
     size_t cap = 16;
     items = xcalloc(cap, sizeof *items);
-    for (size_t s = 0; s < ux.cap; s++) {
-      if (!ux.slot[s].name)
+    for (size_t s = 0; s < f->ux.cap; s++) {
+      if (!f->ux.slot[s].name)
         continue;
       if (nitems == cap)
         items = xrealloc(items, (cap *= 2) * sizeof *items);
-      items[nitems++] =
-          (struct item){.name = ux.slot[s].name, .type = ux.slot[s].type, .top = ux.slot[s].layer};
+      items[nitems++] = (struct item){
+          .name = f->ux.slot[s].name, .type = f->ux.slot[s].type, .top = f->ux.slot[s].layer};
     }
   }
+  f->items = items;
   size_t nup = nitems;
-  int rc = 0;
-  struct lindex x = {0};
   bool opaque = nl && hides;
-  struct ord *ord = NULL;
-  if (nl && (nitems >= LIST_LOWER_MIN || opaque)) {
-    if (lindex_build(&x, L, nl, err) < 0) {
-      rc = -1;
-      goto out;
-    }
-  }
-  for (size_t i = 0; i < nup && rc == 0; i++)
-    rc = classify(w, U[items[i].top], L, nl, &x, &items[i], err);
-  if (rc < 0)
-    goto out;
+  if (nl && (nitems >= LIST_LOWER_MIN || opaque) && lindex_build(&f->x, L, nl, err) < 0)
+    goto fail;
+  for (size_t i = 0; i < nup; i++)
+    if (classify(w, U[items[i].top], L, nl, &f->x, &items[i], err) < 0)
+      return -1;
   if (opaque) {
     /* The old entries missing from an opaque folder are deleted. */
     qsort(items, nup, sizeof *items, cmp_item_name);
     size_t cap = nitems;
-    for (size_t s = 0; s < x.cap; s++) {
-      if (!x.slot[s].name)
+    for (size_t s = 0; s < f->x.cap; s++) {
+      if (!f->x.slot[s].name)
         continue;
-      struct item key = {.name = x.slot[s].name};
+      struct item key = {.name = f->x.slot[s].name};
       if (bsearch(&key, items, nup, sizeof *items, cmp_item_name))
         continue;
       struct stat lst;
-      if (x.slot[s].type == DT_CHR || x.slot[s].type == DT_UNKNOWN) {
-        if (fstatat(L[x.slot[s].layer], x.slot[s].name, &lst, AT_SYMLINK_NOFOLLOW) < 0 ||
-            is_whiteout(&lst))
+      if (f->x.slot[s].type == DT_CHR || f->x.slot[s].type == DT_UNKNOWN) {
+        if (fstatat(L[f->x.slot[s].layer], f->x.slot[s].name, &lst, AT_SYMLINK_NOFOLLOW) < 0) {
+          if (errno == ENOENT)
+            continue;
+          return walk_fail(w, err, "stat a lower", f->x.slot[s].name);
+        }
+        if (is_whiteout(&lst))
           continue;
       }
       if (nitems == cap)
         items = xrealloc(items, (cap = cap * 2 + 8) * sizeof *items);
-      items[nitems++] = (struct item){.name = x.slot[s].name, .kind = CB_CHANGE_DELETE};
+      items[nitems++] = (struct item){.name = f->x.slot[s].name, .kind = CB_CHANGE_DELETE};
     }
+    f->items = items;
   }
+  f->nitems = nitems;
   /* Mount points (and all below them) never show. */
   const char *hid[16];
   size_t nhid = w->hide ? hidden_here(w, hid, 16) : 0;
@@ -523,29 +533,134 @@ static int walk(struct walker *w, const int *U, size_t nu, bool hides, const int
         w->hidden++;
       }
   /* Each entry, and the contents of the folders to walk, in path order. */
-  size_t nord = 0;
-  ord = xmalloc((2 * nitems + 1) * sizeof *ord);
+  f->ord = xmalloc((2 * nitems + 1) * sizeof *f->ord);
   for (size_t i = 0; i < nitems; i++) {
     if (items[i].kind)
-      ord[nord++] = (struct ord){&items[i], false};
+      f->ord[f->nord++] = (struct ord){&items[i], false};
     if (items[i].descend)
-      ord[nord++] = (struct ord){&items[i], true};
+      f->ord[f->nord++] = (struct ord){&items[i], true};
   }
-  qsort(ord, nord, sizeof *ord, cmp_ord);
-  for (size_t i = 0; i < nord && rc == 0; i++) {
-    struct item *it = ord[i].it;
-    if (!ord[i].sub) {
-      it->ph = add_change(w, it->kind == 'P' ? 0 : it->kind, it->name);
+  qsort(f->ord, f->nord, sizeof *f->ord, cmp_ord);
+  return 0;
+fail:;
+  cleanup_free char *p = cb_path_abbrev(*w->path ? w->path : "/", 200);
+  return cb_error_wrap(err, "`%s`", p);
+}
+
+/* Open the folders of it (an item of the frame on top) and make them the new top frame;
+ * NULL with *gone when it is no longer a folder. */
+static struct dframe *dframe_enter(struct walker *w, struct dframe *f, struct item *it, bool *gone,
+                                   cb_error_t *err) {
+  size_t nfd;
+  const int *fds = cb_fdstack_frame(&w->fds, w->fds.depth - 1, &nfd);
+  int cfds[f->nu + f->nl + 1];
+  size_t idx[f->nu + f->nl + 1];
+  size_t nct = 0, ncl = 0;
+  bool hides = false;
+  *gone = false;
+  if (child_tops(w, fds, f->nu, it->top, it->name, cfds, idx, &nct, &hides, err) < 0)
+    return NULL;
+  if (nct == 0) {
+    *gone = true; /* gone meanwhile */
+    return NULL;
+  }
+  if (!it->all_new && child_lowers(w, fds + f->nu, f->nl, it->layer, it->name, cfds + nct,
+                                   idx + nct, &ncl, err) < 0) {
+    for (size_t i = 0; i < nct; i++)
+      close(cfds[i]);
+    return NULL;
+  }
+  struct dframe *c = xcalloc(1, sizeof *c);
+  c->nu = nct;
+  c->nl = ncl;
+  c->tags = xmalloc((nct + ncl + 1) * sizeof *c->tags);
+  for (size_t i = 0; i < nct; i++)
+    c->tags[i] = f->tags[idx[i]];
+  for (size_t i = 0; i < ncl; i++)
+    c->tags[nct + i] = f->tags[f->nu + idx[nct + i]];
+  cb_fdstack_push(&w->fds, cfds, c->tags, nct + ncl);
+  c->it = it;
+  path_push(w, it->name, &c->saved);
+  c->before = w->live;
+  c->hidden = w->hidden;
+  if (dframe_read(w, c, hides, err) < 0) {
+    path_pop(w, c->saved);
+    dframe_free(c);
+    cb_error_t e2 = NULL;
+    if (cb_fdstack_pop(&w->fds, &e2) < 0)
+      cb_error_release(&e2);
+    return NULL;
+  }
+  return c;
+}
+
+/* The folder f is done: out of it, and settle its own change in its parent. */
+static int dframe_leave(struct walker *w, struct dframe *f, cb_error_t *err) {
+  struct item *it = f->it;
+  path_pop(w, f->saved);
+  int rc = cb_fdstack_pop(&w->fds, err);
+  if (rc < 0) {
+    cleanup_free char *p = cb_path_abbrev(*w->path ? w->path : "/", 200);
+    cb_error_wrap(err, "`%s`", p);
+  }
+  if (rc == 0 && it) {
+    if (it->kind == 'P' && w->live > f->before) {
+      w->raw[it->ph].kind = CB_CHANGE_MODIFY;
+      w->live++;
+    }
+    /* A new folder whose only content was hidden held a mount point: the engine made it. */
+    if (it->kind == CB_CHANGE_ADD && w->live == f->before && w->hidden > f->hidden &&
+        w->raw[it->ph].kind) {
+      w->raw[it->ph].kind = 0;
+      w->live--;
+    }
+  }
+  dframe_free(f);
+  return rc;
+}
+
+static int walk_all(struct walker *w, struct dframe *root, bool hides, cb_error_t *err) {
+  struct dframe **st = xmalloc(64 * sizeof *st);
+  size_t depth = 0, cap = 64;
+  int rc = dframe_read(w, root, hides, err);
+  st[depth++] = root;
+  while (rc == 0 && depth > 0) {
+    struct dframe *f = st[depth - 1];
+    if (f->next < f->nord) {
+      struct ord o = f->ord[f->next++];
+      struct item *it = o.it;
+      if (!o.sub) {
+        it->ph = add_change(w, it->kind == 'P' ? 0 : it->kind, it->name);
+        continue;
+      }
+      bool gone;
+      struct dframe *c = dframe_enter(w, f, it, &gone, err);
+      if (!c) {
+        if (!gone)
+          rc = -1;
+        continue;
+      }
+      if (depth == cap)
+        st = xrealloc(st, (cap *= 2) * sizeof *st);
+      st[depth++] = c;
       continue;
     }
-    rc = walk_sub(w, U, nu, L, nl, it, err);
+    depth--;
+    if (depth == 0)
+      break; /* the root: its descriptors are released by the caller */
+    rc = dframe_leave(w, f, err);
   }
-out:
-  free(ord);
-  lindex_free(&x);
-  lindex_free(&ux);
-  free(items);
-  listing_free(&up);
+  /* After a failure: the frames left (the root's freed with the stack by the caller). */
+  while (depth > 1) {
+    struct dframe *f = st[--depth];
+    path_pop(w, f->saved);
+    dframe_free(f);
+    cb_error_t e2 = NULL;
+    if (cb_fdstack_pop(&w->fds, &e2) < 0)
+      cb_error_release(&e2);
+  }
+  dframe_free(root);
+  free(st);
   return rc;
 }
 
@@ -557,24 +672,38 @@ int cb_layers_changes_opts(const struct cb_changes_opts *o, struct cb_changes *o
   struct walker w = {.out = out, .hide = o->hide};
   w.pcap = 4096;
   w.path = xcalloc(w.pcap, 1);
-  /* The container's root folders, down to an opaque one. */
-  int *roots = xcalloc(o->ntop, sizeof *roots);
-  size_t nroots = 0;
+  cb_fdstack_init(&w.fds, 0);
+  /* The container's root folders, down to an opaque one, and the parent's (our own
+   * descriptors: the stack closes them). */
+  struct dframe *root = xcalloc(1, sizeof *root);
+  int *fds = xcalloc(o->ntop + o->nlower + 1, sizeof *fds);
+  root->tags = xcalloc(o->ntop + o->nlower + 1, sizeof *root->tags);
   bool hides = false;
   int rc = 0;
   for (size_t i = 0; i < o->ntop && !hides; i++) {
-    roots[nroots] = openat(o->top[i], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (roots[nroots] < 0) {
+    fds[root->nu] = openat(o->top[i], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fds[root->nu] < 0) {
       rc = cb_error_sys(err, "open a layer of the container");
       break;
     }
-    hides = is_opaque(roots[nroots++]);
+    root->tags[root->nu] = (int)i;
+    hides = is_opaque(fds[root->nu++]);
   }
+  for (size_t i = 0; rc == 0 && i < o->nlower; i++) {
+    fds[root->nu + root->nl] = fcntl(o->lower[i], F_DUPFD_CLOEXEC, 3);
+    if (fds[root->nu + root->nl] < 0) {
+      rc = cb_error_sys(err, "open a layer of the image");
+      break;
+    }
+    root->tags[root->nu + root->nl++] = LOWER_TAG + (int)i;
+  }
+  cb_fdstack_push(&w.fds, fds, root->tags, root->nu + root->nl);
+  free(fds);
   if (rc == 0)
-    rc = walk(&w, roots, nroots, hides, o->lower, o->nlower, err);
-  for (size_t i = 0; i < nroots; i++)
-    close(roots[i]);
-  free(roots);
+    rc = walk_all(&w, root, hides, err);
+  else
+    dframe_free(root);
+  cb_fdstack_release(&w.fds);
   free(w.path);
   if (rc < 0) {
     free(w.raw);

@@ -290,24 +290,18 @@ static int open_layers(const struct cb_container *c, struct cb_rootfs *r, cb_err
 
 /* ---- running containers ---------------------------------------------------------------- */
 
-/* Returns 0 with *fd, 1 when the container's process is gone, -1 on error. */
+/* Returns 0 with *fd, 1 when the container's process is gone, -1 on error.
+ *
+ * Both views start from the root of the container's mount namespace, which setns() makes
+ * our root and working directory: the mount the engine pivoted into, whatever root PID 1
+ * gave itself since. A chroot moves only the process's own root: /proc/PID/root follows
+ * it, and cp reading that would read and write PID 1's jail while export and diff show
+ * the container's filesystem. (pivot_root, which needs CAP_SYS_ADMIN, replaces the
+ * namespace's root itself, for every view alike.) */
 static int open_live(const struct cb_container *c, unsigned flags, int *fd, cb_error_t *err) {
   cleanup_close int pfd = cb_pidfd_open_checked(c->state.pid, c->state.pid_start);
   if (pfd < 0)
     return 1;
-  if (flags & CB_ROOTFS_MOUNTS) {
-    char p[64];
-    snprintf(p, sizeof p, "/proc/%d/root", (int)c->state.pid);
-    *fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    /* The pidfd pinned the process: if it still lives, the root is its own. */
-    if (*fd < 0 || cb_pidfd_send_signal(pfd, 0) < 0) {
-      if (*fd >= 0)
-        close(*fd);
-      *fd = -1;
-      return 1;
-    }
-    return 0;
-  }
   cleanup_close int self = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
   cleanup_close int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (self < 0)
@@ -330,7 +324,11 @@ static int open_live(const struct cb_container *c, unsigned flags, int *fd, cb_e
     if (setns(target, CLONE_NEWNS) < 0)
       return cb_error_sys(err, "enter the container's mount namespace");
   }
-  int tree = (int)syscall(SYS_open_tree, AT_FDCWD, "/", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  /* CB_ROOTFS_MOUNTS: the namespace's root with every mount below it (volumes, /proc...),
+   * as a path in that namespace; else a detached clone of the root mount alone. */
+  int tree = (flags & CB_ROOTFS_MOUNTS)
+                 ? open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                 : (int)syscall(SYS_open_tree, AT_FDCWD, "/", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
   int saved = errno;
   if (setns(self, CLONE_NEWNS) < 0) {
     /* Stuck in the container's namespace: nothing this process does can be trusted. */
@@ -342,7 +340,11 @@ static int open_live(const struct cb_container *c, unsigned flags, int *fd, cb_e
   }
   if (tree < 0) {
     errno = saved;
-    return cb_error_sys(err, "clone the container's root mount");
+    return cb_error_sys(err, "open the container's root");
+  }
+  if (flags & CB_ROOTFS_MOUNTS) {
+    *fd = tree;
+    return 0;
   }
   *fd = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   saved = errno;

@@ -16,7 +16,10 @@
 #include <unistd.h>
 
 #include "crowbar/cleanup.h"
+#include "crowbar/dirlist.h"
+#include "crowbar/fdstack.h"
 #include "crowbar/saferoot.h"
+#include "crowbar/util.h"
 
 /* openat2 answers EAGAIN when a rename or mount raced with a ".." step; a hostile
  * container can keep that up, so the retries are bounded. */
@@ -265,10 +268,19 @@ bool cb_sr_is_pseudo_fs(int fd) {
   }
 }
 
-/* ---- the walk ------------------------------------------------------------------ */
+/* ---- the walk ------------------------------------------------------------------
+ *
+ * Iterative: one frame per folder on the way down, on the heap, and the folders'
+ * descriptors in an fdstack (at most CB_FDSTACK_MAX_OPEN open, however deep the tree). */
 
-struct dent {
-  char *name;
+struct wframe {
+  struct cb_dirent *v; /* the folder's entries (NULL when it is not walked) */
+  char *names;
+  size_t n, next;
+  const char *name; /* its name in its parent (in the parent's names, or the caller's) */
+  size_t at;        /* the length of its relative path */
+  int depth;
+  struct stat st;
 };
 
 struct walk {
@@ -276,51 +288,15 @@ struct walk {
   cb_sr_walk_fn fn;
   void *data;
   dev_t top_dev;
-  char *path; /* relative path of the current entry */
+  int topdirfd; /* the caller's dirfd: the top's parent */
+  char *path;   /* relative path of the current entry */
   size_t cap;
+  struct cb_fdstack fds;
+  struct wframe *f;
+  size_t depth, fcap;
 };
 
-static int dent_cmp(const void *a, const void *b) {
-  return strcmp(((const struct dent *)a)->name, ((const struct dent *)b)->name);
-}
-
-/* Every name in the folder (but "." and ".."), read with getdents64. */
-static int read_names(int fd, struct dent **out, size_t *n, cb_error_t *err) {
-  size_t cap = 0, len = 0;
-  struct dent *v = NULL;
-  char buf[32 * 1024] __attribute__((aligned(8)));
-  for (;;) {
-    long r = syscall(SYS_getdents64, fd, buf, sizeof buf);
-    if (r < 0) {
-      if (errno == EINTR)
-        continue;
-      int e = errno;
-      for (size_t i = 0; i < len; i++)
-        free(v[i].name);
-      free(v);
-      errno = e;
-      return cb_error_sys(err, "read a folder");
-    }
-    if (r == 0)
-      break;
-    for (long off = 0; off < r;) {
-      struct dirent64 *d = (struct dirent64 *)(buf + off);
-      off += d->d_reclen;
-      if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
-        continue;
-      if (len == cap) {
-        cap = cap ? cap * 2 : 64;
-        v = xrealloc(v, cap * sizeof *v);
-      }
-      v[len++].name = xstrdup(d->d_name);
-    }
-  }
-  *out = v;
-  *n = len;
-  return 0;
-}
-
-static void path_push(struct walk *w, size_t at, const char *name) {
+static void path_set(struct walk *w, size_t at, const char *name) {
   size_t nl = strlen(name);
   size_t need = at + 1 + nl + 1;
   if (need > w->cap) {
@@ -332,111 +308,147 @@ static void path_push(struct walk *w, size_t at, const char *name) {
   memcpy(w->path + at, name, nl + 1);
 }
 
-static int walk_dir(struct walk *w, struct cb_sr_entry *e, cb_error_t *err);
+/* For messages: the current path, shortened when long. */
+static char *wpath(const struct walk *w) {
+  return cb_path_abbrev(*w->path ? w->path : ".", 200);
+}
 
-/* Visit name in dirfd; at is the length of the parent's relative path. */
-static int walk_entry(struct walk *w, int dirfd, const char *name, size_t at, int depth,
-                      cb_error_t *err) {
+static int walk_fail(struct walk *w, cb_error_t *err, const char *what) {
+  int e = errno;
+  cleanup_free char *p = wpath(w);
+  errno = e;
+  return cb_error_sys(err, "%s `%s`", what, p);
+}
+
+/* The parent's descriptor of the folder in frame i. */
+static int frame_dirfd(struct walk *w, size_t i) {
+  if (i == 0)
+    return w->topdirfd;
+  size_t n;
+  return cb_fdstack_frame(&w->fds, i - 1, &n)[0];
+}
+
+static void frame_entry(struct walk *w, size_t i, struct cb_sr_entry *e) {
+  struct wframe *f = &w->f[i];
+  size_t n;
+  *e = (struct cb_sr_entry){.dirfd = frame_dirfd(w, i),
+                            .name = f->name,
+                            .path = w->path,
+                            .fd = cb_fdstack_frame(&w->fds, i, &n)[0],
+                            .depth = f->depth,
+                            .st = f->st};
+}
+
+/* A folder opened (fd taken over): a new frame, its PRE visit, its entries read. */
+static int enter_dir(struct walk *w, int fd, const char *name, size_t at, int depth,
+                     const struct stat *st, cb_error_t *err) {
+  if (w->depth == w->fcap) {
+    w->fcap = w->fcap ? w->fcap * 2 : 64;
+    w->f = xrealloc(w->f, w->fcap * sizeof *w->f);
+  }
+  struct wframe *f = &w->f[w->depth++];
+  *f = (struct wframe){.name = name, .at = at, .depth = depth, .st = *st};
+  cb_fdstack_push(&w->fds, &fd, NULL, 1);
+  struct cb_sr_entry e;
+  frame_entry(w, w->depth - 1, &e);
+  int r = w->fn(&e, CB_SR_VISIT_PRE, w->data, err);
+  if (r < 0)
+    return -1;
+  bool descend = r == 0;
+  if (descend && (w->flags & CB_SR_WALK_ONE_FS) && st->st_dev != w->top_dev)
+    descend = false;
+  if (descend && (w->flags & CB_SR_WALK_SKIP_PSEUDO) && depth > 0 && cb_sr_is_pseudo_fs(e.fd))
+    descend = false;
+  if (descend &&
+      cb_dir_read(e.fd, w->flags & CB_SR_WALK_SORTED, &f->v, &f->n, &f->names, err) < 0) {
+    cleanup_free char *p = wpath(w);
+    return cb_error_wrap(err, "`%s`", p);
+  }
+  return 0;
+}
+
+/* Visit name in the folder on top (at: the length of that folder's path). */
+static int walk_entry(struct walk *w, const char *name, size_t at, int depth, cb_error_t *err) {
+  int dirfd = cb_fdstack_top(&w->fds);
   struct cb_sr_entry e = {.dirfd = dirfd, .name = name, .fd = -1, .depth = depth};
-  path_push(w, at, name);
+  path_set(w, at, name);
   e.path = w->path;
   if (fstatat(dirfd, name, &e.st, AT_SYMLINK_NOFOLLOW) < 0) {
     if (errno == ENOENT)
       return 0; /* removed since the folder was read (a running container) */
-    return cb_error_sys(err, "stat `%s`", w->path);
+    return walk_fail(w, err, "stat");
   }
-  if (!S_ISDIR(e.st.st_mode)) {
-    int r = w->fn(&e, CB_SR_VISIT_LEAF, w->data, err);
-    return r < 0 ? -1 : 0;
-  }
-  cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (!S_ISDIR(e.st.st_mode))
+    return w->fn(&e, CB_SR_VISIT_LEAF, w->data, err) < 0 ? -1 : 0;
+  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT)
       return 0;
     if (errno == ELOOP || errno == ENOTDIR) {
       /* Swapped for something else since the stat: report what is there now. */
       if (fstatat(dirfd, name, &e.st, AT_SYMLINK_NOFOLLOW) < 0)
-        return errno == ENOENT ? 0 : cb_error_sys(err, "stat `%s`", w->path);
-      if (!S_ISDIR(e.st.st_mode)) {
-        int r = w->fn(&e, CB_SR_VISIT_LEAF, w->data, err);
-        return r < 0 ? -1 : 0;
-      }
+        return errno == ENOENT ? 0 : walk_fail(w, err, "stat");
+      if (!S_ISDIR(e.st.st_mode))
+        return w->fn(&e, CB_SR_VISIT_LEAF, w->data, err) < 0 ? -1 : 0;
       errno = ELOOP;
     }
-    return cb_error_sys(err, "open `%s`", w->path);
+    return walk_fail(w, err, "open");
   }
-  if (fstat(fd, &e.st) < 0)
-    return cb_error_sys(err, "stat `%s`", w->path);
-  e.fd = fd;
-  return walk_dir(w, &e, err);
+  if (fstat(fd, &e.st) < 0) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return walk_fail(w, err, "stat");
+  }
+  return enter_dir(w, fd, name, at + (at ? 1 : 0) + strlen(name), depth, &e.st, err);
 }
 
-static int walk_dir(struct walk *w, struct cb_sr_entry *e, cb_error_t *err) {
-  int r = w->fn(e, CB_SR_VISIT_PRE, w->data, err);
-  if (r < 0)
-    return -1;
-  bool descend = r == 0;
-  if (descend && (w->flags & CB_SR_WALK_ONE_FS) && e->st.st_dev != w->top_dev)
-    descend = false;
-  if (descend && (w->flags & CB_SR_WALK_SKIP_PSEUDO) && e->depth > 0 && cb_sr_is_pseudo_fs(e->fd))
-    descend = false;
-  if (descend) {
-    struct dent *v = NULL;
-    size_t n = 0;
-    if (read_names(e->fd, &v, &n, err) < 0)
-      return cb_error_wrap(err, "`%s`", *e->path ? e->path : ".");
-    if (w->flags & CB_SR_WALK_SORTED)
-      qsort(v, n, sizeof *v, dent_cmp);
-    size_t at = strlen(e->path);
-    int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-      if (rc == 0 && walk_entry(w, e->fd, v[i].name, at, e->depth + 1, err) < 0)
-        rc = -1;
-      free(v[i].name);
+static int walk_run(struct walk *w, cb_error_t *err) {
+  while (w->depth > 0) {
+    struct wframe *f = &w->f[w->depth - 1];
+    if (f->next < f->n) {
+      const char *name = f->v[f->next++].name;
+      if (walk_entry(w, name, f->at, f->depth + 1, err) < 0)
+        return -1;
+      continue;
     }
-    free(v);
-    /* Entries reallocate the path buffer: point at it again, cut back to ours. */
-    w->path[at] = '\0';
-    e->path = w->path;
-    if (rc < 0)
+    /* The folder is done: its POST visit, then out of it. */
+    w->path[f->at] = '\0';
+    struct cb_sr_entry e;
+    frame_entry(w, w->depth - 1, &e);
+    if (w->fn(&e, CB_SR_VISIT_POST, w->data, err) < 0)
       return -1;
+    free(f->v);
+    free(f->names);
+    w->depth--;
+    if (cb_fdstack_pop(&w->fds, err) < 0) {
+      cleanup_free char *p = wpath(w);
+      return cb_error_wrap(err, "`%s`", p);
+    }
   }
-  r = w->fn(e, CB_SR_VISIT_POST, w->data, err);
-  return r < 0 ? -1 : 0;
+  return 0;
 }
 
 int cb_sr_walk(int dirfd, const char *name, unsigned wflags, cb_sr_walk_fn fn, void *data,
                cb_error_t *err) {
-  struct walk w = {.flags = wflags, .fn = fn, .data = data};
+  struct walk w = {.flags = wflags, .fn = fn, .data = data, .topdirfd = dirfd};
+  cb_fdstack_init(&w.fds, 0);
   w.cap = 256;
   w.path = xmalloc(w.cap);
   w.path[0] = '\0';
-  int rc;
+  int rc = 0;
   struct cb_sr_entry e = {.dirfd = dirfd, .name = name, .path = w.path, .fd = -1};
+  int fd = -1;
   if (!*name) {
-    if (fstat(dirfd, &e.st) < 0) {
+    if (fstat(dirfd, &e.st) < 0)
       rc = cb_error_sys(err, "stat");
-    } else if (!S_ISDIR(e.st.st_mode)) {
+    else if (!S_ISDIR(e.st.st_mode))
       rc = fn(&e, CB_SR_VISIT_LEAF, data, err) < 0 ? -1 : 0;
-    } else {
-      cleanup_close int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (fd < 0 || fstat(fd, &e.st) < 0) {
-        rc = cb_error_sys(err, "open the folder");
-      } else {
-        w.top_dev = e.st.st_dev;
-        e.fd = fd;
-        rc = walk_dir(&w, &e, err);
-      }
-    }
-  } else if (!strcmp(name, ".")) {
-    cleanup_close int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &e.st) < 0) {
+    else if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
       rc = cb_error_sys(err, "open the folder");
-    } else {
-      w.top_dev = e.st.st_dev;
-      e.fd = fd;
-      rc = walk_dir(&w, &e, err);
-    }
+  } else if (!strcmp(name, ".")) {
+    if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+      rc = cb_error_sys(err, "open the folder");
   } else if (!cb_sr_name_ok(name)) {
     errno = EINVAL;
     rc = cb_error_sys(err, "walk `%s`", name);
@@ -444,16 +456,26 @@ int cb_sr_walk(int dirfd, const char *name, unsigned wflags, cb_sr_walk_fn fn, v
     rc = cb_error_sys(err, "stat `%s`", name);
   } else if (!S_ISDIR(e.st.st_mode)) {
     rc = fn(&e, CB_SR_VISIT_LEAF, data, err) < 0 ? -1 : 0;
-  } else {
-    cleanup_close int fd = cb_sr_openat_dir(dirfd, name);
-    if (fd < 0 || fstat(fd, &e.st) < 0) {
-      rc = cb_error_sys(err, "open `%s`", name);
+  } else if ((fd = cb_sr_openat_dir(dirfd, name)) < 0) {
+    rc = cb_error_sys(err, "open `%s`", name);
+  }
+  if (rc == 0 && fd >= 0) {
+    if (fstat(fd, &e.st) < 0) {
+      rc = cb_error_sys(err, "open `%s`", *name ? name : ".");
+      close(fd);
     } else {
       w.top_dev = e.st.st_dev;
-      e.fd = fd;
-      rc = walk_dir(&w, &e, err);
+      rc = enter_dir(&w, fd, name, 0, 0, &e.st, err);
+      if (rc == 0)
+        rc = walk_run(&w, err);
     }
   }
+  for (size_t i = 0; i < w.depth; i++) {
+    free(w.f[i].v);
+    free(w.f[i].names);
+  }
+  free(w.f);
+  cb_fdstack_release(&w.fds);
   free(w.path);
   return rc;
 }

@@ -73,7 +73,12 @@ int cb_write_file_atomic_at(int dirfd, const char *name, const void *data, size_
     snprintf(tmp, sizeof tmp, "%.*s/.%s.tmp.%d", (int)(slash - name), name, slash + 1, getpid());
   else
     snprintf(tmp, sizeof tmp, ".%s.tmp.%d", name, getpid());
-  cleanup_close int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  /* A new file, never through a symlink: a temporary name left by a killed writer with
+   * the same PID goes first. */
+  if (unlinkat(dirfd, tmp, 0) < 0 && errno != ENOENT)
+    return cb_error_sys(err, "remove `%s`", tmp);
+  cleanup_close int fd =
+      openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0)
     return cb_error_sys(err, "create `%s`", tmp);
   /* An exact modification time (not the file system's coarse clock), so that readers
@@ -143,66 +148,14 @@ int cb_mkdir_p(const char *path, mode_t mode, cb_error_t *err) {
   return 0;
 }
 
-static int rm_rf_fd(int dfd, dev_t dev, cb_error_t *err) {
-  cleanup_dir DIR *d = fdopendir(dfd);
-  if (!d) {
-    close(dfd);
-    return cb_error_sys(err, "opendir");
-  }
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-      continue;
-    if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
-      struct stat st;
-      if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-        if (errno == ENOENT)
-          continue;
-        return cb_error_sys(err, "stat `%s`", de->d_name);
-      }
-      if (S_ISDIR(st.st_mode)) {
-        if (st.st_dev != dev)
-          return cb_error_make(err, EBUSY, "refusing to remove mount point `%s`", de->d_name);
-        int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sub < 0)
-          return cb_error_sys(err, "open `%s`", de->d_name);
-        if (rm_rf_fd(sub, dev, err) < 0)
-          return cb_error_wrap(err, "%s", de->d_name);
-        if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-          return cb_error_sys(err, "rmdir `%s`", de->d_name);
-        continue;
-      }
-    }
-    if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
-      return cb_error_sys(err, "unlink `%s`", de->d_name);
-  }
-  return 0;
-}
-
-int cb_rm_rf_at(int dirfd, const char *name, cb_error_t *err) {
-  struct stat st;
-  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-    if (errno == ENOENT)
-      return 0;
-    return cb_error_sys(err, "stat `%s`", name);
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
-      return cb_error_sys(err, "unlink `%s`", name);
-    return 0;
-  }
-  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return cb_error_sys(err, "open `%s`", name);
-  if (rm_rf_fd(fd, st.st_dev, err) < 0)
-    return cb_error_wrap(err, "remove `%s`", name);
-  if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return cb_error_sys(err, "rmdir `%s`", name);
-  return 0;
-}
-
-int cb_rm_rf(const char *path, cb_error_t *err) {
-  return cb_rm_rf_at(AT_FDCWD, path, err);
+char *cb_path_abbrev(const char *path, size_t max) {
+  size_t n = strlen(path);
+  if (max < 16)
+    max = 16;
+  if (n <= max)
+    return xstrdup(path);
+  size_t head = (max - 3) / 2, tail = max - 3 - head;
+  return xasprintf("%.*s...%s", (int)head, path, path + n - tail);
 }
 
 int cb_random_id(char *buf, cb_error_t *err) {

@@ -3,9 +3,14 @@
 # small files, side by side with Docker on the same changes and with find and GNU tar on
 # the same tree. Tables go to build/bench/fs-*.md. Nothing is asserted.
 #
-#   N=100000 RUNS=5 COMMIT_RUNS=3 PARTS="diff export commit" tests/bench/fs.sh
+#   N=100000 RUNS=5 COMMIT_RUNS=3 PARTS="diff export commit deep" tests/bench/fs.sh
+#
+# "deep": a chain of DEEP (10,000) nested folders made by the container (fshostile deep),
+# diffed, exported and copied out: the walks keep few descriptors and a flat stack, and
+# what they cost per level (a diff or tar prints every level's full path, so the output
+# grows as the square of the depth).
 . "$(dirname "$0")/common.sh"
-PARTS=${PARTS:-diff export commit}
+PARTS=${PARTS:-diff export commit deep}
 want() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 N=${N:-100000}
 RUNS=${RUNS:-5}
@@ -94,3 +99,21 @@ cmds+=(--prepare "$PREP/running.sh" -n "crowbar commit (running: copied)"
 [ "$HAVE_DOCKER" = 1 ] && cmds+=(--prepare "$PREP/docker.sh" -n "docker commit (stopped)"
   "docker commit -c 'LABEL cbbench=1' cbbench-fsc-$N_OF >/dev/null")
 if want commit; then bench fs-commit -r "$COMMIT_RUNS" "${cmds[@]}"; fi
+
+# ---- deep trees -----------------------------------------------------------------------
+if want deep; then
+DEEP=${DEEP:-10000}
+crowbar rm -f fsdeep >/dev/null 2>&1 || true
+if crowbar run --name fsdeep busybox fshostile deep /deep "$DEEP" 2>/dev/null; then
+  ddest="$BENCH_ROOT/deepcopy"
+  bench fs-deep -w 1 -r "$RUNS" \
+    -n "crowbar diff (depth $DEEP)" "crowbar diff fsdeep >/dev/null" \
+    -n "crowbar export | cat (depth $DEEP)" "crowbar export fsdeep | cat >/dev/null" \
+    -n "crowbar cp CTR:/deep - | cat (depth $DEEP)" "crowbar cp fsdeep:/deep - | cat >/dev/null"
+  # Removing the copy between runs is not timed (minutes on a disk with online discard).
+  bench fs-deep-cp -w 0 -r "$COMMIT_RUNS" --prepare "rm -rf $ddest" \
+    -n "crowbar cp CTR:/deep DIR (depth $DEEP)" "crowbar cp fsdeep:/deep $ddest"
+else
+  echo "deep: the image has no fshostile (make build/tests/helpers/fshostile, then rebuild the fixture)"
+fi
+fi

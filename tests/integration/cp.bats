@@ -372,3 +372,49 @@ PY
   [ "$in" -gt 0 ] && [ "$out" -gt 0 ]
   host_untouched
 }
+
+@test "hostile: a container swapping the nodes cp makes for symlinks to a host file (8 fresh containers)" {
+  # Right after cp makes a FIFO (or device node, or symlink) under its temporary name or
+  # its own, the container (fshostile swapnodes, on inotify) renames a symlink to a host
+  # file over it: cp must then never chmod, chown or touch the host file. A fresh
+  # container's first copy is slow enough that the swap often wins the race.
+  local victim=/tmp/crowbar-cp-victim-$$
+  echo victim >"$victim"
+  chmod 0644 "$victim"
+  touch -d @1000000000 "$victim"
+  mkfifo -m 0600 fifo
+  chmod 0606 fifo
+  mkdir t && mkfifo -m 0600 t/fifo && chmod 0606 t/fifo
+  local i
+  for i in $(seq 8); do
+    crowbar run -d --name swap$i busybox sh -c "mkdir /w && exec fshostile swapnodes /w $victim" >/dev/null
+    wait_logs swap$i watching
+    crowbar cp fifo swap$i:/w/f 2>/dev/null || true
+    crowbar cp t swap$i:/w/ 2>/dev/null || true
+    crowbar rm -f swap$i >/dev/null
+    if [ "$(stat -c '%a %Y' "$victim")" != "644 1000000000" ]; then
+      echo "round $i changed the host's file: $(stat -c '%a %Y' "$victim")"
+      rm -f "$victim"
+      return 1
+    fi
+  done
+  rm -f "$victim"
+}
+
+@test "hostile: PID 1 in a chroot jail; cp still reads and writes the container's root" {
+  crowbar run -d --name jailed busybox sh -c \
+    'mkdir -p /jail/etc && echo jail >/jail/marker && echo real >/marker && exec fshostile jail /jail' >/dev/null
+  wait_logs jailed jailed
+  [ "$(crowbar cp jailed:/marker - | tar -xOf -)" = real ]
+  echo in >in
+  crowbar cp in jailed:/in
+  mkdir t && echo tarred >t/tarred
+  tar -cf - -C t . | crowbar cp - jailed:/
+  # export shows the container's root: both copies are there, not in the jail.
+  crowbar export jailed | tar -tf - >list
+  grep -qx in list
+  grep -qx tarred list
+  run grep -E '^jail/(in|tarred)$' list
+  [ "$status" -eq 1 ]
+  crowbar rm -f jailed >/dev/null
+}

@@ -172,6 +172,52 @@ os.setxattr(sys.argv[1] + "/tmp/xa", "security.capability",
   [[ "$output" == Error:* ]]
 }
 
+@test "export -o: a device, a FIFO or a socket is written into, never replaced" {
+  local d="$BATS_TEST_TMPDIR"
+  # A character device: a private /dev/null, which a rename would turn into a file.
+  mknod "$d/null" c 1 3
+  crowbar export -o "$d/null" kinds
+  [ -c "$d/null" ]
+  [ "$(stat -c '%t:%T' "$d/null")" = 1:3 ]
+  # A FIFO, read by someone else.
+  mkfifo "$d/fifo"
+  timeout 60 cat "$d/fifo" >"$d/fromfifo" 3>&- &
+  crowbar export -o "$d/fifo" kinds
+  wait
+  [ -p "$d/fifo" ]
+  tar -tf "$d/fromfifo" | grep -qx tmp/x
+  # /dev/stdout when stdout is a socket (a service manager's journal).
+  python3 - <<'PY'
+import socket, subprocess, sys
+a, b = socket.socketpair()
+p = subprocess.Popen(["crowbar", "export", "-o", "/dev/stdout", "kinds"], stdout=b)
+b.close()
+data = b""
+while True:
+    chunk = a.recv(1 << 16)
+    if not chunk:
+        break
+    data += chunk
+sys.exit(0 if p.wait() == 0 and b"tmp/x" in data else 1)
+PY
+  # Nothing else was made beside them.
+  [ "$(ls -A "$d" | sort | tr '\n' ' ')" = "fifo fromfifo null " ]
+}
+
+@test "export -o: through a symlink the file it names is replaced, the link stays; a folder is refused" {
+  local d="$BATS_TEST_TMPDIR"
+  echo old >"$d/k.tar"
+  ln -s k.tar "$d/link"
+  crowbar export -o "$d/link" kinds
+  [ -L "$d/link" ]
+  [ "$(readlink "$d/link")" = k.tar ]
+  tar -tf "$d/k.tar" | grep -qx tmp/x
+  run crowbar export -o "$d" kinds
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"Is a directory"* ]]
+  [ "$(ls -A "$d" | sort | tr '\n' ' ')" = "k.tar link " ]
+}
+
 @test "export: a full disk or a closed pipe is an error (exit 1)" {
   run sh -c 'crowbar export kinds >/dev/full'
   [ "$status" -eq 1 ]

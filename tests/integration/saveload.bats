@@ -230,6 +230,21 @@ EOF
   crowbar save -o /dev/null busybox
 }
 
+@test "save: -o into a device, never over it; through a symlink, onto the file it names" {
+  local d="$BATS_TEST_TMPDIR"
+  mknod "$d/null" c 1 3
+  crowbar save -o "$d/null" busybox
+  [ -c "$d/null" ]
+  [ "$(stat -c '%t:%T' "$d/null")" = 1:3 ]
+  echo old >"$d/img.tar"
+  ln -s img.tar "$d/link"
+  crowbar save -o "$d/link" busybox
+  [ -L "$d/link" ]
+  [ "$(readlink "$d/link")" = img.tar ]
+  tar -tf "$d/img.tar" manifest.json
+  [ "$(ls -A "$d" | sort | tr '\n' ' ')" = "img.tar link null " ]
+}
+
 @test "save: a corrupt layer in the store fails the save and leaves no file" {
   crowbar save -o "$BATS_TEST_TMPDIR/bb.tar" busybox:latest
   fresh_root

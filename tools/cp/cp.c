@@ -10,28 +10,19 @@
  *   cp CTR:SRC -      the same source, as a tar stream on stdout;
  *   cp SRC CTR:DEST   DEST's folder resolved in the root, symlinks followed inside it;
  *   cp - CTR:DEST     a tar stream on stdin (decompressed here, on the host side),
- *                     extracted by a child chrooted into the container's root, with
- *                     execve denied by seccomp (no program, no library of the container
- *                     can run in it: CVE-2019-14271). */
+ *                     extracted by this process into DEST's descriptor one name at a time
+ *                     (copy.h's cb_copy_untar): no chroot, no program and no library of
+ *                     the container is ever involved (CVE-2019-14271), and no symlink or
+ *                     magic link of the container is ever followed below DEST. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-#include <archive.h>
-#include <archive_entry.h>
 
 #include "cp.h"
 #include "crowbar/archive.h"
@@ -328,159 +319,6 @@ static int open_extract_dir(int rootfd, const struct cp_opts *o, const char *dir
   return path_error(err, errno, "lstat", dir);
 }
 
-/* A seccomp filter that fails execve and execveat with EPERM. */
-static int deny_exec(void) {
-#if defined(__x86_64__)
-#define CP_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define CP_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#endif
-#ifdef CP_AUDIT_ARCH
-  struct sock_filter f[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, CP_AUDIT_ARCH, 1, 0),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      /* x32 system calls (nr | 0x40000000 on x86_64) are refused outright. */
-      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 2, 0),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 1, 0),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execveat, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-  };
-  struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-    return -1;
-  return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
-#else
-  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-#endif
-}
-
-/* The child: chrooted into the container's root, in the destination folder, it extracts
- * the plain tar it reads from fd. Errors go to errfd as one line. */
-static void __attribute__((noreturn))
-extract_child(int rootfd, int dirfd, int fd, int errfd, bool keep_owner) {
-  cb_error_t e = NULL;
-  if (fchdir(rootfd) < 0 || chroot(".") < 0) {
-    cb_error_sys(&e, "enter the container's root");
-  } else if (fchdir(dirfd) < 0) {
-    cb_error_sys(&e, "enter the destination folder");
-  } else if (deny_exec() < 0) {
-    cb_error_sys(&e, "seccomp");
-  } else {
-    struct cb_extract x = {.flags = keep_owner ? 0 : CB_EXTRACT_NO_OWNER, .tee_fd = -1};
-    cb_archive_extract_fd(fd, ".", &x, &e);
-  }
-  if (e) {
-    const char *t = cb_error_text(e);
-    if (cb_write_all(errfd, t, strlen(t)) < 0)
-      _exit(2);
-    _exit(1);
-  }
-  _exit(0);
-}
-
-/* Decompress the stream on in (any compression libarchive knows, or none) into out, on
- * the host side: a decompressor that runs a program (lrzip, lzop...) runs the host's. */
-static int pump_decompressed(int in, int out, cb_error_t *err) {
-  struct archive *a = archive_read_new();
-  if (!a)
-    oom();
-  archive_read_support_filter_all(a);
-  archive_read_support_format_raw(a);
-  archive_read_support_format_empty(a);
-  int rc = 0;
-  struct archive_entry *e;
-  if (archive_read_open_fd(a, in, 256 * 1024) != ARCHIVE_OK) {
-    rc = cb_error_make(err, 0, "invalid input: %s", archive_error_string(a));
-  } else {
-    int r = archive_read_next_header(a, &e);
-    if (r == ARCHIVE_OK || r == ARCHIVE_WARN) {
-      static char buf[256 * 1024];
-      for (;;) {
-        la_ssize_t n = archive_read_data(a, buf, sizeof buf);
-        if (n == 0)
-          break;
-        if (n < 0) {
-          if (n == ARCHIVE_WARN || n == ARCHIVE_RETRY)
-            continue;
-          rc = cb_error_make(err, 0, "invalid input: %s", archive_error_string(a));
-          break;
-        }
-        if (cb_write_all(out, buf, (size_t)n) < 0) {
-          if (errno != EPIPE)
-            rc = cb_error_sys(err, "write to the extraction");
-          break; /* EPIPE: the child stopped; it says why */
-        }
-      }
-    } else if (r != ARCHIVE_EOF) {
-      rc = cb_error_make(err, 0, "invalid input: %s", archive_error_string(a));
-    }
-  }
-  archive_read_free(a);
-  return rc;
-}
-
-static int tar_in(int rootfd, int dirfd, bool keep_owner, cb_error_t *err) {
-  int data[2], ep[2];
-  if (pipe2(data, O_CLOEXEC) < 0)
-    return cb_error_sys(err, "pipe");
-  if (pipe2(ep, O_CLOEXEC) < 0) {
-    close(data[0]);
-    close(data[1]);
-    return cb_error_sys(err, "pipe");
-  }
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(data[0]);
-    close(data[1]);
-    close(ep[0]);
-    close(ep[1]);
-    return cb_error_sys(err, "fork");
-  }
-  if (pid == 0) {
-    close(data[1]);
-    close(ep[0]);
-    extract_child(rootfd, dirfd, data[0], ep[1], keep_owner);
-  }
-  close(data[0]);
-  close(ep[1]);
-  cb_error_t perr = NULL;
-  pump_decompressed(STDIN_FILENO, data[1], &perr);
-  close(data[1]);
-  char msg[1024];
-  size_t len = 0;
-  for (;;) {
-    ssize_t n = read(ep[0], msg + len, sizeof msg - 1 - len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    len += (size_t)n;
-    if (len == sizeof msg - 1)
-      break;
-  }
-  msg[len] = '\0';
-  close(ep[0]);
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) {
-      cb_error_release(&perr);
-      return cb_error_sys(err, "wait for the extraction");
-    }
-  if (perr) {
-    *err = perr;
-    return -1;
-  }
-  if (len > 0)
-    return cb_error_make(err, 0, "%s", msg);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return cb_error_make(err, 0, "the extraction failed (status %d)", status);
-  return 0;
-}
-
 static int copy_in(const struct cb_ctx *ctx, const struct cp_opts *o, cb_error_t *err) {
   cleanup_container struct cb_container *c = NULL;
   cleanup_rootfs struct cb_rootfs r = CB_ROOTFS_INIT;
@@ -522,8 +360,13 @@ static int copy_in(const struct cb_ctx *ctx, const struct cp_opts *o, cb_error_t
   cleanup_close int dirfd = open_extract_dir(r.fd, o, dir, err);
   if (dirfd < 0 || check_writable(c, r.fd, dirfd, err) < 0)
     return -1;
-  if (from_tar)
-    return tar_in(r.fd, dirfd, o->archive, err);
+  if (from_tar) {
+    struct cb_copy cc = {
+        .flags = o->archive ? CB_COPY_KEEP_OWNER : 0,
+        .dst_dir_display = dir,
+    };
+    return cb_copy_untar(STDIN_FILENO, dirfd, &cc, err);
+  }
   struct cb_copy cc = {
       .flags = o->archive ? CB_COPY_KEEP_OWNER : CB_COPY_CHOWN,
       .uid = 0,

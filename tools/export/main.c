@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "crowbar/archive.h"
 #include "crowbar/cleanup.h"
 #include "crowbar/container.h"
+#include "crowbar/outfile.h"
 #include "crowbar/rootfs.h"
 #include "crowbar/util.h"
 #include "crowbar/verb.h"
@@ -28,13 +28,15 @@ static void usage(FILE *out) {
         "Write the container's whole filesystem, as the container sees it, as a tar\n"
         "archive to stdout (or a file); running, paused or stopped.\n\n"
         "Options:\n"
-        "  -o, --output FILE   write to FILE (made whole or not at all) instead of stdout\n"
+        "  -o, --output FILE   write to FILE instead of stdout: a regular file is made\n"
+        "                      whole or not at all, a device, FIFO or socket written into\n"
         "  -h, --help          show this help\n\n"
         "See crowbar-export(1).\n",
         out);
 }
 
-/* ---- the temporary output file: removed on any failure, signals included ---------------- */
+/* ---- the output file (outfile.h): a temporary one removed on any failure, signals
+ * included ---------------------------------------------------------------------------- */
 
 static char tmp_path[PATH_MAX];
 
@@ -45,50 +47,28 @@ static void on_signal(int sig) {
   raise(sig);
 }
 
-static int open_output(const char *path, cb_error_t *err) {
-  cleanup_free char *copy = xstrdup(path);
-  cleanup_free char *copy2 = xstrdup(path);
-  const char *dir = dirname(copy);
-  const char *base = basename(copy2);
-  if (snprintf(tmp_path, sizeof tmp_path, "%s/.%s.tmp-XXXXXX", dir, base) >= (int)sizeof tmp_path)
-    return cb_error_make(err, ENAMETOOLONG, "open %s", path);
+static int open_output(struct cb_outfile *o, const char *path, cb_error_t *err) {
   static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
   for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
     signal(sigs[i], on_signal);
-  int fd = mkostemp(tmp_path, O_CLOEXEC);
-  if (fd < 0) {
+  if (cb_outfile_open(o, path, err) < 0)
+    return -1;
+  if (o->tmp && snprintf(tmp_path, sizeof tmp_path, "%s", o->tmp) >= (int)sizeof tmp_path) {
+    cb_outfile_abort(o);
     tmp_path[0] = '\0';
-    return cb_error_sys(err, "open %s", path);
+    return cb_error_make(err, ENAMETOOLONG, "open %s", path);
   }
-  /* The mode a plain create would give (mkostemp makes 0600). */
-  mode_t um = umask(0);
-  umask(um);
-  if (fchmod(fd, 0666 & ~um) < 0) {
-    close(fd);
-    unlink(tmp_path);
-    tmp_path[0] = '\0';
-    return cb_error_sys(err, "chmod %s", path);
-  }
-  return fd;
+  return o->fd;
 }
 
-static int finish_output(int fd, const char *path, bool ok, cb_error_t *err) {
-  if (ok && fsync(fd) < 0 && errno != EINVAL) {
-    ok = false;
-    cb_error_sys(err, "write %s", path);
-  }
-  if (close(fd) < 0 && ok) {
-    ok = false;
-    cb_error_sys(err, "write %s", path);
-  }
-  if (ok && rename(tmp_path, path) < 0) {
-    ok = false;
-    cb_error_sys(err, "rename to %s", path);
-  }
-  if (!ok)
-    unlink(tmp_path);
+static int finish_output(struct cb_outfile *o, bool ok, cb_error_t *err) {
+  int rc = 0;
+  if (ok)
+    rc = cb_outfile_commit(o, err);
+  else
+    cb_outfile_abort(o);
   tmp_path[0] = '\0';
-  return ok ? 0 : -1;
+  return ok ? rc : -1;
 }
 
 /* ---- progress on a terminal ------------------------------------------------------------- */
@@ -167,7 +147,8 @@ int main(int argc, char **argv) {
   cb_ignore_sigpipe();
   int ret = 0;
   int out = STDOUT_FILENO;
-  if (output && (out = open_output(output, &err)) < 0) {
+  struct cb_outfile of = CB_OUTFILE_INIT;
+  if (output && (out = open_output(&of, output, &err)) < 0) {
     cb_error_print(&err);
     cb_ctx_release(&ctx);
     return 1;
@@ -176,7 +157,7 @@ int main(int argc, char **argv) {
   int rc = export(&ctx, argv[optind], out, progress, &err);
   if (output) {
     cb_error_t e2 = NULL;
-    if (finish_output(out, output, rc == 0, rc == 0 ? &err : &e2) < 0)
+    if (finish_output(&of, rc == 0, rc == 0 ? &err : &e2) < 0)
       rc = -1;
     cb_error_release(&e2);
   }

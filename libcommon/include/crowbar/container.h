@@ -159,7 +159,10 @@ static inline bool cb_container_is_running(const struct cb_container *c) {
 /* Remove a container's record and all it owns (folder with upper/work/log, name, runtime
  * folder, cgroup). The caller holds the container's lock and knows it does not run. The
  * record disappears atomically (renamed aside first), so a killed removal leaves no
- * half-container in listings. */
+ * half-container in listings (and the sweep collects the rest). The files go whatever
+ * the depth of their trees, the record last: when some cannot go (a mount point below
+ * them), the folder is renamed back, so the container is listed again, with its name,
+ * and can be removed once the cause is gone. */
 int cb_container_destroy(const struct cb_ctx *ctx, struct cb_container *c, cb_error_t *err);
 /* destroy in two steps: unlist (the record renamed aside, the name released; under the
  * lock), then purge (cgroup, runtime folder, files; may run after the lock is gone, and a
@@ -170,7 +173,7 @@ int cb_container_purge(const struct cb_ctx *ctx, const char *id, cb_error_t *err
 /* Remove what killed commands left behind: containers/.tmp-ID (a create that never
  * finished) and containers/.rm-ID (a removal that never finished), with their name
  * reservations. Creators and removers hold the ID's lock, so a folder whose lock is free
- * has no owner left. */
+ * has no owner left. What cannot be removed now is tried again by the next sweep. */
 void cb_container_sweep(const struct cb_ctx *ctx);
 
 /* Docker's ps STATUS ("Up 5 minutes", "Exited (137) 3 seconds ago", ...). */

@@ -54,6 +54,18 @@ struct cb_copy {
 int cb_copy_tree(int srcdirfd, const char *srcname, int dstdirfd, const char *dstname,
                  struct cb_copy *c, cb_error_t *err);
 
+/* Extract the tar stream readable from in (any compression libarchive reads, decompressed
+ * in this process) into the folder dstdirfd with the same rules: what `docker cp -
+ * CTR:DIR` does, without a chrooted child, since nothing is ever looked up by a path
+ * string below dstdirfd (copytar.c). Owners come from the archive with
+ * CB_COPY_KEEP_OWNER, else the files are the caller's; c->dst_dir_display names dstdirfd
+ * in messages; c->entries and c->bytes count what was extracted. */
+int cb_copy_untar(int in, int dstdirfd, struct cb_copy *c, cb_error_t *err);
+
+/* chmod through any descriptor, O_PATH ones included (a symlink's is refused: EOPNOTSUPP):
+ * the node the descriptor holds, never a name looked up again. */
+int cb_copy_chmod_fd(int fd, mode_t mode);
+
 /* Copy the data of one open regular file to another, streaming (copy_file_range, else
  * read/write). Returns the bytes copied, or -1 with errno. */
 int64_t cb_copy_data(int in, int out);

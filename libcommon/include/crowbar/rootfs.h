@@ -8,7 +8,9 @@
  * descriptor does.
  *
  * Running or paused container (its PID 1 alive, checked against its start time through a
- * pidfd, so a recycled PID is never entered):
+ * pidfd, so a recycled PID is never entered), from the root of its mount namespace (setns
+ * on the pidfd), never PID 1's own root (/proc/PID/root), which PID 1 may have moved into
+ * a jail with chroot(2):
  *   - by default, a non-recursive clone of the container's root mount
  *     (open_tree(OPEN_TREE_CLONE) done inside its mount namespace, then back to ours):
  *     the very overlay superblock the container uses, so reads see its writes at once and
@@ -17,9 +19,10 @@
  *     /etc/hosts, volumes) are in it: under them one sees what the overlay holds, i.e. the
  *     init layer's stubs (empty /proc, /sys, /etc/hosts...), exactly what `docker export`
  *     archives. A read-only container (--read-only) gives a read-only tree.
- *   - with CB_ROOTFS_MOUNTS, /proc/PID/root: the container's whole mount tree (volumes,
- *     /proc, /dev...). Walkers must then stay on one mount (see archive.h) unless they
- *     mean to cross; paths must be resolved with RESOLVE_IN_ROOT.
+ *   - with CB_ROOTFS_MOUNTS, the namespace's root as a path in that namespace: the
+ *     container's whole mount tree (volumes, /proc, /dev...). Walkers must then stay on
+ *     one mount (see archive.h) unless they mean to cross; paths must be resolved with
+ *     RESOLVE_IN_ROOT.
  * Stopped or created container: a private overlay of its layers, made with the new mount
  * API (fsopen/fsmount: a detached mount, never attached to any tree); read-only it is
  * lowerdir=UPPER:LOWER... (the upper dir read as the top lower layer: whiteouts and opaque
@@ -52,14 +55,14 @@
 
 enum {
   CB_ROOTFS_WRITABLE = 1u << 0, /* writes land in the container's upper dir */
-  CB_ROOTFS_MOUNTS = 1u << 1,   /* running: the whole mount tree (/proc/PID/root) */
+  CB_ROOTFS_MOUNTS = 1u << 1,   /* running: the whole mount tree of its namespace */
   CB_ROOTFS_LAYERS = 1u << 2,   /* stopped, read-only: the layers, for a union walk */
 };
 
 enum cb_rootfs_kind {
   CB_ROOTFS_CLOSED,
   CB_ROOTFS_LIVE,    /* a clone of the running container's root mount */
-  CB_ROOTFS_TREE,    /* /proc/PID/root of the running container (CB_ROOTFS_MOUNTS) */
+  CB_ROOTFS_TREE,    /* the running container's whole mount tree (CB_ROOTFS_MOUNTS) */
   CB_ROOTFS_PRIVATE, /* a private overlay of a stopped container's layers */
   CB_ROOTFS_UNION,   /* a stopped container's layers, not mounted (layers, nlayers) */
 };

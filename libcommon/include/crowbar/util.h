@@ -27,7 +27,8 @@ int cb_write_all(int fd, const void *buf, size_t len);
 int cb_write_string(const char *path, const char *s, cb_error_t *err);
 /* mkdir -p with mode; existing directories are fine. */
 int cb_mkdir_p(const char *path, mode_t mode, cb_error_t *err);
-/* rm -rf under dirfd; missing is fine; never crosses mount points. */
+/* rm -rf under dirfd; missing is fine; never crosses mount points; any depth, at most
+ * CB_FDSTACK_MAX_OPEN descriptors (rmtree.c). */
 int cb_rm_rf_at(int dirfd, const char *name, cb_error_t *err);
 int cb_rm_rf(const char *path, cb_error_t *err);
 
@@ -37,6 +38,10 @@ char *cb_path_clean(const char *name);
 /* The same for a path inside a root, as filepath.Clean treats a rooted path: ".." at the
  * top stays at the top, never NULL; the root itself is "". */
 char *cb_path_clean_in_root(const char *name);
+
+/* A path for a message: as it is up to max bytes, else its first and last bytes around
+ * "...", max in all (a 100,000-level path is 200 kB). Malloc'd. */
+char *cb_path_abbrev(const char *path, size_t max);
 
 /* Random lower-case hex id of CB_ID_LEN characters, into buf[CB_ID_LEN + 1]. */
 int cb_random_id(char *buf, cb_error_t *err);
