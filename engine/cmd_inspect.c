@@ -166,7 +166,7 @@ int cmd_inspect(int argc, char **argv) {
   enum kind kind = ANY;
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":f:h", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, ":f:h", longopts, NULL)) != -1) {
     switch (c) {
     case 'f': format = optarg; break;
     case OPT_TYPE:
@@ -182,7 +182,7 @@ int cmd_inspect(int argc, char **argv) {
       }
       break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: cb_opt_error("inspect", argv, c); return 1;
+    default: return cb_opt_error("inspect", argv, c);
     }
   }
   if (optind >= argc) {
@@ -193,9 +193,11 @@ int cmd_inspect(int argc, char **argv) {
   cb_error_t err = NULL;
   struct cb_template *tmpl = NULL;
   if (format && *format) {
+    /* Docker's inspect: "Template parsing error: ...", status 64 (EX_USAGE). */
     if (cb_template_parse(!strcmp(format, "json") ? "{{json .}}" : format, &tmpl, &err) < 0) {
+      cb_error_wrap(&err, "Template parsing error");
       cb_error_print(&err);
-      return 1;
+      return 64;
     }
   }
   struct cb_ctx ctx;

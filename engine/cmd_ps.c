@@ -611,7 +611,7 @@ int cmd_ps(int argc, char **argv) {
   cb_error_t err = NULL;
   int c, ret = 1;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":af:n:lqh", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, ":af:n:lqh", longopts, NULL)) != -1) {
     switch (c) {
     case 'a': po.all = true; break;
     case 'f':
@@ -634,10 +634,7 @@ int cmd_ps(int argc, char **argv) {
       usage(stdout);
       ret = 0;
       goto out;
-    default:
-      cb_opt_error("ps", argv, c);
-      filters_free(&po.fs);
-      return 1;
+    default: filters_free(&po.fs); return cb_opt_error("ps", argv, c);
     }
   }
   if (optind < argc) {

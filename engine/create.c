@@ -24,8 +24,6 @@
 #include "crowbar/util.h"
 #include "engine.h"
 
-#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
 enum {
   OPT_RM = CHAR_MAX + 1,
   OPT_NAME,
@@ -234,7 +232,7 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
   optind = 1;
   opterr = 0;
   const char *shortopts = is_run ? "+:dite:w:u:v:h:m:" : "+:ite:w:u:v:h:m:";
-  while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
     switch (c) {
     case 'd':
       if (!is_run)
@@ -540,13 +538,21 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
   if (cb_strv_len(full) == 0)
     return cb_error_make(err, 0, "No command specified");
 
-  cleanup_strv char **env = cb_json_get_strv(icfg, "Env");
-  if (!cb_env_get(env, "PATH"))
-    cb_env_set(&env, DEFAULT_PATH);
+  /* Config.Env as Docker's daemon merges it: the user's variables first, then the image's
+   * that the user did not set. No default PATH and no TERM: those are the process's
+   * (cb_env_for_process), not the record's, nor a committed image's. */
+  cleanup_strv char **env = NULL;
   for (char **p = o->env; p && *p; p++)
     cb_env_set(&env, *p);
-  if (o->tty && !cb_env_get(env, "TERM"))
-    cb_env_set(&env, "TERM=xterm");
+  cleanup_strv char **ienv = cb_json_get_strv(icfg, "Env");
+  for (char **p = ienv; p && *p; p++) {
+    size_t kl = strcspn(*p, "=");
+    bool set = false;
+    for (char **q = env; q && *q && !set; q++)
+      set = !strncmp(*q, *p, kl) && ((*q)[kl] == '=' || !(*q)[kl]);
+    if (!set)
+      cb_strv_append(&env, *p);
+  }
 
   if (cb_caps_validate(o->cap_add, err) < 0 || cb_caps_validate(o->cap_drop, err) < 0)
     return -1;

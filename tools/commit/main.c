@@ -139,7 +139,7 @@ int main(int argc, char **argv) {
   bool pause = true;
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":a:c:m:p::h", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, ":a:c:m:p::h", longopts, NULL)) != -1) {
     switch (c) {
     case 'a': o.author = optarg; break;
     case 'c': cb_strv_append(&changes, optarg); break;
@@ -156,7 +156,7 @@ int main(int argc, char **argv) {
       }
       break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: cb_opt_error("commit", argv, c); return 1;
+    default: return cb_opt_error("commit", argv, c);
     }
   }
   if (argc - optind < 1 || argc - optind > 2) {
