@@ -120,3 +120,30 @@ all_verbs() {
     [ "$(docker inspect -f '{{json .Config.Env}}' ev0)" = 'null' ]
   fi
 }
+
+@test "compat: -c takes HEALTHCHECK NONE and refuses STOPSIGNAL, as Docker 20.10" {
+  local id
+  id=$(crowbar create busybox true)
+  crowbar commit -c 'HEALTHCHECK NONE' "$id" hc >/dev/null
+  [ "$(crowbar inspect -f '{{json .Config.Healthcheck}}' hc)" = '{"Test":["NONE"]}' ]
+  crowbar commit -c 'HEALTHCHECK --interval=5s --retries=3 CMD wget -q localhost' "$id" hc2 >/dev/null
+  [ "$(crowbar inspect -f '{{json .Config.Healthcheck}}' hc2)" = \
+    '{"Test":["CMD-SHELL","wget -q localhost"],"Interval":5000000000,"Retries":3}' ]
+  run crowbar commit -c 'STOPSIGNAL SIGINT' "$id" ss
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"stopsignal is not a valid change command"* ]]
+  run crowbar import -c 'STOPSIGNAL SIGINT' "$(fixture_rootfs)" ss
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"stopsignal is not a valid change command"* ]]
+  if [ "$DOCKER_OK" = 1 ]; then
+    id=$(docker create --network none busybox true)
+    docker commit -c 'HEALTHCHECK NONE' "$id" hc >/dev/null
+    [ "$(docker inspect -f '{{json .Config.Healthcheck}}' hc)" = '{"Test":["NONE"]}' ]
+    docker commit -c 'HEALTHCHECK --interval=5s --retries=3 CMD wget -q localhost' "$id" hc2 >/dev/null
+    [ "$(docker inspect -f '{{json .Config.Healthcheck}}' hc2)" = \
+      '{"Test":["CMD-SHELL","wget -q localhost"],"Interval":5000000000,"Retries":3}' ]
+    run docker commit -c 'STOPSIGNAL SIGINT' "$id" ss
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"stopsignal is not a valid change command"* ]]
+  fi
+}
