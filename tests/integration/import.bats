@@ -145,7 +145,7 @@ EOF
   run crowbar import a b c
   [ "$status" -eq 1 ]
   run crowbar import --bogus x
-  [ "$status" -eq 1 ]
+  [ "$status" -eq 125 ]
   [[ "$output" == *"See 'crowbar import --help'."* ]]
   run crowbar import --help
   [ "$status" -eq 0 ]
