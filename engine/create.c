@@ -704,8 +704,15 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     cb_json_set_bool(cfg, "Tty", o->tty);
     cb_json_set_bool(cfg, "OpenStdin", o->interactive);
     cb_json_set_bool(cfg, "StdinOnce", o->interactive && !o->detach);
+    /* The image's EXPOSE and HEALTHCHECK are the container's, as in Docker. */
+    json_object *eports = cb_json_get(icfg, "ExposedPorts");
+    if (json_object_is_type(eports, json_type_object) && json_object_object_length(eports))
+      json_object_object_add(cfg, "ExposedPorts", sorted_copy(eports));
     cb_json_set_strv(cfg, "Env", env);
     cb_json_set_strv(cfg, "Cmd", cmd);
+    json_object *health = cb_json_get(icfg, "Healthcheck");
+    if (json_object_is_type(health, json_type_object))
+      json_object_object_add(cfg, "Healthcheck", json_object_get(health));
     cb_json_set_str(cfg, "Image", o->image);
     json_object *vols = cb_json_get(icfg, "Volumes");
     json_object_object_add(cfg, "Volumes", vols ? json_object_get(vols) : NULL);

@@ -504,19 +504,48 @@ struct cb_template {
 struct val {
   json_object *j;
   bool missing;
+  const struct cb_gotype *t; /* its Go type, when the data has one (typed execution) */
 };
 
 static struct val v_ref(json_object *j) {
-  return (struct val){json_object_get(j), false};
+  return (struct val){json_object_get(j), false, NULL};
 }
 static struct val v_own(json_object *j) {
-  return (struct val){j, false};
+  return (struct val){j, false, NULL};
 }
 static struct val v_missing(void) {
-  return (struct val){NULL, true};
+  return (struct val){NULL, true, NULL};
 }
 static struct val v_copy(struct val v) {
-  return (struct val){json_object_get(v.j), v.missing};
+  return (struct val){json_object_get(v.j), v.missing, v.t};
+}
+
+/* The type a pointer points to (the type itself otherwise). */
+static const struct cb_gotype *go_deref(const struct cb_gotype *t) {
+  while (t && t->kind == CB_GO_PTR && t->elem)
+    t = t->elem;
+  return t;
+}
+
+/* The type of field NAME of a value of type t (a struct's field, a map's element), or NULL. */
+static const struct cb_gotype *go_field(const struct cb_gotype *t, const char *name) {
+  t = go_deref(t);
+  if (!t)
+    return NULL;
+  if (t->kind == CB_GO_MAP)
+    return t->elem;
+  if (t->kind != CB_GO_STRUCT)
+    return NULL;
+  for (const struct cb_gofield *f = t->fields; f && f->name; f++)
+    if (!strcmp(f->name, name))
+      return f->type;
+  return NULL;
+}
+
+/* The type of an element of a slice or map of type t, or NULL. */
+static const struct cb_gotype *go_elem(const struct cb_gotype *t) {
+  t = go_deref(t);
+  return t && (t->kind == CB_GO_SLICE || t->kind == CB_GO_MAP) ? t->elem : NULL;
 }
 static void v_put(struct val *v) {
   json_object_put(v->j);
@@ -593,13 +622,55 @@ static void print_number(struct buf *b, json_object *j) {
   buf_adds(b, num);
 }
 
-/* Go's fmt %v of a decoded JSON value. top: a nil at the top prints "<no value>". */
+/* The zero value of a Go type, as fmt prints it: what a field that JSON leaves out or
+ * holds as null prints in Docker's structs (nil slice [], nil map map[], nil pointer <nil>). */
+static bool print_zero(struct buf *b, const struct cb_gotype *t) {
+  switch (t ? t->kind : CB_GO_ANY) {
+  case CB_GO_PTR: buf_adds(b, "<nil>"); return true;
+  case CB_GO_SLICE: buf_adds(b, "[]"); return true;
+  case CB_GO_MAP: buf_adds(b, "map[]"); return true;
+  case CB_GO_EMPTY: buf_adds(b, "{}"); return true;
+  case CB_GO_STRING: return true;
+  case CB_GO_INT: buf_adds(b, "0"); return true;
+  case CB_GO_BOOL: buf_adds(b, "false"); return true;
+  default: return false;
+  }
+}
+
+static void print_val(struct buf *b, struct val v, bool top);
+
+/* A struct whose fields the type lists in full: Go's {v1 v2 ...}. */
+static void print_struct(struct buf *b, json_object *j, const struct cb_gotype *t) {
+  buf_addc(b, '{');
+  for (const struct cb_gofield *f = t->fields; f && f->name; f++) {
+    if (f != t->fields)
+      buf_addc(b, ' ');
+    json_object *c = NULL;
+    json_object_object_get_ex(j, f->name, &c);
+    print_val(b, (struct val){c, false, f->type}, false);
+  }
+  buf_addc(b, '}');
+}
+
+/* Go's fmt %v of a decoded JSON value. top: a nil at the top prints "<no value>". With a
+ * type (typed execution), as fmt prints Docker's structs. */
 static void print_val(struct buf *b, struct val v, bool top) {
   if (v.missing || !v.j) {
+    if (!v.missing && print_zero(b, v.t))
+      return;
     buf_adds(b, top || v.missing ? "<no value>" : "<nil>");
     return;
   }
   json_object *j = v.j;
+  const struct cb_gotype *t = go_deref(v.t);
+  if (t && t->kind == CB_GO_EMPTY) {
+    buf_adds(b, "{}");
+    return;
+  }
+  if (t && t->kind == CB_GO_STRUCT && t->complete && json_object_is_type(j, json_type_object)) {
+    print_struct(b, j, t);
+    return;
+  }
   switch (json_object_get_type(j)) {
   case json_type_null: buf_adds(b, "<nil>"); break;
   case json_type_boolean: buf_adds(b, json_object_get_boolean(j) ? "true" : "false"); break;
@@ -614,7 +685,7 @@ static void print_val(struct buf *b, struct val v, bool top) {
     for (size_t i = 0; i < n; i++) {
       if (i)
         buf_addc(b, ' ');
-      print_val(b, (struct val){json_object_array_get_idx(j, i), false}, false);
+      print_val(b, (struct val){json_object_array_get_idx(j, i), false, go_elem(t)}, false);
     }
     buf_addc(b, ']');
     break;
@@ -628,7 +699,7 @@ static void print_val(struct buf *b, struct val v, bool top) {
         buf_addc(b, ' ');
       buf_adds(b, keys[i]);
       buf_addc(b, ':');
-      print_val(b, (struct val){json_object_object_get(j, keys[i]), false}, false);
+      print_val(b, (struct val){json_object_object_get(j, keys[i]), false, go_elem(t)}, false);
     }
     buf_addc(b, ']');
     break;
@@ -971,6 +1042,11 @@ static int f_printf(struct exec *e, struct val *a, size_t n, struct val *out) {
 
 static int f_len(struct exec *e, struct val *a, size_t n, struct val *out) {
   struct val v = a[0];
+  const struct cb_gotype *t = go_deref(v.t);
+  if (!v.missing && !v.j && t && (t->kind == CB_GO_SLICE || t->kind == CB_GO_MAP)) {
+    *out = v_own(json_object_new_int(0)); /* len of a nil slice or map */
+    return 0;
+  }
   if (!v.missing && v.j) {
     switch (json_object_get_type(v.j)) {
     case json_type_string:
@@ -1666,6 +1742,11 @@ static int walk(struct exec *e, struct val v, char *const *chain, size_t n, stru
   }
   for (size_t i = 0; i < n; i++) {
     const char *name = chain[i];
+    const struct cb_gotype *vt = go_deref(v.t);
+    if (!v.missing && !v.j && vt && vt->kind == CB_GO_MAP) {
+      v = v_missing(); /* a key of a nil map: no value */
+      continue;
+    }
     if (v.missing || !v.j) {
       v_put(&v);
       return exec_error(e, "nil pointer evaluating .%s", name);
@@ -1676,7 +1757,15 @@ static int walk(struct exec *e, struct val v, char *const *chain, size_t n, stru
       return r;
     }
     json_object *child;
-    if (!json_object_object_get_ex(v.j, name, &child)) {
+    const struct cb_gotype *ct = go_field(v.t, name);
+    if (!json_object_object_get_ex(v.j, name, &child) && ct &&
+        go_deref(v.t)->kind == CB_GO_STRUCT) {
+      /* A field of Docker's struct that its JSON leaves out (omitempty): its zero value. */
+      v_put(&v);
+      v = (struct val){NULL, false, ct};
+      continue;
+    }
+    if (!child && !json_object_object_get_ex(v.j, name, NULL)) {
       v_put(&v);
       /* A capitalised name is a field of Docker's structs, where a missing one is an
        * error; anything else reads like a map key (Labels), where it is <no value>. */
@@ -1686,6 +1775,7 @@ static int walk(struct exec *e, struct val v, char *const *chain, size_t n, stru
       continue;
     }
     struct val nv = v_ref(child);
+    nv.t = ct;
     v_put(&v);
     v = nv;
   }
@@ -1828,7 +1918,7 @@ static int exec_range(struct exec *e, const struct node *n, struct val dot) {
     size_t cnt = json_object_array_length(v.j);
     for (size_t i = 0; i < cnt && r == 0 && (r = charge(e, 1)) == 0; i++) {
       any = true;
-      struct val elem = {json_object_array_get_idx(v.j, i), false};
+      struct val elem = {json_object_array_get_idx(v.j, i), false, go_elem(v.t)};
       if (n->pipe->ndecl == 2) {
         struct val idx = v_own(json_object_new_int64((int64_t)i));
         var_push(e, n->pipe->decl[0], idx);
@@ -1845,7 +1935,7 @@ static int exec_range(struct exec *e, const struct node *n, struct val dot) {
     cleanup_free const char **keys = sorted_keys(v.j, &cnt);
     for (size_t i = 0; i < cnt && r == 0 && (r = charge(e, 1)) == 0; i++) {
       any = true;
-      struct val elem = {json_object_object_get(v.j, keys[i]), false};
+      struct val elem = {json_object_object_get(v.j, keys[i]), false, go_elem(v.t)};
       if (n->pipe->ndecl == 2) {
         struct val key = v_str(keys[i], strlen(keys[i]));
         var_push(e, n->pipe->decl[0], key);
@@ -1926,10 +2016,10 @@ static int exec_list(struct exec *e, const struct node *n, struct val dot) {
   return r;
 }
 
-static int run(const struct cb_template *t, json_object *data, bool header, char **out,
-               cb_error_t *err) {
+static int run(const struct cb_template *t, json_object *data, const struct cb_gotype *type,
+               bool header, char **out, cb_error_t *err) {
   struct exec e = {.root = data, .header = header, .err = err};
-  struct val dot = {data, false};
+  struct val dot = {data, false, type};
   var_push(&e, "$", dot);
   int r = exec_list(&e, t->root, dot);
   var_pop_to(&e, 0);
@@ -1944,10 +2034,15 @@ static int run(const struct cb_template *t, json_object *data, bool header, char
 }
 
 int cb_template_exec(const struct cb_template *t, json_object *data, char **out, cb_error_t *err) {
-  return run(t, data, false, out, err);
+  return run(t, data, NULL, false, out, err);
+}
+
+int cb_template_exec_typed(const struct cb_template *t, json_object *data,
+                           const struct cb_gotype *type, char **out, cb_error_t *err) {
+  return run(t, data, type, false, out, err);
 }
 
 int cb_template_exec_header(const struct cb_template *t, json_object *header, char **out,
                             cb_error_t *err) {
-  return run(t, header, true, out, err);
+  return run(t, header, NULL, true, out, err);
 }

@@ -147,3 +147,91 @@ all_verbs() {
     [[ "$output" == *"stopsignal is not a valid change command"* ]]
   fi
 }
+
+# The same template on a crowbar and (when there is one) a Docker container made alike.
+both_inspect() {
+  local name=$1 tmpl=$2 want=$3 got
+  got=$(crowbar inspect -f "$tmpl" "$name")
+  [ "$got" = "$want" ] || { echo "crowbar: $tmpl: '$got', want '$want'"; return 1; }
+  if [ "$DOCKER_OK" = 1 ]; then
+    got=$(docker inspect -f "$tmpl" "$name")
+    [ "$got" = "$want" ] || { echo "docker: $tmpl: '$got', want '$want'"; return 1; }
+  fi
+}
+
+@test "compat: inspect has the fields Docker always has, printed as Go prints them" {
+  crowbar create --name fi busybox true >/dev/null
+  [ "$DOCKER_OK" = 1 ] && docker create --name fi --network none busybox true >/dev/null
+  # One field a template: where the docker client's typed execution fails (its structs
+  # change between versions) it falls back to the JSON, and prints other fields otherwise.
+  local f want
+  while IFS='=' read -r f want; do
+    both_inspect fi "{{$f}}" "$want"
+  done <<'FIELDS'
+.NetworkSettings.IPAddress=
+.NetworkSettings.Networks.none.IPAddress=
+.HostConfig.Dns=[]
+.HostConfig.DnsSearch=[]
+.HostConfig.CapAdd=[]
+.HostConfig.Binds=[]
+.SizeRw=<nil>
+.SizeRootFs=<nil>
+.State.Health=<nil>
+.HostConfig.PidsLimit=<nil>
+.ExecIDs=[]
+.Config.Env=[]
+.Config.Volumes=map[]
+.Config.ExposedPorts=map[]
+.Mounts=[]
+.AppArmorProfile=
+.MountLabel=
+.ProcessLabel=
+.HostConfig.LogConfig={json-file map[]}
+.HostConfig.LogConfig.Type=json-file
+.HostConfig.RestartPolicy={no 0}
+len .HostConfig.CapAdd=0
+if .State.Health}}health{{else}}none{{end=none
+FIELDS
+  # Docker's JSON leaves SizeRw out without -s; with it, the sizes of a container without
+  # changes: nothing, and its image's.
+  ! crowbar inspect fi | grep -q SizeRw
+  [ "$(crowbar inspect -s -f '{{.SizeRw}}' fi)" = 0 ]
+  [ "$(crowbar inspect -s -f '{{.SizeRootFs}}' fi)" = "$(crowbar inspect -f '{{.Size}}' busybox)" ]
+  crowbar run --name fs busybox sh -c 'printf 12345 >/f' >/dev/null
+  [ "$(crowbar inspect -s -f '{{.SizeRw}}' fs)" = 5 ]
+  # The NetworkSettings object of a host-network container names that network.
+  crowbar create --name fh --network host busybox true >/dev/null
+  [ "$(crowbar inspect -f '{{.NetworkSettings.IPAddress}}|{{index .NetworkSettings.Networks "host" | len}}' fh)" = '|13' ]
+}
+
+@test "compat: inspect's container has the image's EXPOSE, and volumes their Driver" {
+  crowbar commit -c 'EXPOSE 8080' "$(crowbar create busybox true)" expimg >/dev/null
+  crowbar create --name ex -v vol1:/data expimg true >/dev/null
+  [ "$(crowbar inspect -f '{{.Config.ExposedPorts}}|{{json .Config.ExposedPorts}}' ex)" = \
+    'map[8080/tcp:{}]|{"8080/tcp":{}}' ]
+  [ "$(crowbar inspect -f '{{range .Mounts}}{{.Type}} {{.Name}} {{.Driver}} {{.RW}}{{end}}' ex)" = \
+    'volume vol1 local true' ]
+  if [ "$DOCKER_OK" = 1 ]; then
+    docker commit -c 'EXPOSE 8080' "$(docker create --network none busybox true)" expimg >/dev/null
+    docker create --name ex --network none -v vol1:/data expimg true >/dev/null
+    [ "$(docker inspect -f '{{.Config.ExposedPorts}}|{{json .Config.ExposedPorts}}' ex)" = \
+      'map[8080/tcp:{}]|{"8080/tcp":{}}' ]
+    [ "$(docker inspect -f '{{range .Mounts}}{{.Type}} {{.Name}} {{.Driver}} {{.RW}}{{end}}' ex)" = \
+      'volume vol1 local true' ]
+  fi
+}
+
+@test "compat: an imported image's Config has Docker's empty fields, and VirtualSize" {
+  local t='{{json .Config.Cmd}} {{json .Config.Env}} {{json .Config.Entrypoint}} {{.Config.WorkingDir}}|{{.Config.User}}|{{json .Config.Labels}} {{eq .Size .VirtualSize}}'
+  [ "$(crowbar inspect -f "$t" busybox)" = 'null null null ||null true' ]
+  [ "$(crowbar inspect --type image -f '{{.Config.Cmd}} {{.ContainerConfig.Env}}' busybox)" = '[] []' ]
+  if [ "$DOCKER_OK" = 1 ]; then
+    [ "$(docker inspect -f "$t" busybox)" = 'null null null ||null true' ]
+    [ "$(docker inspect --type image -f '{{.Config.Cmd}}' busybox)" = '[]' ]
+  fi
+}
+
+@test "compat: CapAdd keeps the values as the user gave them" {
+  crowbar create --name cap --cap-add net_admin --cap-add CAP_SYS_TIME busybox true >/dev/null
+  [ "$(crowbar inspect -f '{{json .HostConfig.CapAdd}}' cap)" = '["net_admin","CAP_SYS_TIME"]' ]
+}
