@@ -4,7 +4,8 @@
 
 #include "crowbar/dockertypes.h"
 
-#define T(k) {.kind = (k)}
+#define T(k)                                                                                       \
+  { .kind = (k) }
 static const struct cb_gotype t_string = T(CB_GO_STRING), t_int = T(CB_GO_INT),
                               t_bool = T(CB_GO_BOOL), t_any = T(CB_GO_ANY),
                               t_empty = T(CB_GO_EMPTY), t_ptr = T(CB_GO_PTR);
@@ -15,8 +16,8 @@ static const struct cb_gotype t_set = {CB_GO_MAP, &t_empty, NULL, false}; /* map
 
 /* container.HealthConfig */
 static const struct cb_gofield f_healthconfig[] = {
-    {"Test", &t_strings},  {"Interval", &t_int}, {"Timeout", &t_int},
-    {"StartPeriod", &t_int}, {"Retries", &t_int}, {NULL, NULL},
+    {"Test", &t_strings},    {"Interval", &t_int}, {"Timeout", &t_int},
+    {"StartPeriod", &t_int}, {"Retries", &t_int},  {NULL, NULL},
 };
 /* Not printed whole: its durations print as Go's Duration (5s), and newer clients add
  * StartInterval. */
@@ -131,9 +132,11 @@ static const struct cb_gofield f_graphdriver[] = {
 static const struct cb_gotype t_graphdriver = {CB_GO_STRUCT, NULL, f_graphdriver, true};
 
 /* network.EndpointSettings */
-static const struct cb_gofield f_endpoint[] = {
-    {"IPAMConfig", &t_ptr}, {"Links", &t_strings}, {"Aliases", &t_strings},
-    {"DriverOpts", &t_strmap}, {NULL, NULL}};
+static const struct cb_gofield f_endpoint[] = {{"IPAMConfig", &t_ptr},
+                                               {"Links", &t_strings},
+                                               {"Aliases", &t_strings},
+                                               {"DriverOpts", &t_strmap},
+                                               {NULL, NULL}};
 static const struct cb_gotype t_endpoint = {CB_GO_STRUCT, NULL, f_endpoint, false};
 static const struct cb_gotype t_endpoint_p = {CB_GO_PTR, &t_endpoint, NULL, false};
 static const struct cb_gotype t_networks = {CB_GO_MAP, &t_endpoint_p, NULL, false};
@@ -151,9 +154,9 @@ static const struct cb_gotype t_netsettings_p = {CB_GO_PTR, &t_netsettings, NULL
 
 /* types.MountPoint */
 static const struct cb_gofield f_mount[] = {
-    {"Type", &t_string},  {"Name", &t_string}, {"Source", &t_string},
-    {"Destination", &t_string}, {"Driver", &t_string}, {"Mode", &t_string},
-    {"RW", &t_bool},      {"Propagation", &t_string}, {NULL, NULL},
+    {"Type", &t_string},   {"Name", &t_string}, {"Source", &t_string}, {"Destination", &t_string},
+    {"Driver", &t_string}, {"Mode", &t_string}, {"RW", &t_bool},       {"Propagation", &t_string},
+    {NULL, NULL},
 };
 static const struct cb_gotype t_mount = {CB_GO_STRUCT, NULL, f_mount, true};
 static const struct cb_gotype t_mounts = {CB_GO_SLICE, &t_mount, NULL, false};

@@ -235,3 +235,21 @@ FIELDS
   crowbar create --name cap --cap-add net_admin --cap-add CAP_SYS_TIME busybox true >/dev/null
   [ "$(crowbar inspect -f '{{json .HostConfig.CapAdd}}' cap)" = '["net_admin","CAP_SYS_TIME"]' ]
 }
+
+@test "compat: ps -s adds Docker's SIZE column, and a format with .Size asks for it" {
+  crowbar create --name sz busybox true >/dev/null
+  crowbar run --name sz2 busybox sh -c 'head -c 2000 /dev/zero >/f' >/dev/null
+  local virt
+  virt=$(crowbar images --format '{{.Size}}' busybox)
+  run crowbar ps -a -s --filter name=sz
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == *"NAMES     SIZE" ]]
+  [[ "$output" == *"sz        0B (virtual $virt)"* ]]
+  [ "$(crowbar ps -a --filter name=sz2 --format '{{.Size}}')" = "2kB (virtual $(crowbar inspect -s -f '{{.SizeRootFs}}' sz2 | awk '{printf "%.3gMB", $1/1e6}'))" ]
+  [ "$(crowbar ps -a -s --filter name=sz --format '{{.Names}}:{{.Size}}' | grep '^sz:')" = "sz:0B (virtual $virt)" ]
+  if [ "$DOCKER_OK" = 1 ]; then
+    docker create --name sz --network none busybox true >/dev/null
+    [ "$(docker ps -a -s --filter name=sz --format '{{.Names}}:{{.Size}}')" = "sz:0B (virtual $virt)" ]
+    [[ "$(docker ps -a -s --filter name=sz | head -1)" == *"NAMES     SIZE" ]]
+  fi
+}
