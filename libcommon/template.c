@@ -656,6 +656,10 @@ static void print_struct(struct buf *b, json_object *j, const struct cb_gotype *
  * type (typed execution), as fmt prints Docker's structs. */
 static void print_val(struct buf *b, struct val v, bool top) {
   if (v.missing || !v.j) {
+    if (!v.missing && v.t && v.t->kind == CB_GO_STRUCT && v.t->complete) {
+      print_struct(b, NULL, v.t); /* a struct's zero value: its fields' */
+      return;
+    }
     if (!v.missing && print_zero(b, v.t))
       return;
     buf_adds(b, top || v.missing ? "<no value>" : "<nil>");
@@ -1132,6 +1136,203 @@ static int f_index(struct exec *e, struct val *a, size_t n, struct val *out) {
   return 0;
 }
 
+/* Go's slice: item[i], item[i:j], item[i:j:k] of a string (bytes) or a list. */
+static int f_slice(struct exec *e, struct val *a, size_t n, struct val *out) {
+  struct val item = a[0];
+  if (item.missing || !item.j)
+    return exec_error(e, "error calling slice: slice of untyped nil");
+  if (n - 1 > 3)
+    return exec_error(e, "error calling slice: too many slice indexes: %zu", n - 1);
+  bool is_s = json_object_is_type(item.j, json_type_string);
+  if (!is_s && !json_object_is_type(item.j, json_type_array))
+    return exec_error(e, "error calling slice: can't slice item of type %s", go_type(item));
+  if (is_s && n - 1 == 3)
+    return exec_error(e, "error calling slice: cannot 3-index slice a string");
+  int64_t len =
+      is_s ? json_object_get_string_len(item.j) : (int64_t)json_object_array_length(item.j);
+  int64_t idx[3] = {0, len, len};
+  for (size_t i = 1; i < n; i++) {
+    if (a[i].missing || !a[i].j)
+      return exec_error(e, "error calling slice: cannot index slice/array with nil");
+    if (!json_object_is_type(a[i].j, json_type_int))
+      return exec_error(e, "error calling slice: cannot index slice/array with type %s",
+                        go_type(a[i]));
+    int64_t x = json_object_get_int64(a[i].j);
+    if (x < 0 || x > len)
+      return exec_error(e, "error calling slice: index out of range: %lld", (long long)x);
+    idx[i - 1] = x;
+  }
+  if (idx[0] > idx[1])
+    return exec_error(e, "error calling slice: invalid slice index: %lld > %lld", (long long)idx[0],
+                      (long long)idx[1]);
+  if (n - 1 == 3 && idx[1] > idx[2])
+    return exec_error(e, "error calling slice: invalid slice index: %lld > %lld", (long long)idx[1],
+                      (long long)idx[2]);
+  if (charge(e, (uint64_t)(idx[1] - idx[0]) / 16) < 0)
+    return -1;
+  if (is_s) {
+    *out = v_str(json_object_get_string(item.j) + idx[0], (size_t)(idx[1] - idx[0]));
+    return 0;
+  }
+  json_object *arr = json_object_new_array();
+  for (int64_t i = idx[0]; i < idx[1]; i++)
+    json_object_array_add(arr, json_object_get(json_object_array_get_idx(item.j, (size_t)i)));
+  *out = v_own(arr);
+  out->t = item.t;
+  return 0;
+}
+
+/* text/template's evalArgs: one string as it is, else fmt.Sprint of the arguments. */
+static char *eval_args(struct exec *e, struct val *a, size_t n, size_t *len) {
+  if (n == 1 && !a[0].missing && a[0].j && json_object_is_type(a[0].j, json_type_string)) {
+    *len = (size_t)json_object_get_string_len(a[0].j);
+    return xstrdup(json_object_get_string(a[0].j));
+  }
+  struct val v = {NULL, false, NULL};
+  if (f_print(e, a, n, &v) < 0)
+    return NULL;
+  *len = (size_t)json_object_get_string_len(v.j);
+  char *s = xstrdup(json_object_get_string(v.j));
+  v_put(&v);
+  return s;
+}
+
+/* Go's template.HTMLEscapeString. */
+static int f_html(struct exec *e, struct val *a, size_t n, struct val *out) {
+  size_t len;
+  cleanup_free char *s = eval_args(e, a, n, &len);
+  if (!s)
+    return -1;
+  struct buf b = {0};
+  for (size_t i = 0; i < len; i++) {
+    switch (s[i]) {
+    case '"': buf_adds(&b, "&#34;"); break;
+    case '\'': buf_adds(&b, "&#39;"); break;
+    case '&': buf_adds(&b, "&amp;"); break;
+    case '<': buf_adds(&b, "&lt;"); break;
+    case '>': buf_adds(&b, "&gt;"); break;
+    case '\0': buf_adds(&b, "\xef\xbf\xbd"); break;
+    default: buf_addc(&b, s[i]);
+    }
+  }
+  if (charge(e, len / 16) < 0) {
+    free(b.s);
+    return -1;
+  }
+  return buf_result(e, &b, out);
+}
+
+/* Go's url.QueryEscape. */
+static int f_urlquery(struct exec *e, struct val *a, size_t n, struct val *out) {
+  size_t len;
+  cleanup_free char *s = eval_args(e, a, n, &len);
+  if (!s)
+    return -1;
+  struct buf b = {0};
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      buf_addc(&b, (char)c);
+    } else if (c == ' ') {
+      buf_addc(&b, '+');
+    } else {
+      char hex[4];
+      snprintf(hex, sizeof hex, "%%%02X", c);
+      buf_adds(&b, hex);
+    }
+  }
+  if (charge(e, len / 16) < 0) {
+    free(b.s);
+    return -1;
+  }
+  return buf_result(e, &b, out);
+}
+
+/* Whether Go's unicode.IsPrint says no to rune r (the ones a container name or label
+ * might hold: C1 controls, format characters, line and paragraph separators). */
+static bool go_unprintable(uint32_t r) {
+  return (r >= 0x80 && r <= 0x9f) || r == 0xad || (r >= 0x200b && r <= 0x200f) ||
+         (r >= 0x2028 && r <= 0x202e) || (r >= 0x2060 && r <= 0x2064) || r == 0xfeff;
+}
+
+/* One UTF-8 sequence at s (at most n bytes): its rune and length, or U+FFFD and 1. */
+static uint32_t utf8_decode(const unsigned char *s, size_t n, size_t *size) {
+  uint32_t r;
+  size_t k;
+  if (s[0] >= 0xf0 && s[0] < 0xf5) {
+    r = s[0] & 0x07;
+    k = 4;
+  } else if (s[0] >= 0xe0 && s[0] < 0xf0) {
+    r = s[0] & 0x0f;
+    k = 3;
+  } else if (s[0] >= 0xc2 && s[0] < 0xe0) {
+    r = s[0] & 0x1f;
+    k = 2;
+  } else {
+    *size = 1;
+    return 0xfffd;
+  }
+  if (k > n)
+    goto bad;
+  for (size_t i = 1; i < k; i++) {
+    if ((s[i] & 0xc0) != 0x80)
+      goto bad;
+    r = r << 6 | (s[i] & 0x3f);
+  }
+  if ((k == 3 && (r < 0x800 || (r >= 0xd800 && r <= 0xdfff))) ||
+      (k == 4 && (r < 0x10000 || r > 0x10ffff)))
+    goto bad;
+  *size = k;
+  return r;
+bad:
+  *size = 1;
+  return 0xfffd;
+}
+
+/* Go's template.JSEscapeString. */
+static int f_js(struct exec *e, struct val *a, size_t n, struct val *out) {
+  size_t len;
+  cleanup_free char *s = eval_args(e, a, n, &len);
+  if (!s)
+    return -1;
+  struct buf b = {0};
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    char tmp[16];
+    switch (c) {
+    case '\\': buf_adds(&b, "\\\\"); continue;
+    case '\'': buf_adds(&b, "\\'"); continue;
+    case '"': buf_adds(&b, "\\\""); continue;
+    case '<': buf_adds(&b, "\\u003C"); continue;
+    case '>': buf_adds(&b, "\\u003E"); continue;
+    case '&': buf_adds(&b, "\\u0026"); continue;
+    case '=': buf_adds(&b, "\\u003D"); continue;
+    default: break;
+    }
+    if (c < ' ') {
+      snprintf(tmp, sizeof tmp, "\\u00%02X", c);
+      buf_adds(&b, tmp);
+    } else if (c < 0x80) {
+      buf_addc(&b, (char)c);
+    } else {
+      size_t size;
+      uint32_t r = utf8_decode((const unsigned char *)s + i, len - i, &size);
+      if (go_unprintable(r)) {
+        snprintf(tmp, sizeof tmp, "\\u%04X", r);
+        buf_adds(&b, tmp);
+      } else {
+        buf_add(&b, s + i, size);
+      }
+      i += size - 1;
+    }
+  }
+  if (charge(e, len / 16) < 0) {
+    free(b.s);
+    return -1;
+  }
+  return buf_result(e, &b, out);
+}
+
 static int f_not(struct exec *e, struct val *a, size_t n, struct val *out) {
   *out = v_bool(!is_truthy(a[0]));
   return 0;
@@ -1266,6 +1467,10 @@ static const struct func funcs[] = {
     {"le", 2, 2, f_le, false},
     {"gt", 2, 2, f_gt, false},
     {"ge", 2, 2, f_ge, false},
+    {"slice", 1, -1, f_slice, false},
+    {"html", 0, -1, f_html, false},
+    {"urlquery", 0, -1, f_urlquery, false},
+    {"js", 0, -1, f_js, false},
 };
 
 static const struct func *find_func(const char *name) {

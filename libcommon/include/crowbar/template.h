@@ -6,7 +6,8 @@
  * Also: {{.A | upper}} pipelines, "string" and `raw` literals, numbers, true/false/nil,
  * $ and $variables, (parenthesised pipelines), {{if}}/{{else if}}/{{else}}/{{end}},
  * {{range [$i, $e :=] .X}}...{{else}}...{{end}}, {{with}}, {{- trim markers -}},
- * comment actions, and the functions pad, truncate (Docker's), print, printf, len,
+ * comment actions, and the functions pad, truncate (Docker's), print, printf, len, slice,
+ * html, urlquery, js,
  * index, not, and, or, eq, ne, lt, le, gt, ge (Go's). An unknown function is a parse
  * error: `template: 1: function "nope" not defined`.
  * A leading "table" marks a headed table (ps, images): see cb_template_is_table(); as in
