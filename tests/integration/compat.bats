@@ -253,3 +253,63 @@ FIELDS
     [[ "$(docker ps -a -s --filter name=sz | head -1)" == *"NAMES     SIZE" ]]
   fi
 }
+
+@test "compat: tag names an image, as docker tag" {
+  run crowbar tag busybox my/bb:v1
+  [ "$status" -eq 0 ] && [ -z "$output" ]
+  [ "$(crowbar images --format '{{.ID}}' my/bb:v1)" = "$(crowbar images --format '{{.ID}}' busybox)" ]
+  run crowbar tag nosuch x
+  [ "$status" -eq 1 ] && [ "$output" = "Error: No such image: nosuch:latest" ]
+  run crowbar tag busybox Foo
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'"Foo" is not a valid repository/tag: invalid reference format: repository name (library/Foo) must be lowercase' ]]
+  run crowbar tag busybox
+  [ "$status" -eq 1 ]
+  if [ "$DOCKER_OK" = 1 ]; then
+    run docker tag busybox Foo
+    [ "$status" -eq 1 ]
+    [[ "$output" == *'"Foo" is not a valid repository/tag: invalid reference format: repository name (library/Foo) must be lowercase' ]]
+    run docker tag nosuch x
+    [ "$status" -eq 1 ] && [[ "$output" == *"No such image: nosuch:latest" ]]
+  fi
+}
+
+# docker history's lines, with the IDs (which differ between the two stores) cut out.
+history_lines() { "$@" | awk -F'   +' '{ $1 = ""; print }'; }
+
+@test "compat: history lists an image's entries, as docker history" {
+  crowbar commit "$(crowbar create busybox sleep 100)" hist >/dev/null
+  run crowbar history hist
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" =~ ^IMAGE\ +CREATED\ +CREATED\ BY\ +SIZE\ +COMMENT$ ]]
+  [[ "${lines[1]}" =~ ^[0-9a-f]{12}\ +(Less\ than\ a\ second|[0-9]+\ seconds?)\ ago\ +sleep\ 100\ +0B ]]
+  # The parent is the busybox image in the store.
+  [[ "${lines[2]}" == "$(crowbar images -q busybox)"*"2.79MB    Imported from -" ]]
+  [ "$(crowbar history -q hist)" = "$(crowbar images -q hist)
+$(crowbar images -q busybox)" ]
+  [ "$(crowbar history -q --no-trunc hist | head -1)" = "$(crowbar inspect -f '{{.Id}}' hist)" ]
+  run crowbar history -H=false --format '{{.Size}}|{{.CreatedBy}}|{{.Comment}}' hist
+  [ "$output" = "0|sleep 100|
+2792002||Imported from -" ]
+  [[ "$(crowbar history --format '{{json .}}' busybox)" =~ ^\{\"Comment\":\"Imported\ from\ -\",\"CreatedAt\":\"[0-9T:-]+Z\",\"CreatedBy\":\"\",\"CreatedSince\":\"[^\"]+\",\"ID\":\"[0-9a-f]{12}\",\"Size\":\"2.79MB\"\}$ ]]
+  run crowbar history nosuch
+  [ "$status" -eq 1 ] && [ "$output" = "Error: No such image: nosuch:latest" ]
+  if [ "$DOCKER_OK" = 1 ]; then
+    docker commit "$(docker create --network none busybox sleep 100)" hist >/dev/null
+    [ "$(docker history -H=false --format '{{.Size}}|{{.CreatedBy}}|{{.Comment}}' hist)" = "0|sleep 100|
+2792002||Imported from -" ]
+    [ "$(history_lines docker history hist | sed 's/[0-9]* seconds\? ago\|Less than a second ago/AGO/')" = \
+      "$(history_lines crowbar history hist | sed 's/[0-9]* seconds\? ago\|Less than a second ago/AGO/')" ]
+  fi
+}
+
+@test "compat: template functions slice, html, urlquery and js print what Go's do" {
+  crowbar create --name fn busybox true >/dev/null
+  local t='{{slice .Name 1 3}}|{{html "<a&b>\"'"'"'"}}|{{urlquery "a b&c=d/é"}}|{{js "a\\b'"'"'c\"<>&=é"}}'
+  local want='fn|&lt;a&amp;b&gt;&#34;&#39;|a+b%26c%3Dd%2F%C3%A9|a\\b\'"'"'c\"\u003C\u003E\u0026\u003Dé'
+  [ "$(crowbar inspect -f "$t" fn)" = "$want" ]
+  if [ "$DOCKER_OK" = 1 ]; then
+    docker create --name fn --network none busybox true >/dev/null
+    [ "$(docker inspect -f "$t" fn)" = "$want" ]
+  fi
+}
