@@ -174,8 +174,8 @@ static int history(const struct cb_ctx *ctx, const char *ref, const struct histo
     else
       cb_json_set_str(row, "ID", o->trunc ? cb_image_short_id(id, shortid) : id);
     int64_t size = layer_of[r] != SIZE_MAX ? layer_size(ctx, img->diff_ids[layer_of[r]]) : 0;
-    cleanup_free char *sz = o->human ? cb_human_size_precision((double)size, 3)
-                                     : xasprintf("%lld", (long long)size);
+    cleanup_free char *sz =
+        o->human ? cb_human_size_precision((double)size, 3) : xasprintf("%lld", (long long)size);
     cb_json_set_str(row, "Size", sz);
     rows[nrows++] = row;
   }
