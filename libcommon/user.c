@@ -4,12 +4,14 @@
  * into a privileged process: CVE-2019-14271). */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "crowbar/cleanup.h"
@@ -52,12 +54,29 @@ __attribute__((format(printf, 2, 3))) static int out_of_range(cb_error_t *err, c
   return cb_error_make(err, 0, "%s: " CB_ID_RANGE_MSG, what);
 }
 
+/* The container's /etc/passwd or /etc/group, or NULL when it is not a regular file: the
+ * container writes these files, and a FIFO there would hang the caller (exec, start) on
+ * open or read. O_NONBLOCK makes that open return at once; O_NOCTTY keeps a terminal node
+ * from becoming ours. */
+static FILE *open_db(const char *path) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  struct stat st;
+  FILE *f = NULL;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+    f = fdopen(fd, "re");
+  if (!f)
+    close(fd);
+  return f;
+}
+
 /* Find the passwd line whose name (or uid) matches: 1 found, 0 not, -1 with err when the
  * matching line's uid or gid is out of range. Lines whose numbers are not numbers are
  * skipped. fields: name, pw, uid, gid, gecos, home, shell. */
 static int find_passwd(const char *want, bool by_uid, uint32_t uid, uint32_t *ouid, uint32_t *ogid,
                        char **oname, char **ohome, cb_error_t *err) {
-  cleanup_file FILE *f = fopen("/etc/passwd", "re");
+  cleanup_file FILE *f = open_db("/etc/passwd");
   if (!f)
     return 0;
   char line[1024];
@@ -100,7 +119,7 @@ static int find_passwd(const char *want, bool by_uid, uint32_t uid, uint32_t *ou
 
 /* The group named want: 1 found, 0 not, -1 with err (its gid out of range). */
 static int find_group(const char *want, uint32_t *ogid, cb_error_t *err) {
-  cleanup_file FILE *f = fopen("/etc/group", "re");
+  cleanup_file FILE *f = open_db("/etc/group");
   if (!f)
     return 0;
   char line[4096];
@@ -125,7 +144,7 @@ static int find_group(const char *want, uint32_t *ogid, cb_error_t *err) {
 /* Supplementary groups: every group that lists the user by name. -1 with err when one of
  * them has a gid out of range. */
 static ssize_t member_groups(const char *user, gid_t *out, size_t max, cb_error_t *err) {
-  cleanup_file FILE *f = fopen("/etc/group", "re");
+  cleanup_file FILE *f = open_db("/etc/group");
   if (!f || !user)
     return 0;
   size_t n = 0;

@@ -161,3 +161,20 @@ on_tty() { script -qec "$1" /dev/null; }
   [[ "$output" != *PWNED* ]]
   crowbar rm -f "$id" >/dev/null
 }
+
+@test "exec and run: a FIFO as the container's /etc/passwd or /etc/group hangs nothing" {
+  crowbar run -d --name fifo busybox sleep 100000 >/dev/null
+  crowbar exec fifo sh -c 'rm /etc/passwd /etc/group; mkfifo /etc/passwd /etc/group'
+  run timeout 10 crowbar exec fifo true
+  [ "$status" -eq 0 ]
+  run timeout 10 crowbar exec -u 5:5 fifo true
+  [ "$status" -eq 0 ]
+  # A named user cannot be found in a FIFO: an error, not a hang.
+  run timeout 10 crowbar exec -u nobody fifo true
+  [ "$status" -eq 126 ]
+  [[ "$output" == *"unable to find user nobody"* ]]
+  crowbar commit fifo fifoimg >/dev/null
+  run timeout 10 crowbar run --rm fifoimg true
+  [ "$status" -eq 0 ]
+  crowbar rm -f fifo >/dev/null
+}
