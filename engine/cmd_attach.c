@@ -56,7 +56,7 @@ int cmd_attach(int argc, char **argv) {
                 "Error: invalid argument \"%s\" for \"--sig-proxy\" flag: use true "
                 "or false\n",
                 optarg);
-        return 1;
+        return 125;
       }
       break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;

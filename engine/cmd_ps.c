@@ -648,7 +648,9 @@ int cmd_ps(int argc, char **argv) {
     case 'n':
       if (cb_parse_int(optarg, &po.last) < 0) {
         fprintf(stderr, "Error: invalid argument \"%s\" for \"-n, --last\" flag\n", optarg);
-        goto usage_hint;
+        fprintf(stderr, "See 'crowbar ps --help'.\n");
+        filters_free(&po.fs);
+        return 125;
       }
       break;
     case 'l': po.last = 1; break;

@@ -52,7 +52,7 @@ int stop_or_restart(int argc, char **argv, bool restart) {
     case 't':
       if (cb_parse_int(optarg, &timeout) < 0 || timeout < -1) {
         fprintf(stderr, "Error: invalid argument \"%s\" for \"-t, --time\" flag\n", optarg);
-        return 1;
+        return 125;
       }
       break;
     case 'h': usage(stdout, verb); return cb_close_stdout() < 0 ? 1 : 0;

@@ -204,7 +204,7 @@ web" ]
   run crowbar ps extra
   [ "$status" -eq 1 ]
   run crowbar ps -n x
-  [ "$status" -eq 1 ]
+  [ "$status" -eq 125 ]
 }
 
 # ---- inspect ------------------------------------------------------------------------------

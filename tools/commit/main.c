@@ -147,12 +147,12 @@ int main(int argc, char **argv) {
     case 'p':
       if (!optarg)
         pause = true;
-      else if (parse_bool(optarg + (optarg[0] == '=' && argv[optind - 1][1] == 'p'), &pause) < 0) {
+      else if (parse_bool(optarg, &pause) < 0) {
         fprintf(stderr,
                 "Error: invalid argument \"%s\" for \"-p, --pause\" flag: true or false\n"
                 "See 'crowbar commit --help'.\n",
                 optarg);
-        return 1;
+        return 125;
       }
       break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
