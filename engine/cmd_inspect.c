@@ -61,7 +61,7 @@ static const char host_config_defaults[] =
     "\"/proc/irq\",\"/proc/sys\",\"/proc/sysrq-trigger\"]}";
 
 /* The keys of defaults in their order, each with the record's value when it has one, then
- * the record's other keys (but those in `drop_null` when null: Docker omits them). */
+ * the record's other keys (but drop_null's when null: Docker omits it). */
 static json_object *merge_ordered(json_object *rec, const char *defaults, const char *drop_null) {
   json_object *d = json_tokener_parse(defaults);
   json_object *o = json_object_new_object();
@@ -76,7 +76,7 @@ static json_object *merge_ordered(json_object *rec, const char *defaults, const 
     json_object_object_foreach(rec, rk, rv) {
       if (json_object_object_get_ex(o, rk, NULL))
         continue;
-      if (!rv && drop_null && strstr(drop_null, rk))
+      if (!rv && drop_null && !strcmp(drop_null, rk))
         continue;
       json_object_object_add(o, rk, json_object_get(rv));
     }
