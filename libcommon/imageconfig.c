@@ -367,9 +367,20 @@ static int health_interval(const char *name, const char *v, int64_t *out, cb_err
 /* HEALTHCHECK NONE, or HEALTHCHECK [--interval=D] [--timeout=D] [--start-period=D]
  * [--retries=N] CMD command (JSON or shell form), as Docker's builder reads it. The
  * image carries it (Config.Healthcheck); crowbar runs no health checks. */
+static int healthcheck_with(json_object *config, const char *rest, char *vals[4], cb_error_t *err);
+
 static int healthcheck(json_object *config, const char *rest, cb_error_t *err) {
-  static const char *const names[] = {"interval", "timeout", "start-period", "retries"};
-  cleanup_free char *vals[4] = {0};
+  char *vals[4] = {0}; /* the flags' values */
+  int r = healthcheck_with(config, rest, vals, err);
+  for (size_t i = 0; i < 4; i++)
+    free(vals[i]);
+  return r;
+}
+
+static const char *const health_flags[] = {"interval", "timeout", "start-period", "retries"};
+
+static int healthcheck_with(json_object *config, const char *rest, char *vals[4], cb_error_t *err) {
+  const char *const *names = health_flags;
   const char *p = rest;
   /* Flags first: --name=value each, up to "--" or the first other word. */
   while (p[0] == '-' && p[1] == '-') {
