@@ -139,6 +139,7 @@ void create_opts_free(struct create_opts *o) {
   free(o->detach_keys);
   free(o->image);
   cb_strv_free(o->env);
+  cb_strv_free(o->env_file);
   cb_strv_free(o->volumes);
   cb_strv_free(o->cap_add);
   cb_strv_free(o->cap_drop);
@@ -261,10 +262,10 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
         return -1;
       for (char **p = fe; p && *p; p++) {
         if (strchr(*p, '=')) {
-          cb_strv_append(&o->env, *p);
+          cb_strv_append(&o->env_file, *p);
         } else if (getenv(*p)) {
           cleanup_free char *kv = xasprintf("%s=%s", *p, getenv(*p));
-          cb_strv_append(&o->env, kv);
+          cb_strv_append(&o->env_file, kv);
         }
       }
       cb_strv_free(fe);
@@ -538,10 +539,13 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
   if (cb_strv_len(full) == 0)
     return cb_error_make(err, 0, "No command specified");
 
-  /* Config.Env as Docker's daemon merges it: the user's variables first, then the image's
-   * that the user did not set. No default PATH and no TERM: those are the process's
+  /* Config.Env as Docker's daemon merges it: the user's variables first (--env-file's, then
+   * -e's: a later value of a variable replaces the earlier one), then the image's that the
+   * user did not set. No default PATH and no TERM: those are the process's
    * (cb_env_for_process), not the record's, nor a committed image's. */
   cleanup_strv char **env = NULL;
+  for (char **p = o->env_file; p && *p; p++)
+    cb_env_set(&env, *p);
   for (char **p = o->env; p && *p; p++)
     cb_env_set(&env, *p);
   cleanup_strv char **ienv = cb_json_get_strv(icfg, "Env");

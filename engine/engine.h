@@ -16,8 +16,9 @@ struct create_opts {
   bool entrypoint_set;
   int stop_timeout; /* -1: unset */
   int64_t memory, pids_limit;
-  char **env;     /* -e, --env-file, in order */
-  char **volumes; /* -v */
+  char **env;      /* -e, in order */
+  char **env_file; /* --env-file's variables, in order (before -e's, as Docker's) */
+  char **volumes;  /* -v */
   char **cap_add, **cap_drop;
   char **security_opts; /* --security-opt, a seccomp=FILE already read: seccomp=<JSON> */
   char *image;

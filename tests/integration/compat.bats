@@ -109,6 +109,10 @@ all_verbs() {
   run crowbar run --rm -t -h envhost -e A=1 -e C=user envimg env
   [ "$(printf '%s\n' "${lines[@]}" | tr -d '\r' | head -6 | tr '\n' ' ')" = \
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOSTNAME=envhost TERM=xterm A=1 C=user B=img " ]
+  # --env-file's variables come before -e's, whatever their order on the line.
+  printf 'F=file\nA=fromfile\n' >"$BATS_TEST_TMPDIR/env"
+  crowbar create --name evf -e A=1 --env-file "$BATS_TEST_TMPDIR/env" busybox true >/dev/null
+  [ "$(crowbar inspect -f '{{json .Config.Env}}' evf)" = '["F=file","A=1"]' ]
   # A commit of a container from an image without Env has none either.
   crowbar commit ev0 noenv >/dev/null
   [ "$(crowbar inspect -f '{{json .Config.Env}}' noenv)" = 'null' ]
