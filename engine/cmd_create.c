@@ -19,7 +19,7 @@ int cmd_create(int argc, char **argv) {
     return 125;
   }
   struct cb_container *c = NULL;
-  if (engine_ctx(&ctx, argv[0], &err) < 0 || container_create(&ctx, &o, &c, &err) < 0) {
+  if (engine_ctx(&ctx, argv[0], &err) < 0 || container_create(&ctx, &o, NULL, &c, &err) < 0) {
     cb_error_print(&err);
     create_opts_free(&o);
     cb_ctx_release(&ctx);

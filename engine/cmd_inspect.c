@@ -86,9 +86,10 @@ static json_object *merge_ordered(json_object *rec, const char *defaults, const 
 }
 
 /* NetworkSettings for a container with no network of its own to show (none) or the
- * host's: Docker's object, with the one network it is attached to. Published ports are
- * the record's (NetworkSettings.Ports, when it has them). */
-static json_object *network_settings(json_object *rec) {
+ * host's: Docker's object, with the one network it is attached to (records made before
+ * create wrote it get it here). Published ports are the record's, while the container
+ * runs: Docker forgets them at the stop. */
+static json_object *network_settings(json_object *rec, bool running) {
   static const char base[] =
       "{\"Bridge\":\"\",\"SandboxID\":\"\",\"HairpinMode\":false,\"LinkLocalIPv6Address\":\"\","
       "\"LinkLocalIPv6PrefixLen\":0,\"Ports\":{},\"SandboxKey\":\"\","
@@ -107,6 +108,8 @@ static json_object *network_settings(json_object *rec) {
     json_object_object_add(nets, !strcmp(mode, "host") ? "host" : "none",
                            json_tokener_parse(endpoint));
   }
+  if (!running)
+    json_object_object_add(ns, "Ports", json_object_new_object());
   return ns;
 }
 
@@ -192,7 +195,7 @@ static json_object *container_public(const struct cb_ctx *ctx, const struct cb_c
     else if (!strcmp(k, "Config"))
       json_object_object_add(o, k, config_public(v));
     else if (!strcmp(k, "NetworkSettings"))
-      json_object_object_add(o, k, network_settings(rec));
+      json_object_object_add(o, k, network_settings(rec, cb_container_is_running(c)));
     else if (has)
       json_object_object_add(o, k, json_object_get(v));
   }

@@ -15,6 +15,7 @@
 #include "crowbar/format.h"
 #include "crowbar/json.h"
 #include "crowbar/output.h"
+#include "crowbar/ports.h"
 #include "crowbar/verb.h"
 
 CB_VERB(ps, "List containers");
@@ -528,7 +529,11 @@ static json_object *make_row(const struct cb_container *c, bool trunc, int64_t n
     set_own(row, "Networks", join(nv, k, ",", true));
     free_strs(nv, k);
   }
-  set_str(row, "Ports", "");
+  /* The published ports of a running container (a stopped one has none, as in Docker). */
+  if (cb_container_is_running(c))
+    set_own(row, "Ports", cb_ports_display(cb_json_get(j, "NetworkSettings.Ports")));
+  else
+    set_str(row, "Ports", "");
   char *ago = cb_time_ago(created * 1000000000LL, now);
   set_own(row, "RunningFor", ago);
   set_own(row, "Size", size_text(size_rw, size_rootfs));

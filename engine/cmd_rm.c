@@ -12,7 +12,7 @@ static void usage(FILE *out) {
         "Remove containers with their files, logs and names.\n\n"
         "Options:\n"
         "  -f, --force                kill and remove a running container\n"
-        "  -v, --volumes              remove anonymous volumes too (crowbar makes none)\n"
+        "  -v, --volumes              remove the container's anonymous volumes too\n"
         "      --help                 show this help\n\n"
         "See crowbar-rm(1).\n",
         out);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "crowbar/ports.h"
 #include "crowbar/verb.h"
 #include "engine.h"
 
@@ -25,8 +26,11 @@ int cmd_run(int argc, char **argv) {
     return 1;
   }
   struct cb_container *c = NULL;
-  if (engine_ctx(&ctx, argv[0], &err) < 0 || container_create(&ctx, &o, &c, &err) < 0) {
+  /* The published ports are bound by create, before the container exists. */
+  struct cb_port_socks socks = {0};
+  if (engine_ctx(&ctx, argv[0], &err) < 0 || container_create(&ctx, &o, &socks, &c, &err) < 0) {
     cb_error_print(&err);
+    cb_port_socks_close(&socks);
     create_opts_free(&o);
     cb_ctx_release(&ctx);
     return 125;
@@ -34,7 +38,8 @@ int cmd_run(int argc, char **argv) {
   struct start_opts so = {.attach = !o.detach,
                           .stdin_ = o.interactive && !o.detach,
                           .tty = o.tty,
-                          .detach_keys = o.detach_keys};
+                          .detach_keys = o.detach_keys,
+                          .socks = &socks};
   int code = 0;
   if (container_start(&ctx, c->id, &so, &code, &err) < 0) {
     code = err->exit_code ? err->exit_code : 125;
@@ -44,6 +49,7 @@ int cmd_run(int argc, char **argv) {
     if (cb_close_stdout() < 0)
       code = 125;
   }
+  cb_port_socks_close(&socks);
   cb_container_free(c);
   create_opts_free(&o);
   cb_ctx_release(&ctx);

@@ -18,11 +18,16 @@
 #include "crowbar/json.h"
 #include "crowbar/lock.h"
 #include "crowbar/lookpath.h"
+#include "crowbar/ports.h"
+#include "crowbar/rootfs.h"
+#include "crowbar/saferoot.h"
 #include "crowbar/seccomp.h"
 #include "crowbar/security.h"
 #include "crowbar/tty.h"
 #include "crowbar/util.h"
+#include "crowbar/volume.h"
 #include "engine.h"
+#include "mounts.h"
 
 enum {
   OPT_RM = CHAR_MAX + 1,
@@ -39,6 +44,7 @@ enum {
   OPT_STOP_TIMEOUT,
   OPT_DETACH_KEYS,
   OPT_SECURITY_OPT,
+  OPT_MOUNT,
 };
 
 static const struct option longopts[] = {
@@ -53,6 +59,9 @@ static const struct option longopts[] = {
     {"user", required_argument, NULL, 'u'},
     {"entrypoint", required_argument, NULL, OPT_ENTRYPOINT},
     {"volume", required_argument, NULL, 'v'},
+    {"mount", required_argument, NULL, OPT_MOUNT},
+    {"publish", required_argument, NULL, 'p'},
+    {"publish-all", no_argument, NULL, 'P'},
     {"network", required_argument, NULL, OPT_NETWORK},
     {"net", required_argument, NULL, OPT_NETWORK},
     {"hostname", required_argument, NULL, 'h'},
@@ -86,7 +95,15 @@ static void usage(FILE *out, bool is_run) {
         "  -w, --workdir DIR          working directory inside the container\n"
         "  -u, --user USER[:GROUP]    user name or UID (and group) to run as\n"
         "      --entrypoint CMD       override the image's entrypoint\n"
-        "  -v, --volume SRC:DST[:ro]  bind-mount a host path (or a named volume)\n"
+        "  -v, --volume SRC:DST[:OPT] bind-mount a host path (SRC absolute) or mount the\n"
+        "                             named volume SRC (made at first use, with the image's\n"
+        "                             files at DST); -v DST alone: a new anonymous volume;\n"
+        "                             OPT: ro, rw, nocopy, a propagation mode\n"
+        "      --mount SPEC           type=volume|bind,source=SRC,target=DST[,readonly]\n"
+        "                             [,volume-nocopy][,volume-label=K=V][,bind-propagation=P]\n"
+        "  -p, --publish SPEC         publish a container port on the host:\n"
+        "                             [IP:][HOSTPORT:]PORT[/tcp|/udp] (no HOSTPORT: a free one)\n"
+        "  -P, --publish-all          publish every port the image exposes, on free ports\n"
         "      --network none|host    network: a private namespace with only lo (none,\n"
         "                             the default) or the host's\n"
         "  -h, --hostname NAME        container host name (default: the short ID)\n"
@@ -141,6 +158,8 @@ void create_opts_free(struct create_opts *o) {
   cb_strv_free(o->env);
   cb_strv_free(o->env_file);
   cb_strv_free(o->volumes);
+  cb_strv_free(o->mounts);
+  cb_strv_free(o->publish);
   cb_strv_free(o->cap_add);
   cb_strv_free(o->cap_drop);
   cb_strv_free(o->security_opts);
@@ -161,6 +180,18 @@ static int read_env_file(const char *path, char ***env, cb_error_t *err) {
       l[--n] = '\0';
     if (!*l || *l == '#')
       continue;
+    /* Docker's rules (opts.ParseEnvFile): a name, without blanks. */
+    size_t klen = strcspn(l, "=");
+    if (klen == 0 || strcspn(l, " \t") < klen) {
+      cb_strv_free(*env);
+      *env = NULL;
+      if (klen == 0)
+        return cb_error_make(err, 0, "poorly formatted environment: no variable name on line '%s'",
+                             l);
+      return cb_error_make(err, 0,
+                           "poorly formatted environment: variable '%.*s' contains whitespaces",
+                           (int)klen, l);
+    }
     cb_strv_append(env, l);
   }
   return 0;
@@ -232,7 +263,7 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
   int c;
   optind = 1;
   opterr = 0;
-  const char *shortopts = is_run ? "+:dite:w:u:v:h:m:" : "+:ite:w:u:v:h:m:";
+  const char *shortopts = is_run ? "+:dite:w:u:v:h:m:p:P" : "+:ite:w:u:v:h:m:p:P";
   while ((c = cb_getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
     switch (c) {
     case 'd':
@@ -245,6 +276,12 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
     case OPT_RM: o->autoremove = true; break;
     case OPT_NAME: o->name = dup_opt(o->name, optarg); break;
     case 'e': {
+      /* Docker's one rule (opts.ValidateEnv): a name before the '='. */
+      if (!*optarg || *optarg == '=')
+        return cb_error_make(err, 0,
+                             "invalid argument \"%s\" for \"-e, --env\" flag: invalid "
+                             "environment variable: %s\nSee 'crowbar %s --help'.",
+                             optarg, optarg, is_run ? "run" : "create");
       if (strchr(optarg, '=')) {
         cb_strv_append(&o->env, optarg);
       } else {
@@ -285,6 +322,9 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
       o->entrypoint_set = true;
       break;
     case 'v': cb_strv_append(&o->volumes, optarg); break;
+    case OPT_MOUNT: cb_strv_append(&o->mounts, optarg); break;
+    case 'p': cb_strv_append(&o->publish, optarg); break;
+    case 'P': o->publish_all = true; break;
     case OPT_NETWORK:
       if (!strcmp(optarg, "host"))
         o->net_host = true;
@@ -423,66 +463,42 @@ static int make_init_layer(int dfd, cb_error_t *err) {
   return 0;
 }
 
-/* Parse -v SRC:DST[:ro|rw] into a Mounts entry and a HostConfig.Binds string. */
-static int parse_volume(const struct cb_ctx *ctx, const char *spec, json_object *mounts,
-                        json_object *binds, cb_error_t *err) {
-  cleanup_free char *copy = xstrdup(spec);
-  char *parts[4] = {0};
-  int n = 0;
-  char *save = NULL;
-  for (char *t = strtok_r(copy, ":", &save); t && n < 4; t = strtok_r(NULL, ":", &save))
-    parts[n++] = t;
-  if (n < 2 || n > 3)
-    return cb_error_make(err, 0, "invalid volume specification: '%s'", spec);
-  const char *src = parts[0], *dst = parts[1], *mode = n == 3 ? parts[2] : "";
-  bool ro = false;
-  if (*mode) {
-    if (!strcmp(mode, "ro"))
-      ro = true;
-    else if (strcmp(mode, "rw"))
-      return cb_error_make(err, 0, "invalid mode: %s", mode);
-  }
-  if (dst[0] != '/')
-    return cb_error_make(err, 0,
-                         "invalid volume specification: '%s': the destination must be "
-                         "an absolute path",
-                         spec);
-  if (!strcmp(dst, "/"))
-    return cb_error_make(err, 0, "invalid volume specification: '%s': destination can't be '/'",
-                         spec);
-  const char *type = "bind";
-  cleanup_free char *source = NULL;
-  cleanup_free char *vname = NULL;
-  if (src[0] == '/') {
-    char real[PATH_MAX];
-    struct stat st;
-    if (stat(src, &st) < 0) {
-      /* Docker creates a missing bind source as a folder. */
-      if (errno != ENOENT || cb_mkdir_p(src, 0755, err) < 0)
-        return cb_error_sys(err, "invalid mount config: bind source path `%s`", src);
-    }
-    source = xstrdup(realpath(src, real) ? real : src);
-  } else {
-    if (!cb_name_valid(src))
-      return cb_error_make(err, 0, "invalid volume name \"%s\"", src);
-    type = "volume";
-    vname = xstrdup(src);
-    source = cb_ctx_path(ctx, "volumes/%s/_data", src);
-    if (cb_mkdir_p(source, 0755, err) < 0)
-      return -1;
-  }
-  json_object *m = json_object_new_object();
-  cb_json_set_str(m, "Type", type);
-  if (vname)
-    cb_json_set_str(m, "Name", vname);
-  cb_json_set_str(m, "Source", source);
-  cb_json_set_str(m, "Destination", dst);
-  cb_json_set_str(m, "Mode", mode);
-  cb_json_set_bool(m, "RW", !ro);
-  cb_json_set_str(m, "Propagation", vname ? "" : "rprivate");
-  json_object_array_add(mounts, m);
-  json_object_array_add(binds, json_object_new_string(spec));
-  return 0;
+/* NetworkSettings as Docker shows it for a container on the "none" (or "host") network;
+ * Ports is the running container's (the monitor records it at each start). */
+static json_object *network_settings(bool host) {
+  json_object *ns = json_object_new_object();
+  static const char *const strs[] = {"Bridge", "SandboxID"};
+  for (size_t i = 0; i < 2; i++)
+    cb_json_set_str(ns, strs[i], "");
+  cb_json_set_bool(ns, "HairpinMode", false);
+  cb_json_set_str(ns, "LinkLocalIPv6Address", "");
+  cb_json_set_int(ns, "LinkLocalIPv6PrefixLen", 0);
+  json_object_object_add(ns, "Ports", json_object_new_object());
+  cb_json_set_str(ns, "SandboxKey", "");
+  json_object_object_add(ns, "SecondaryIPAddresses", NULL);
+  json_object_object_add(ns, "SecondaryIPv6Addresses", NULL);
+  static const char *const more[] = {"EndpointID", "Gateway", "GlobalIPv6Address"};
+  for (size_t i = 0; i < 3; i++)
+    cb_json_set_str(ns, more[i], "");
+  cb_json_set_int(ns, "GlobalIPv6PrefixLen", 0);
+  cb_json_set_str(ns, "IPAddress", "");
+  cb_json_set_int(ns, "IPPrefixLen", 0);
+  cb_json_set_str(ns, "IPv6Gateway", "");
+  cb_json_set_str(ns, "MacAddress", "");
+  json_object *net = cb_json_obj(cb_json_obj(ns, "Networks"), host ? "host" : "none");
+  static const char *const nulls[] = {"IPAMConfig", "Links", "Aliases"};
+  for (size_t i = 0; i < 3; i++)
+    json_object_object_add(net, nulls[i], NULL);
+  static const char *const estrs[] = {"NetworkID", "EndpointID", "Gateway", "IPAddress"};
+  for (size_t i = 0; i < 4; i++)
+    cb_json_set_str(net, estrs[i], "");
+  cb_json_set_int(net, "IPPrefixLen", 0);
+  cb_json_set_str(net, "IPv6Gateway", "");
+  cb_json_set_str(net, "GlobalIPv6Address", "");
+  cb_json_set_int(net, "GlobalIPv6PrefixLen", 0);
+  cb_json_set_str(net, "MacAddress", "");
+  json_object_object_add(net, "DriverOpts", NULL);
+  return ns;
 }
 
 /* What Docker's daemon checks of the security options at start, checked now: the keys, and
@@ -511,8 +527,13 @@ static int check_security_opts(const struct create_opts *o, cb_error_t *err) {
   return r;
 }
 
+static int create_record(const struct cb_ctx *ctx, const struct create_opts *o,
+                         const struct cb_image *img, char **full, char **entry, char **cmd,
+                         char **env, struct mount_plan *plan, json_object *exposed,
+                         json_object *pbind, struct cb_container **out, cb_error_t *err);
+
 int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
-                     struct cb_container **out, cb_error_t *err) {
+                     struct cb_port_socks *socks, struct cb_container **out, cb_error_t *err) {
   /* The image may not go away (rmi) between here and the record naming its layers. */
   cleanup_close int images_lock = cb_lock(ctx, "images", 0, err);
   if (images_lock < 0)
@@ -564,6 +585,43 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     return -1;
   /* A numeric user or group out of range is refused now; names are checked at start. */
   if (cb_user_check(o->user ? o->user : cb_json_get_str(icfg, "User", ""), err) < 0)
+    return -1;
+
+  /* Mounts: everything checked before anything is made. */
+  struct mount_plan plan;
+  int pr = mount_plan_parse(o, cb_json_get(icfg, "Volumes"), &plan, err);
+  if (pr < 0) {
+    mount_plan_free(&plan);
+    return -1;
+  }
+  /* Published ports: the image's EXPOSEd ports and -p's, and the bindings. */
+  cleanup_json json_object *exposed = sorted_copy(cb_json_get(icfg, "ExposedPorts"));
+  cleanup_json json_object *pbind = json_object_new_object();
+  for (char **p = o->publish; p && *p; p++)
+    if (cb_port_spec_parse(*p, exposed, pbind, err) < 0) {
+      mount_plan_free(&plan);
+      return -1;
+    }
+  if (o->net_host && (o->publish || o->publish_all)) {
+    fputs("WARNING: Published ports are discarded when using host network mode\n", stderr);
+  } else if (socks && cb_ports_bind(pbind, o->publish_all, exposed, socks, err) < 0) {
+    /* Bound now, before any of the container exists: a port in use leaves nothing. */
+    mount_plan_free(&plan);
+    return -1;
+  }
+  int rc = create_record(ctx, o, img, full, entry, cmd, env, &plan, exposed, pbind, out, err);
+  mount_plan_free(&plan);
+  return rc;
+}
+
+static int create_record(const struct cb_ctx *ctx, const struct create_opts *o,
+                         const struct cb_image *img, char **full, char **entry, char **cmd,
+                         char **env, struct mount_plan *plan, json_object *exposed,
+                         json_object *pbind, struct cb_container **out, cb_error_t *err) {
+  json_object *icfg = cb_json_get(img->config, "config");
+  /* A volume is never removed between its choice and the record naming it. */
+  cleanup_close int vlk = -1;
+  if (mount_plan_has_volumes(plan) && (vlk = cb_volumes_lock(ctx, err)) < 0)
     return -1;
   cb_container_sweep(ctx);
   char id[CB_ID_LEN + 1];
@@ -645,29 +703,28 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     cb_json_set_str(j, "Driver", "overlay2");
     cb_json_set_str(j, "Platform", "linux");
 
-    json_object *mounts = json_object_new_array();
-    json_object *binds = json_object_new_array();
-    for (char **v = o->volumes; v && *v; v++)
-      if (parse_volume(ctx, *v, mounts, binds, err) < 0) {
-        json_object_put(mounts);
-        json_object_put(binds);
-        goto out;
-      }
+    json_object *mounts = NULL;
+    if (mount_plan_make(ctx, plan, img, &mounts, err) < 0)
+      goto out;
 
     json_object *hc = json_object_new_object();
-    json_object_object_add(hc, "Binds", json_object_array_length(binds) ? binds : NULL);
-    if (!json_object_array_length(binds))
-      json_object_put(binds);
+    json_object *binds = plan->binds;
+    json_object_object_add(hc, "Binds",
+                           json_object_array_length(binds) ? json_object_get(binds) : NULL);
     cb_json_set_str(hc, "NetworkMode", o->net_host ? "host" : "none");
+    json_object_object_add(hc, "PortBindings", sorted_copy(pbind));
     cb_json_set_bool(hc, "AutoRemove", o->autoremove);
     cb_json_set_strv(hc, "CapAdd", o->cap_add);
     cb_json_set_strv(hc, "CapDrop", o->cap_drop);
     cb_json_set_bool(hc, "Privileged", false);
+    cb_json_set_bool(hc, "PublishAllPorts", o->publish_all);
     cb_json_set_bool(hc, "ReadonlyRootfs", o->read_only);
     cb_json_set_strv(hc, "SecurityOpt", o->security_opts);
     cb_json_set_int(hc, "Memory", o->memory);
     json_object_object_add(hc, "PidsLimit",
                            o->pids_limit > 0 ? json_object_new_int64(o->pids_limit) : NULL);
+    if (json_object_array_length(plan->hc_mounts))
+      json_object_object_add(hc, "Mounts", json_object_get(plan->hc_mounts));
     json_object_object_add(hc, "Init", o->init ? json_object_new_boolean(1) : NULL);
     json_object *rp = cb_json_obj(hc, "RestartPolicy");
     cb_json_set_str(rp, "Name", "no");
@@ -697,6 +754,7 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     cb_json_set_str(gdd, "WorkDir", work);
     json_object_object_add(j, "GraphDriver", gd);
     json_object_object_add(j, "Mounts", mounts);
+    json_object_object_add(j, "NetworkSettings", network_settings(o->net_host));
 
     json_object *cfg = json_object_new_object();
     cb_json_set_str(cfg, "Hostname", hostname);
@@ -705,21 +763,21 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     cb_json_set_bool(cfg, "AttachStdin", o->interactive && !o->detach);
     cb_json_set_bool(cfg, "AttachStdout", !o->detach);
     cb_json_set_bool(cfg, "AttachStderr", !o->detach);
+    if (json_object_object_length(exposed))
+      json_object_object_add(cfg, "ExposedPorts", sorted_copy(exposed));
     cb_json_set_bool(cfg, "Tty", o->tty);
     cb_json_set_bool(cfg, "OpenStdin", o->interactive);
     cb_json_set_bool(cfg, "StdinOnce", o->interactive && !o->detach);
-    /* The image's EXPOSE and HEALTHCHECK are the container's, as in Docker. */
-    json_object *eports = cb_json_get(icfg, "ExposedPorts");
-    if (json_object_is_type(eports, json_type_object) && json_object_object_length(eports))
-      json_object_object_add(cfg, "ExposedPorts", sorted_copy(eports));
     cb_json_set_strv(cfg, "Env", env);
     cb_json_set_strv(cfg, "Cmd", cmd);
+    /* The image's HEALTHCHECK is the container's, as in Docker. */
     json_object *health = cb_json_get(icfg, "Healthcheck");
     if (json_object_is_type(health, json_type_object))
       json_object_object_add(cfg, "Healthcheck", json_object_get(health));
     cb_json_set_str(cfg, "Image", o->image);
-    json_object *vols = cb_json_get(icfg, "Volumes");
-    json_object_object_add(cfg, "Volumes", vols ? json_object_get(vols) : NULL);
+    json_object_object_add(cfg, "Volumes",
+                           json_object_object_length(plan->volumes) ? sorted_copy(plan->volumes)
+                                                                    : NULL);
     cb_json_set_str(cfg, "WorkingDir",
                     o->workdir ? o->workdir : cb_json_get_str(icfg, "WorkingDir", ""));
     cb_json_set_strv(cfg, "Entrypoint", entry);
@@ -737,6 +795,8 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
     cb_json_set_str(cb, "ImageRef", o->image);
     if (o->detach_keys)
       cb_json_set_str(cb, "DetachKeys", o->detach_keys);
+    if (plan->anonymous)
+      cb_json_set_strv(cb, "AnonymousVolumes", plan->anonymous);
 
     struct cb_container *c = xcalloc(1, sizeof *c);
     memcpy(c->id, id, sizeof c->id);
@@ -766,6 +826,7 @@ out:
     if (cb_rm_rf(tmp, &e2) < 0)
       cb_error_release(&e2);
     cb_name_release(ctx, name, id);
+    mount_plan_undo(ctx, plan);
   }
   return ret;
 }

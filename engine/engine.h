@@ -16,9 +16,12 @@ struct create_opts {
   bool entrypoint_set;
   int stop_timeout; /* -1: unset */
   int64_t memory, pids_limit;
-  char **env;      /* -e, in order */
-  char **env_file; /* --env-file's variables, in order (before -e's, as Docker's) */
-  char **volumes;  /* -v */
+  char **env;       /* -e, in order */
+  char **env_file;  /* --env-file's variables, in order (before -e's, as Docker's) */
+  char **volumes;   /* -v */
+  char **mounts;    /* --mount */
+  char **publish;   /* -p */
+  bool publish_all; /* -P */
   char **cap_add, **cap_drop;
   char **security_opts; /* --security-opt, a seccomp=FILE already read: seccomp=<JSON> */
   char *image;
@@ -29,15 +32,20 @@ void create_opts_free(struct create_opts *o);
 /* Parse create/run options (argv[0] is the verb). Returns 0, 1 when --help was printed, or
  * -1 with err (usage errors). */
 int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o, cb_error_t *err);
-/* Create the record (name reserved, upper/work made, /etc files written). */
+struct cb_port_socks;
+/* Create the record (name reserved, upper/work made, /etc files written). With socks
+ * (run), the published ports are bound first: a port in use leaves no container. */
 int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
-                     struct cb_container **out, cb_error_t *err);
+                     struct cb_port_socks *socks, struct cb_container **out, cb_error_t *err);
 
 struct start_opts {
   bool attach; /* wire our stdio to the container and wait for its exit */
   bool stdin_; /* and our stdin to its stdin */
   bool tty;    /* ... through its terminal */
   const char *detach_keys;
+  /* The published ports' sockets, bound already (run); NULL: bound from the record. Handed
+   * to the shim and closed here. */
+  struct cb_port_socks *socks;
 };
 /* Start a created or stopped container: spawn its shim and wait until the container's
  * process runs (or failed to start). With opts->attach, wait for the exit too and store

@@ -71,6 +71,16 @@ int cb_error_make(cb_error_t *err, int errno_, const char *fmt, ...) {
   return -1;
 }
 
+int cb_error_not_found(cb_error_t *err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  make_errorv(err, ENOENT, fmt, ap);
+  va_end(ap);
+  if (err && *err)
+    (*err)->quiet = 1;
+  return -1;
+}
+
 int cb_error_sys(cb_error_t *err, const char *fmt, ...) {
   int saved = errno;
   va_list ap;
@@ -108,7 +118,7 @@ int cb_error_set_code(cb_error_t *err, int exit_code) {
 const char *cb_error_text(cb_error_t err) {
   if (!err)
     return "unknown error";
-  if (err->errno_) {
+  if (err->errno_ && !err->quiet) {
     char *m;
     if (asprintf(&m, "%s: %s", err->msg, strerror(err->errno_)) < 0)
       oom();

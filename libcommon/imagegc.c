@@ -137,6 +137,14 @@ int cb_image_layers_in_use(const struct cb_ctx *ctx, const char *except_image, c
       cb_strv_free(keep);
       return -1;
     }
+    if (c->damaged) {
+      /* Its record cannot say which layers it stands on (its own commits are in its
+       * state): unknown, collect nothing until it is removed. */
+      cb_container_free(c);
+      cb_strv_free(keep);
+      *out = NULL;
+      return 1;
+    }
     const char *image = cb_json_get_str(c->json, "Image", "");
     const char *lower = cb_json_get_str(c->json, "GraphDriver.Data.LowerDir", NULL);
     bool known = false;

@@ -2,10 +2,11 @@
 /* A cache that lets a listing (ps) skip parsing the state.json of containers whose file
  * has not changed: $ROOT/containers/.list-cache holds one line per container with the
  * identity of its state.json (inode, mtime, size: a rewrite is a rename, hence a new
- * inode) and the fields a listing uses, tab-separated and escaped. A line whose identity
- * does not match the file on disk is ignored and the file is parsed as usual; the cache
- * is rewritten (atomically) when anything was parsed. It is only ever a cache: delete it
- * and nothing is lost. */
+ * inode), the identity of its container.json (written once: a change means damage, which
+ * the next parse finds) and the fields a listing uses, tab-separated and escaped. A line whose
+ * identity does not match the file on disk is ignored and the file is parsed as usual; the cache is
+ * rewritten (atomically) when anything was parsed. It is only ever a cache: delete it and nothing
+ * is lost. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,13 +21,18 @@
 #include "listcache.h"
 
 #define CACHE_NAME ".list-cache"
-#define CACHE_VERSION "crowbar-list-cache 1"
+/* 2: the identity of container.json too (version 1 could list a damaged record as whole);
+ * 3: NetworkSettings.Ports (ps's PORTS column). */
+#define CACHE_VERSION "crowbar-list-cache 3"
 
 enum {
   F_ID,
   F_INO,
   F_MTIME,
   F_SIZE,
+  F_RINO,
+  F_RMTIME,
+  F_RSIZE,
   F_NAME,
   F_CREATED,
   F_CREATED_NS,
@@ -49,6 +55,7 @@ enum {
   F_STARTED,
   F_FINISHED,
   F_RESTARTS,
+  F_PORTS,
   F_COUNT
 };
 
@@ -153,20 +160,25 @@ static const char *json_text(json_object *o, const char *def) {
   return o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : def;
 }
 
-void cb_listcache_add(struct cb_listcache *lc, const struct cb_container *c,
-                      const struct stat *st) {
+/* A file's identity as the cache writes it: inode, exact mtime, size. */
+static void identity(char ino[32], char mtime[32], char size[32], const struct stat *st) {
+  snprintf(ino, 32, "%llu", (unsigned long long)st->st_ino);
+  snprintf(mtime, 32, "%lld.%09ld", (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+  snprintf(size, 32, "%lld", (long long)st->st_size);
+}
+
+void cb_listcache_add(struct cb_listcache *lc, const struct cb_container *c, const struct stat *st,
+                      const struct stat *rst) {
   char num[F_COUNT][32];
   char *buf = NULL;
   size_t len = 0, cap = 0;
   json_object *j = c->json;
   const char *f[F_COUNT];
   f[F_ID] = c->id;
-  snprintf(num[F_INO], 32, "%llu", (unsigned long long)st->st_ino);
-  snprintf(num[F_MTIME], 32, "%lld.%09ld", (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
-  snprintf(num[F_SIZE], 32, "%lld", (long long)st->st_size);
-  f[F_INO] = num[F_INO];
-  f[F_MTIME] = num[F_MTIME];
-  f[F_SIZE] = num[F_SIZE];
+  identity(num[F_INO], num[F_MTIME], num[F_SIZE], st);
+  identity(num[F_RINO], num[F_RMTIME], num[F_RSIZE], rst);
+  for (int i = F_INO; i <= F_RSIZE; i++)
+    f[i] = num[i];
   f[F_NAME] = cb_json_get_str(j, "Name", "");
   f[F_CREATED] = cb_json_get_str(j, "Created", "");
   snprintf(num[F_CREATED_NS], 32, "%lld", (long long)c->created_ns);
@@ -199,6 +211,7 @@ void cb_listcache_add(struct cb_listcache *lc, const struct cb_container *c,
   f[F_STARTED] = num[F_STARTED];
   f[F_FINISHED] = num[F_FINISHED];
   f[F_RESTARTS] = num[F_RESTARTS];
+  f[F_PORTS] = json_text(cb_json_get(j, "NetworkSettings.Ports"), "null");
   for (int i = 0; i < F_COUNT; i++)
     put_field(&buf, &len, &cap, f[i], i == F_COUNT - 1);
   push_out(lc, buf, true);
@@ -219,7 +232,7 @@ static void set_parsed(json_object *o, const char *key, const char *text) {
 }
 
 struct cb_container *cb_listcache_get(struct cb_listcache *lc, const char *id,
-                                      const struct stat *st) {
+                                      const struct stat *st, const struct stat *rst) {
   struct entry key = {id, NULL};
   struct entry *e = lc->n ? bsearch(&key, lc->e, lc->n, sizeof *lc->e, cmp_entry) : NULL;
   if (!e || !e->line) {
@@ -249,10 +262,11 @@ struct cb_container *cb_listcache_get(struct cb_listcache *lc, const char *id,
     goto miss;
   for (int i = 0; i < F_COUNT; i++)
     unescape(f[i]);
-  char mt[48];
-  snprintf(mt, sizeof mt, "%lld.%09ld", (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
-  if (strtoull(f[F_INO], NULL, 10) != (unsigned long long)st->st_ino || strcmp(f[F_MTIME], mt) ||
-      strtoll(f[F_SIZE], NULL, 10) != (long long)st->st_size)
+  char ino[32], mt[32], size[32], rino[32], rmt[32], rsize[32];
+  identity(ino, mt, size, st);
+  identity(rino, rmt, rsize, rst);
+  if (strcmp(f[F_INO], ino) || strcmp(f[F_MTIME], mt) || strcmp(f[F_SIZE], size) ||
+      strcmp(f[F_RINO], rino) || strcmp(f[F_RMTIME], rmt) || strcmp(f[F_RSIZE], rsize))
     goto miss;
 
   struct cb_container *c = xcalloc(1, sizeof *c);
@@ -273,6 +287,8 @@ struct cb_container *cb_listcache_get(struct cb_listcache *lc, const char *id,
   if (strcmp(f[F_LABELS], "{}") && strcmp(f[F_LABELS], "null"))
     set_parsed(cb_json_obj(j, "Config"), "Labels", f[F_LABELS]);
   cb_json_set_str(cb_json_obj(j, "HostConfig"), "NetworkMode", f[F_NETMODE]);
+  if (strcmp(f[F_PORTS], "{}") && strcmp(f[F_PORTS], "null"))
+    set_parsed(cb_json_obj(j, "NetworkSettings"), "Ports", f[F_PORTS]);
   json_object *cbj = cb_json_obj(j, "Crowbar");
   cb_json_set_str(cbj, "ImageRef", f[F_REF]);
   c->created_ns = strtoll(f[F_CREATED_NS], NULL, 10);

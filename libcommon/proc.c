@@ -58,7 +58,8 @@ uint64_t cb_proc_start_time(pid_t pid) {
 }
 
 bool cb_proc_alive(pid_t pid, uint64_t start_time) {
-  if (pid <= 0)
+  /* No start time, no identity: whatever holds that PID now is not known to be ours. */
+  if (pid <= 0 || !start_time)
     return false;
   struct cb_proc_stat st;
   cb_error_t err = NULL;
@@ -66,7 +67,7 @@ bool cb_proc_alive(pid_t pid, uint64_t start_time) {
     cb_error_release(&err);
     return false;
   }
-  if (start_time && st.start_time != start_time)
+  if (st.start_time != start_time)
     return false;
   return st.state != 'Z' && st.state != 'X';
 }
@@ -200,11 +201,16 @@ double cb_uptime(void) {
 }
 
 int cb_pidfd_open_checked(pid_t pid, uint64_t start_time) {
+  /* A PID without a start time has no identity to check: never open (signal, enter) it. */
+  if (pid <= 0 || !start_time) {
+    errno = ESRCH;
+    return -1;
+  }
   int fd = (int)syscall(SYS_pidfd_open, pid, 0);
   if (fd < 0)
     return -1;
   /* The pidfd pins the process; if the start time still matches now, it is ours. */
-  if (start_time && cb_proc_start_time(pid) != start_time) {
+  if (cb_proc_start_time(pid) != start_time) {
     close(fd);
     errno = ESRCH;
     return -1;

@@ -6,7 +6,7 @@ set -e
 FUZZ_PKGS="clang libclang-rt-14-dev"
 PKGS="build-essential pkg-config libarchive-dev libcap-dev libelf-dev libunwind-dev
 libncurses-dev libjson-c-dev libssl-dev libcmocka-dev busybox-static bats hyperfine
-iproute2 procps tar xz-utils zstd gzip bsdextrautils util-linux tmux libarchive-tools file
+iproute2 procps wget tar xz-utils zstd gzip bsdextrautils util-linux tmux libarchive-tools file
 man-db groff-base clang-format python3 libseccomp-dev golang-github-docker-docker-dev"
 [ "${1:-}" = fuzz ] && PKGS="$PKGS $FUZZ_PKGS"
 missing=""

@@ -35,30 +35,8 @@
 #include "crowbar/lock.h"
 #include "crowbar/proc.h"
 #include "crowbar/tty.h"
+#include "crowbar/volume.h"
 #include "shim.h"
-
-#define MAX_CLIENTS 16
-
-struct client {
-  int sock, in, out, err;
-  struct cb_detach detach; /* detach keys, scanned on a terminal's input */
-};
-
-struct shim {
-  struct cb_ctx ctx;
-  struct shim_config cfg;
-  struct cb_container *c;
-  int sync_fd, lock_fd, listen_fd;
-  int out_r, err_r, in_w;
-  int master; /* the container's terminal (with Config.Tty): out_r and in_w are it */
-  struct cb_detach detach_default;
-  pid_t pid;
-  int pidfd;
-  struct shim_io *io;
-  struct client clients[MAX_CLIENTS];
-  int nclients;
-  int stdin_owner; /* index of the client whose stdin feeds the container, -1 if none */
-};
 
 static void sync_reply(struct shim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sync_reply(struct shim *s, const char *fmt, ...) {
@@ -74,56 +52,6 @@ static void sync_reply(struct shim *s, const char *fmt, ...) {
   cb_write_all(s->sync_fd, buf, (size_t)n);
   close(s->sync_fd);
   s->sync_fd = -1;
-}
-
-static void client_close(struct shim *s, int i) {
-  struct client *cl = &s->clients[i];
-  if (cl->sock >= 0)
-    close(cl->sock);
-  if (cl->in >= 0)
-    close(cl->in);
-  if (cl->out >= 0)
-    close(cl->out);
-  if (cl->err >= 0 && cl->err != cl->out)
-    close(cl->err);
-  if (s->stdin_owner == i)
-    s->stdin_owner = -1;
-  s->clients[i] = s->clients[--s->nclients];
-  if (s->stdin_owner == s->nclients)
-    s->stdin_owner = i;
-}
-
-/* Take the CB_ATTACH message a new client sends first. */
-static void client_add(struct shim *s, int sock) {
-  struct cb_attach_msg m;
-  int fds[3];
-  if (s->nclients >= MAX_CLIENTS || cb_attach_recv(sock, &m, fds) != 1 || m.type != CB_ATTACH) {
-    close(sock);
-    return;
-  }
-  struct client *cl = &s->clients[s->nclients];
-  cl->sock = sock;
-  cl->in = cl->out = cl->err = -1;
-  cl->detach = s->detach_default;
-  int k = 0;
-  if (m.a & CB_ATTACH_STDIN)
-    cl->in = fds[k++];
-  if (m.a & CB_ATTACH_STDOUT)
-    cl->out = fds[k++];
-  if (m.a & CB_ATTACH_STDERR)
-    cl->err = fds[k++];
-  for (; k < 3; k++)
-    if (fds[k] >= 0)
-      close(fds[k]);
-  /* Input goes to the container's stdin pipe or its terminal, when it was started with
-   * -i (as in Docker, -t alone takes no input); one client at a time feeds it. */
-  if (cl->in >= 0 && (!s->cfg.open_stdin || s->stdin_owner >= 0)) {
-    close(cl->in);
-    cl->in = -1;
-  }
-  if (cl->in >= 0)
-    s->stdin_owner = s->nclients;
-  s->nclients++;
 }
 
 static int listen_socket(struct shim *s, cb_error_t *err) {
@@ -145,25 +73,6 @@ static int listen_socket(struct shim *s, cb_error_t *err) {
   return fd;
 }
 
-static void fanout(struct shim *s, int stream, const char *buf, size_t n) {
-  for (int i = 0; i < s->nclients; i++) {
-    int fd = stream == 2 ? s->clients[i].err : s->clients[i].out;
-    if (fd >= 0 && cb_write_all(fd, buf, n) < 0) {
-      /* The client's reader went away: stop writing there. */
-      if (stream == 2) {
-        if (s->clients[i].err != s->clients[i].out)
-          close(s->clients[i].err);
-        s->clients[i].err = -1;
-      } else {
-        if (s->clients[i].err == s->clients[i].out)
-          s->clients[i].err = -1;
-        close(s->clients[i].out);
-        s->clients[i].out = -1;
-      }
-    }
-  }
-}
-
 /* Read what is available on a container output pipe; returns 0 at EOF. */
 static int pump(struct shim *s, int *fd, int stream) {
   char buf[65536];
@@ -180,72 +89,8 @@ static int pump(struct shim *s, int *fd, int stream) {
     return 0;
   }
   io_output(s->io, stream, buf, (size_t)n);
-  fanout(s, stream, buf, (size_t)n);
+  clients_output(s, stream, buf, (size_t)n);
   return 1;
-}
-
-static void forward_stdin(struct shim *s) {
-  int i = s->stdin_owner;
-  struct client *cl = &s->clients[i];
-  unsigned char buf[65536], out[65536 + CB_DETACH_MAX];
-  ssize_t n = read(cl->in, buf, sizeof buf);
-  if (n < 0 && (errno == EINTR || errno == EAGAIN))
-    return;
-  if (n > 0 && s->master >= 0) {
-    /* A terminal: the detach keys leave the container running and drop this client. */
-    bool detached = false;
-    size_t m =
-        cl->detach.n ? cb_detach_feed(&cl->detach, buf, (size_t)n, out, &detached) : (size_t)n;
-    if (m && cb_write_all(s->master, cl->detach.n ? out : buf, m) < 0)
-      return;
-    if (detached) {
-      struct cb_attach_msg msg = {.type = CB_DETACHED};
-      cb_attach_send(cl->sock, &msg, NULL, 0);
-      client_close(s, i);
-    }
-    return;
-  }
-  if (n > 0 && s->in_w >= 0 && cb_write_all(s->in_w, buf, (size_t)n) == 0)
-    return;
-  if (s->master >= 0) {
-    /* End of a client's input on a terminal: stop reading it; the terminal stays. */
-    close(cl->in);
-    cl->in = -1;
-    s->stdin_owner = -1;
-    return;
-  }
-  /* EOF (or the container closed its stdin). */
-  close(cl->in);
-  cl->in = -1;
-  s->stdin_owner = -1;
-  if (s->cfg.stdin_once && s->in_w >= 0) {
-    close(s->in_w);
-    s->in_w = -1;
-  }
-}
-
-static void client_message(struct shim *s, int i) {
-  struct cb_attach_msg m;
-  int fds[3];
-  int r = cb_attach_recv(s->clients[i].sock, &m, fds);
-  for (int k = 0; k < 3; k++)
-    if (fds[k] >= 0)
-      close(fds[k]);
-  if (r <= 0) {
-    client_close(s, i);
-    return;
-  }
-  if (m.type == CB_SIGNAL && m.a > 0 && m.a < _NSIG && s->pidfd >= 0)
-    cb_pidfd_send_signal(s->pidfd, m.a);
-  else if (m.type == CB_RESIZE && s->master >= 0)
-    cb_tty_set_size(s->master, m.a, m.b);
-  else if (m.type == CB_DETACH_KEYS) {
-    struct cb_detach *d = &s->clients[i].detach;
-    memset(d, 0, sizeof *d);
-    d->n = m.a > 0 && m.a <= 8 ? (size_t)m.a : 0;
-    for (size_t k = 0; k < d->n; k++)
-      d->keys[k] = (unsigned char)((k < 4 ? (uint32_t)m.b : (uint32_t)m.c) >> (8 * (k % 4)));
-  }
 }
 
 /* Spawn the container process. Returns 0, or -1 with the exit code in *code. */
@@ -366,6 +211,13 @@ static int spawn(struct shim *s, int *code, cb_error_t *err) {
     s->out_r = fds[0];
     s->in_w = -1;
   }
+  /* Ours alone (the container has the other ends): never wait on them. */
+  int ours[] = {s->out_r, s->err_r, s->in_w, s->master};
+  for (size_t k = 0; k < sizeof ours / sizeof ours[0]; k++) {
+    int fl = ours[k] >= 0 ? fcntl(ours[k], F_GETFL) : -1;
+    if (fl >= 0)
+      fcntl(ours[k], F_SETFL, fl | O_NONBLOCK);
+  }
   return 0;
 }
 
@@ -375,8 +227,11 @@ static void record_start_failure(struct shim *s, int code, const char *msg) {
   free(s->c->state.error);
   s->c->state.error = xstrdup(msg);
   if (s->cfg.autoremove) {
+    char **anon = cb_json_get_strv(s->c->json, "Crowbar.AnonymousVolumes");
     if (cb_container_destroy(&s->ctx, s->c, &err) < 0)
       cb_error_release(&err);
+    cb_volumes_remove_anonymous(&s->ctx, anon);
+    cb_strv_free(anon);
   } else if (cb_container_save(&s->ctx, s->c, &err) < 0) {
     cb_error_release(&err);
   }
@@ -391,6 +246,12 @@ static int record_running(struct shim *s, cb_error_t *err) {
   st->pid_start = cb_proc_start_time(s->pid);
   st->shim_pid = getpid();
   st->shim_start = cb_proc_start_time(getpid());
+  /* Without them no verb would ever trust these PIDs (proc.h): better to say so now. */
+  if (!st->pid_start || !st->shim_start)
+    return cb_error_make(err, 0,
+                         "cannot read the start time of the container's process (%d) "
+                         "or of its monitor (%d) in /proc",
+                         (int)s->pid, (int)getpid());
   if (cb_boot_id(st->boot_id, err) < 0)
     return -1;
   st->oom_killed = false;
@@ -402,10 +263,12 @@ static int record_running(struct shim *s, cb_error_t *err) {
   return cb_container_save(&s->ctx, s->c, err);
 }
 
-static void record_exit(struct shim *s, int status) {
+/* Record the exit (the clients are told after their output); true for --rm. */
+static bool record_exit(struct shim *s, int status, int *exit_code) {
   int code = WIFEXITED(status)     ? WEXITSTATUS(status)
              : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                    : 255;
+  *exit_code = code;
   bool oom = cb_cgroup_oom_kills(s->c->id) > 0;
   cb_error_t err = NULL;
   if (cb_cgroup_destroy(s->c->id, &err) < 0)
@@ -415,10 +278,23 @@ static void record_exit(struct shim *s, int status) {
     cb_error_release(&err);
   struct cb_container *fresh = NULL;
   bool autoremove = false;
+  char **anon = NULL; /* --rm: the anonymous volumes go with the container */
   if (cb_container_load(&s->ctx, s->c->id, &fresh, &err) < 0) {
     /* Removed under us (rm -f): nothing to record. */
     cb_error_release(&err);
+  } else if (fresh->damaged == CB_RECORD_DAMAGED) {
+    /* container.json is damaged: a state laid over it would not make it whole. */
+    cb_container_free(fresh);
+    fresh = NULL;
   } else {
+    if (fresh->damaged) {
+      /* state.json was damaged while the container ran: we know its state; write it whole. */
+      struct cb_state *st = &fresh->state;
+      free(st->error);
+      *st = s->c->state;
+      st->error = NULL;
+      fresh->damaged = CB_RECORD_OK;
+    }
     struct cb_state *st = &fresh->state;
     st->status = CB_STATUS_EXITED;
     st->exit_code = code;
@@ -427,18 +303,28 @@ static void record_exit(struct shim *s, int status) {
     st->pid = 0;
     /* --rm: gone from every listing before the exit is told; its files go after. */
     autoremove = cb_json_get_bool(fresh->json, "HostConfig.AutoRemove", false);
-    if (autoremove ? cb_container_unlist(&s->ctx, fresh, &err) < 0
-                   : cb_container_save(&s->ctx, fresh, &err) < 0)
+    if (autoremove)
+      anon = cb_json_get_strv(fresh->json, "Crowbar.AnonymousVolumes");
+    if (autoremove) {
+      if (cb_container_unlist(&s->ctx, fresh, &err) < 0)
+        cb_error_release(&err);
+    } else if (cb_container_save_reserved(&s->ctx, fresh, &err) < 0) {
+      /* Even the reserve failed (a full disk under an older record): leave the exit where
+       * the next verb finds it, rather than let it become "unknown" (255). */
+      if (cb_container_note_exit(&s->ctx, fresh, err->errno_) < 0) {
+        /* Nowhere to write at all: the record keeps saying "running" until a verb finds
+         * us gone. */
+      }
       cb_error_release(&err);
+    }
     cb_container_free(fresh);
   }
   if (lk >= 0)
     close(lk);
-  struct cb_attach_msg m = {.type = CB_EXIT, .a = code};
-  for (int i = 0; i < s->nclients; i++)
-    cb_attach_send(s->clients[i].sock, &m, NULL, 0);
-  if (autoremove && cb_container_purge(&s->ctx, s->c->id, &err) < 0)
-    cb_error_release(&err);
+  /* --rm's anonymous volumes are gone too before run returns, as the container is. */
+  cb_volumes_remove_anonymous(&s->ctx, anon);
+  cb_strv_free(anon);
+  return autoremove;
 }
 
 /* The shim lives as long as its container: once the start is done, give back the pages
@@ -467,6 +353,183 @@ static void trim_memory(void) {
   fclose(f);
 }
 
+enum { W_OUT, W_ERR, W_LISTEN, W_PID, W_IN, W_STDIN, W_SOCK, W_SINK_OUT, W_SINK_ERR, W_PORTS };
+
+struct watch {
+  struct pollfd p[8 + 4 * MAX_CLIENTS];
+  struct {
+    int what;
+    struct client *cl;
+  } tag[8 + 4 * MAX_CLIENTS];
+  int n;
+};
+
+static void watch(struct watch *w, int fd, short events, int what, struct client *cl) {
+  w->p[w->n] = (struct pollfd){fd, events, 0};
+  w->tag[w->n].what = what;
+  w->tag[w->n].cl = cl;
+  w->n++;
+}
+
+/* After the exit is recorded: a client whose output is all out is told the exit code. */
+static void tell_exit(struct shim *s, struct client *cl, int code) {
+  if (cl->gone || client_queued(cl))
+    return;
+  client_send(s, cl, CB_EXIT, code, 0);
+  client_close(s, cl);
+}
+
+/* The container's life after the start: its output to the log and the clients, the
+ * clients' input, signals and sizes to it, until PID 1 exits; then its last output, the
+ * record of the exit, and the clients' last output and the exit code. */
+static void loop(struct shim *s) {
+  int status = 0, code = 0;
+  bool recorded = false, autoremove = false;
+  int64_t drain_deadline = 0;
+  for (;;) {
+    /* The clock only when something has a deadline: the idle loop touches few pages. */
+    bool timed = s->exited;
+    for (int i = 0; i < s->nclients && !timed; i++)
+      timed = s->clients[i].deadline != 0;
+    int64_t now = timed ? cb_monotonic_ns() : 0;
+    if (s->exited && !recorded && ((s->out_r < 0 && s->err_r < 0) || now >= drain_deadline)) {
+      if (s->out_r >= 0)
+        io_flush(s->io, 1);
+      if (s->err_r >= 0)
+        io_flush(s->io, 2);
+      autoremove = record_exit(s, status, &code);
+      recorded = true;
+      for (int i = 0; i < s->nclients; i++) {
+        struct client *cl = &s->clients[i];
+        if (cl->hello)
+          client_close(s, cl);
+        else if (client_queued(cl))
+          cl->deadline = cb_monotonic_ns() + FLUSH_NS;
+        else
+          tell_exit(s, cl, code);
+      }
+      clients_compact(s);
+    }
+    if (recorded && !s->nclients)
+      break;
+
+    struct watch w = {.n = 0};
+    struct client *primary = NULL;
+    for (int i = 0; i < s->nclients; i++)
+      if (s->clients[i].primary && !s->clients[i].hello)
+        primary = &s->clients[i];
+    /* The foreground client is the container's stdout: while it is behind, the container
+     * waits for it (as for a pipe); nothing else does. */
+    bool hold = !s->exited && primary && client_queued(primary) >= FLOW_HIGH;
+    if (!hold && s->out_r >= 0)
+      watch(&w, s->out_r, POLLIN, W_OUT, NULL);
+    if (!hold && s->err_r >= 0)
+      watch(&w, s->err_r, POLLIN, W_ERR, NULL);
+    if (!s->exited) {
+      watch(&w, s->listen_fd, POLLIN, W_LISTEN, NULL);
+      if (s->pidfd >= 0)
+        watch(&w, s->pidfd, POLLIN, W_PID, NULL);
+      if (s->inq.len > s->inq.off)
+        watch(&w, s->master >= 0 ? s->master : s->in_w, POLLOUT, W_STDIN, NULL);
+      else if (s->stdin_client && s->stdin_client->in >= 0)
+        watch(&w, s->stdin_client->in, POLLIN, W_IN, NULL);
+      if (s->ports)
+        watch(&w, ports_fd(s->ports), POLLIN, W_PORTS, NULL);
+    }
+    int64_t next = s->exited && !recorded ? drain_deadline : 0;
+    for (int i = 0; i < s->nclients; i++) {
+      struct client *cl = &s->clients[i];
+      watch(&w, cl->sock, POLLIN, W_SOCK, cl);
+      if (cl->out.fd >= 0 && cl->out.q.len > cl->out.q.off)
+        watch(&w, cl->out.fd, POLLOUT, W_SINK_OUT, cl);
+      if (cl->err.fd >= 0 && cl->err.q.len > cl->err.q.off)
+        watch(&w, cl->err.fd, POLLOUT, W_SINK_ERR, cl);
+      if (cl->deadline && (!next || cl->deadline < next))
+        next = cl->deadline;
+    }
+    int timeout = -1;
+    if (next)
+      timeout = next <= now ? 0 : (int)((next - now) / 1000000) + 1;
+    if (!s->exited && s->pidfd < 0 && (timeout < 0 || timeout > 100))
+      timeout = 100; /* no pidfd: poll waitpid */
+    int r = poll(w.p, (nfds_t)w.n, timeout);
+    if (r < 0 && errno != EINTR) {
+      /* Cannot watch anything any more: the exit is still recorded, once it comes. */
+      if (!s->exited && waitpid(s->pid, &status, 0) == s->pid)
+        s->exited = true;
+      if (!recorded)
+        autoremove = record_exit(s, status, &code);
+      for (int i = 0; i < s->nclients; i++)
+        if (!s->clients[i].gone && !s->clients[i].hello)
+          client_send(s, &s->clients[i], CB_EXIT, code, 0);
+      break;
+    }
+    bool reaped = s->pidfd < 0;
+    for (int i = 0; r > 0 && i < w.n; i++) {
+      if (!w.p[i].revents)
+        continue;
+      struct client *cl = w.tag[i].cl;
+      if (cl && cl->gone)
+        continue;
+      switch (w.tag[i].what) {
+      case W_OUT: pump(s, &s->out_r, 1); break;
+      case W_ERR: pump(s, &s->err_r, 2); break;
+      case W_LISTEN:
+        for (int k = 0; k < MAX_CLIENTS; k++) {
+          int cs = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+          if (cs < 0)
+            break;
+          client_new(s, cs, false);
+        }
+        break;
+      case W_PID: reaped = true; break; /* below */
+      case W_IN: stdin_read(s); break;
+      case W_STDIN: stdin_flush(s); break;
+      case W_SOCK: client_message(s, cl); break;
+      case W_PORTS: ports_ready(s->ports); break;
+      case W_SINK_OUT:
+      case W_SINK_ERR:
+        client_flush(s, cl, w.tag[i].what == W_SINK_OUT ? &cl->out : &cl->err);
+        if (recorded)
+          tell_exit(s, cl, code);
+        break;
+      }
+    }
+    if (!s->exited && reaped && waitpid(s->pid, &status, WNOHANG) == s->pid) {
+      s->exited = true;
+      /* The host ports are free once the container stops. */
+      ports_free(s->ports);
+      s->ports = NULL;
+      /* Every process of the PID namespace dies with PID 1, so the pipes close soon. */
+      drain_deadline = cb_monotonic_ns() + 2000000000LL;
+      stdin_stop(s);
+      if (s->in_w >= 0) {
+        close(s->in_w);
+        s->in_w = -1;
+      }
+      /* No new clients: the container is gone. */
+      close(s->listen_fd);
+      s->listen_fd = -1;
+    }
+    now = timed ? cb_monotonic_ns() : 0;
+    for (int i = 0; timed && i < s->nclients; i++) {
+      struct client *cl = &s->clients[i];
+      if (cl->gone || !cl->deadline || now < cl->deadline)
+        continue;
+      if (cl->hello)
+        client_close(s, cl); /* it never said what it wanted */
+      else
+        client_drop(s, cl); /* after the exit: its output does not move */
+    }
+    clients_compact(s);
+  }
+  if (autoremove) {
+    cb_error_t err = NULL;
+    if (cb_container_purge(&s->ctx, s->c->id, &err) < 0)
+      cb_error_release(&err);
+  }
+}
+
 static int parse_fd(const char *s) {
   int fd;
   return cb_parse_int(s, &fd) == 0 && fd >= 0 ? fd : -1;
@@ -476,9 +539,9 @@ int main(int argc, char **argv) {
   struct shim s;
   memset(&s, 0, sizeof s);
   s.sync_fd = s.lock_fd = s.listen_fd = s.out_r = s.err_r = s.in_w = s.pidfd = s.master = -1;
-  s.stdin_owner = -1;
   int attach_fd = -1;
   const char *id = NULL, *root = NULL, *runroot = NULL;
+  char **publish = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--root") && i + 1 < argc)
       root = argv[++i];
@@ -492,9 +555,12 @@ int main(int argc, char **argv) {
       attach_fd = parse_fd(argv[++i]);
     else if (!strcmp(argv[i], "--id") && i + 1 < argc)
       id = argv[++i];
+    else if (!strcmp(argv[i], "--publish") && i + 1 < argc)
+      cb_strv_append(&publish, argv[++i]);
     else {
       fprintf(stderr, "Usage: crowbar-shim --id ID --root ROOT --runroot RUNROOT --sync-fd N "
-                      "--lock-fd N [--attach-fd N]\n(started by crowbar; not for users)\n");
+                      "--lock-fd N [--attach-fd N] [--publish FD:PORT/PROTO]...\n"
+                      "(started by crowbar; not for users)\n");
       return 1;
     }
   }
@@ -523,6 +589,13 @@ int main(int argc, char **argv) {
       fcntl(inherited[i], F_SETFD, FD_CLOEXEC);
 
   cb_error_t err = NULL;
+  /* The published ports' sockets first: whatever fails next, they are ours to close. */
+  s.ports = ports_new(publish, &err);
+  cb_strv_free(publish);
+  if (err) {
+    sync_reply(&s, "err 125 %s\n", cb_error_text(err));
+    return 1;
+  }
   if (cb_ctx_init(&s.ctx, argv[0], 0, &err) < 0 || cb_container_load(&s.ctx, id, &s.c, &err) < 0 ||
       shim_config_load(s.c, &s.cfg, &err) < 0) {
     sync_reply(&s, "err 125 %s\n", cb_error_text(err));
@@ -540,10 +613,21 @@ int main(int argc, char **argv) {
     sync_reply(&s, "err 125 %s\n", cb_error_text(err));
     return 1;
   }
-  if (attach_fd >= 0)
-    client_add(&s, attach_fd);
+  if (attach_fd >= 0) {
+    /* The foreground client (run, start -a): its CB_ATTACH was sent before we started. */
+    client_new(&s, attach_fd, true);
+    if (s.nclients)
+      client_message(&s, &s.clients[0]);
+  }
   dup2(2, 2); /* stderr stays the CLI's until the start is reported, for debugging. */
 
+  /* The blocks the exit's record needs, before anything runs (a full disk stops the start
+   * here, rather than lose the exit later); an exit note of an earlier run goes. */
+  cb_container_drop_exit_note(&s.ctx, id);
+  if (cb_container_reserve(&s.ctx, s.c, &err) < 0) {
+    sync_reply(&s, "err 125 %s\n", cb_error_text(err));
+    return 1;
+  }
   int code = 125;
   if (spawn(&s, &code, &err) < 0) {
     const char *msg = cb_error_text(err);
@@ -551,6 +635,14 @@ int main(int argc, char **argv) {
     sync_reply(&s, "err %d %s\n", code, msg);
     return 1;
   }
+  if (s.ports && ports_attach(s.ports, s.pid, &err) < 0) {
+    kill(s.pid, SIGKILL);
+    sync_reply(&s, "err 125 %s\n", cb_error_text(err));
+    return 1;
+  }
+  /* What ps, port and inspect show while it runs (the last run's ports until the next). */
+  json_object_object_add(cb_json_obj(s.c->json, "NetworkSettings"), "Ports",
+                         ports_settings(s.ports, cb_json_get(s.c->json, "Config.ExposedPorts")));
   if (record_running(&s, &err) < 0) {
     kill(s.pid, SIGKILL);
     sync_reply(&s, "err 125 %s\n", cb_error_text(err));
@@ -568,77 +660,7 @@ int main(int argc, char **argv) {
   s.c->json = NULL;
   trim_memory();
 
-  bool exited = false;
-  int status = 0;
-  int64_t drain_deadline = 0;
-  for (;;) {
-    struct pollfd p[4 + 2 * MAX_CLIENTS];
-    int np = 0, i_out = -1, i_err = -1, i_listen = -1, i_pid = -1, i_cl = -1, i_in = -1;
-    if (s.out_r >= 0)
-      i_out = np, p[np++] = (struct pollfd){s.out_r, POLLIN, 0};
-    if (s.err_r >= 0)
-      i_err = np, p[np++] = (struct pollfd){s.err_r, POLLIN, 0};
-    if (!exited) {
-      i_listen = np, p[np++] = (struct pollfd){s.listen_fd, POLLIN, 0};
-      if (s.pidfd >= 0)
-        i_pid = np, p[np++] = (struct pollfd){s.pidfd, POLLIN, 0};
-      i_cl = np;
-      for (int i = 0; i < s.nclients; i++)
-        p[np++] = (struct pollfd){s.clients[i].sock, POLLIN, 0};
-      if (s.stdin_owner >= 0)
-        i_in = np, p[np++] = (struct pollfd){s.clients[s.stdin_owner].in, POLLIN, 0};
-    }
-    if (exited && s.out_r < 0 && s.err_r < 0)
-      break;
-    int timeout = -1;
-    if (exited) {
-      int64_t left = (drain_deadline - cb_monotonic_ns()) / 1000000;
-      if (left <= 0)
-        break;
-      timeout = (int)left;
-    } else if (s.pidfd < 0) {
-      timeout = 100; /* no pidfd: poll waitpid */
-    }
-    int r = poll(p, (nfds_t)np, timeout);
-    if (r < 0 && errno != EINTR)
-      break;
-    if (i_out >= 0 && p[i_out].revents)
-      pump(&s, &s.out_r, 1);
-    if (i_err >= 0 && p[i_err].revents)
-      pump(&s, &s.err_r, 2);
-    if (exited)
-      continue;
-    if (i_in >= 0 && p[i_in].revents && s.stdin_owner >= 0)
-      forward_stdin(&s);
-    if (i_cl >= 0) {
-      int ncl = s.nclients;
-      for (int i = ncl - 1; i >= 0; i--)
-        if (p[i_cl + i].revents)
-          client_message(&s, i);
-    }
-    if (i_listen >= 0 && p[i_listen].revents & POLLIN) {
-      int cs = accept4(s.listen_fd, NULL, NULL, SOCK_CLOEXEC);
-      if (cs >= 0)
-        client_add(&s, cs);
-    }
-    if ((i_pid >= 0 && p[i_pid].revents) || s.pidfd < 0) {
-      pid_t w = waitpid(s.pid, &status, WNOHANG);
-      if (w == s.pid) {
-        exited = true;
-        /* Every process of the PID namespace dies with PID 1, so the pipes close soon. */
-        drain_deadline = cb_monotonic_ns() + 2000000000LL;
-        if (s.in_w >= 0) {
-          close(s.in_w);
-          s.in_w = -1;
-        }
-      }
-    }
-  }
-  if (s.out_r >= 0)
-    io_flush(s.io, 1);
-  if (s.err_r >= 0)
-    io_flush(s.io, 2);
-  record_exit(&s, status);
+  loop(&s);
   io_free(s.io);
   return 0;
 }

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -97,6 +99,77 @@ static int remount_ro(int rootfd, const char *dst, unsigned long extra, cb_error
   snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
   if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | extra, NULL) < 0)
     return cb_error_sys(err, "remount `%s` read-only", dst);
+  return 0;
+}
+
+/* The files inside /proc that a bind mount may cover: those lxcfs emulates. */
+static const char *const proc_files_ok[] = {
+    "/proc/cpuinfo", "/proc/diskstats",
+    "/proc/meminfo", "/proc/stat",
+    "/proc/swaps",   "/proc/uptime",
+    "/proc/loadavg", "/proc/slabinfo",
+    "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
+};
+
+/* Docker's rule (runc's, which Docker 20.10 users meet at start): over /proc only a procfs
+ * may be mounted, and inside it only the files above; the same words as runc's. dst is the
+ * destination as given (cleaned), at the container path the mount would land on. */
+static int check_proc_mount(const struct shim_config *cfg, const struct shim_mount *m,
+                            const char *dst, const char *at, cb_error_t *err) {
+  if (strcmp(at, "/proc") && strncmp(at, "/proc/", 6))
+    return 0;
+  if (!strcmp(at, "/proc")) {
+    struct statfs sf;
+    if (statfs(m->src, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC)
+      return 0;
+    return cb_error_make(err, 0,
+                         "error mounting \"%s\" to rootfs at \"%s\": \"%s%s\" cannot be mounted "
+                         "because it is not of type proc",
+                         m->src, dst, cfg->merged, at);
+  }
+  for (size_t i = 0; i < sizeof proc_files_ok / sizeof proc_files_ok[0]; i++)
+    if (!strcmp(at, proc_files_ok[i]))
+      return 0;
+  return cb_error_make(err, 0,
+                       "error mounting \"%s\" to rootfs at \"%s\": \"%s%s\" cannot be mounted "
+                       "because it is inside /proc",
+                       m->src, dst, cfg->merged, at);
+}
+
+/* A bind mount of the user's (-v): checked against /proc as written (cleaned) and once
+ * resolved in the container, where a symlink of the image may have led it. */
+static int bind_user_mount(int rootfd, const struct shim_config *cfg, const struct shim_mount *m,
+                           cb_error_t *err) {
+  cleanup_free char *rel = cb_path_clean_in_root(m->dst);
+  cleanup_free char *at = xasprintf("/%s", rel);
+  if (check_proc_mount(cfg, m, at, at, err) < 0)
+    return -1;
+  struct stat st;
+  if (stat(m->src, &st) < 0)
+    return cb_error_sys(err, "bind source `%s`", m->src);
+  cleanup_close int fd = make_in_root(rootfd, m->dst, S_ISDIR(st.st_mode), err);
+  if (fd < 0)
+    return -1;
+  char target[64], real[4096];
+  snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(target, real, sizeof real - 1);
+  size_t ml = strlen(cfg->merged);
+  struct statfs sf;
+  if (n > 0) {
+    real[n] = '\0';
+    if (!strncmp(real, cfg->merged, ml) && (real[ml] == '/' || !real[ml]) &&
+        check_proc_mount(cfg, m, at, real[ml] ? real + ml : "/", err) < 0)
+      return -1;
+  } else if (fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC) {
+    return cb_error_make(err, 0,
+                         "error mounting \"%s\" to rootfs at \"%s\": it cannot be mounted "
+                         "because it is inside /proc",
+                         m->src, at);
+  }
+  if (mount(m->src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+    return cb_error_sys(err, "mount %s on `%s`", m->src, m->dst);
+  if (m->ro && remount_ro(rootfd, m->dst, 0, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -232,17 +305,9 @@ int rootfs_setup(const struct shim_config *cfg, cb_error_t *err) {
       cb_error_release(err);
   }
 
-  for (size_t i = 0; i < cfg->nmounts; i++) {
-    const struct shim_mount *m = &cfg->mounts[i];
-    struct stat st;
-    if (stat(m->src, &st) < 0)
-      return cb_error_sys(err, "bind source `%s`", m->src);
-    if (mount_at(rootfd, m->dst, S_ISDIR(st.st_mode), m->src, NULL, MS_BIND | MS_REC, NULL, err) <
-        0)
+  for (size_t i = 0; i < cfg->nmounts; i++)
+    if (bind_user_mount(rootfd, cfg, &cfg->mounts[i], err) < 0)
       return -1;
-    if (m->ro && remount_ro(rootfd, m->dst, 0, err) < 0)
-      return -1;
-  }
   if (bind_file(rootfd, cfg->hostname_path, "/etc/hostname", err) < 0 ||
       bind_file(rootfd, cfg->hosts_path, "/etc/hosts", err) < 0 ||
       bind_file(rootfd, cfg->resolv_path, "/etc/resolv.conf", err) < 0)

@@ -22,6 +22,9 @@
  *                       "found" or "not found"
  *   keyring-new DESC DATA CMD...   (on the host) join a new session keyring, add the user
  *                       key DESC=DATA to it and exec CMD: what a container must not see
+ *   udp-echo PORT       send every UDP datagram to PORT back where it came from, forever
+ *   sink PORT           accept TCP connections on PORT, one at a time, forever: read each
+ *                       to its end, then answer the byte count ("N\n") and close
  */
 #include <dirent.h>
 #include <errno.h>
@@ -32,7 +35,9 @@
 #include <string.h>
 #include <linux/keyctl.h>
 #include <sched.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/personality.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
@@ -331,11 +336,50 @@ static int cmd_keyring_new(const char *desc, const char *data, char **argv) {
   return 2;
 }
 
+static _Noreturn void cmd_udp_echo(long port) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+    die("udp-echo");
+  printf("ready\n");
+  fflush(stdout);
+  for (;;) {
+    char buf[65536];
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&peer, &len);
+    if (n >= 0)
+      sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&peer, len);
+  }
+}
+
+static _Noreturn void cmd_sink(long port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 16) < 0)
+    die("sink");
+  printf("ready\n");
+  fflush(stdout);
+  static char buf[1 << 20];
+  for (;;) {
+    int c = accept(fd, NULL, NULL);
+    if (c < 0)
+      continue;
+    long long total = 0;
+    ssize_t n;
+    while ((n = read(c, buf, sizeof buf)) > 0)
+      total += n;
+    dprintf(c, "%lld\n", total);
+    close(c);
+  }
+}
+
 static int usage(void) {
   fputs("Usage: cbtest exit N | crash segv|abort|fpe | log N | random | ignore-term | memhog |\n"
         "              zombies N | fds | caps | pid | sysloop [N] | write-files DIR N |\n"
         "              syscall NAME... | keyring | keyring-search DESC |\n"
-        "              keyring-new DESC DATA CMD...\n",
+        "              keyring-new DESC DATA CMD... | udp-echo PORT | sink PORT\n",
         stderr);
   return 2;
 }
@@ -375,6 +419,10 @@ int main(int argc, char **argv) {
     return cmd_keyring();
   if (!strcmp(c, "keyring-search") && nargs == 1)
     return cmd_keyring_search(argv[2]);
+  if (!strcmp(c, "sink") && nargs == 1)
+    cmd_sink(num(argv[2]));
+  if (!strcmp(c, "udp-echo") && nargs == 1)
+    cmd_udp_echo(num(argv[2]));
   if (!strcmp(c, "keyring-new") && nargs >= 3)
     return cmd_keyring_new(argv[2], argv[3], argv + 4);
   return usage();

@@ -301,3 +301,36 @@ ps_line() { crowbar ps "${@:2}" | grep "^${1:0:12} "; }
   run -0 crowbar rm m1 m2
   [ -z "$(crowbar ps -aq)" ]
 }
+
+@test "a pause that times out names the container, and leaves it running" {
+  id=$(crowbar run -d --name stuck busybox sleep 100)
+  # The freezer's state file reads nothing: the freeze never shows as done.
+  f=/sys/fs/cgroup/freezer/crowbar/$id/freezer.state
+  [ -e "$f" ] || f=/sys/fs/cgroup/crowbar/$id/cgroup.events
+  mount --bind /dev/null "$f"
+  run crowbar pause stuck
+  umount "$f"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [ "$output" = "Error: Cannot pause container stuck (${id:0:12}): timed out waiting for the cgroup to freeze" ]
+  [ "$(ctr_status stuck)" = running ]
+  run -0 crowbar pause stuck
+  run -0 crowbar unpause stuck
+}
+
+@test "rm -f racing restart removes the container (no restart slips in between)" {
+  local round pid rc
+  for round in 1 2 3 4 5; do
+    crowbar run -d --name rr busybox sleep 100 >/dev/null
+    (for i in $(seq 30); do crowbar restart -t 0 rr >/dev/null 2>&1 || true; done) 3>&- &
+    pid=$!
+    sleep 0.$((RANDOM % 5))
+    rc=0
+    run crowbar rm -f rr
+    echo "round $round: $status $output"
+    [ "$status" -eq 0 ]
+    [ "$output" = rr ]
+    wait "$pid" || true
+    ! ctr_exists rr
+  done
+}

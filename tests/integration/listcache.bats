@@ -34,13 +34,13 @@ teardown_file() { crowbar_teardown_root; }
 @test "a damaged or foreign cache is ignored and rebuilt" {
   id=$(crowbar create --name cached busybox true)
   crowbar ps -a >/dev/null
-  printf 'crowbar-list-cache 1\n%s\tgarbage\n' "$id" >"$CROWBAR_ROOT/containers/.list-cache"
+  printf 'crowbar-list-cache 3\n%s\tgarbage\n' "$id" >"$CROWBAR_ROOT/containers/.list-cache"
   run crowbar ps -a --format '{{.Names}} {{.State}}'
   [ "$output" = "cached created" ]
   echo "something else entirely" >"$CROWBAR_ROOT/containers/.list-cache"
   run crowbar ps -a --format '{{.Names}} {{.Command}}'
   [ "$output" = 'cached "true"' ]
-  grep -q '^crowbar-list-cache 1$' "$CROWBAR_ROOT/containers/.list-cache"
+  grep -q '^crowbar-list-cache 3$' "$CROWBAR_ROOT/containers/.list-cache"
 }
 
 @test "removed containers leave the cache" {

@@ -119,6 +119,25 @@ teardown_file() { crowbar_teardown_root; }
   [ "$(ls "$CROWBAR_ROOT/containers" | wc -l)" -eq 1 ]
 }
 
+@test "--name: a reservation whose owner is at work is not taken over, though its folder is not there yet" {
+  local fake fd
+  fake=$(printf 'f%.0s' $(seq 64))
+  mkdir -p "$CROWBAR_ROOT/names" "$CROWBAR_RUNROOT/locks"
+  ln -s "$fake" "$CROWBAR_ROOT/names/inflight"
+  # Its owner: a create between its reservation and its folder, holding its ID's lock.
+  exec {fd}>"$CROWBAR_RUNROOT/locks/$fake.lock"
+  flock -x "$fd"
+  run crowbar create --name inflight busybox true
+  echo "$output"
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"Conflict. The container name \"/inflight\" is already in use by container \"$fake\""* ]]
+  [ "$(readlink "$CROWBAR_ROOT/names/inflight")" = "$fake" ]
+  # Its owner died (the lock is free, no folder came): the name is free again.
+  exec {fd}>&-
+  run -0 crowbar create --name inflight busybox true
+  [ "$(readlink "$CROWBAR_ROOT/names/inflight")" = "$output" ]
+}
+
 @test "-e and --env-file set the environment (later wins; KEY alone takes ours)" {
   printf '# a comment\n\nFROMFILE=file\nSHARED=file\n  INDENTED=yes\nHOSTVAR\n' >"$BATS_TEST_TMPDIR/env"
   export HOSTVAR=host
@@ -134,6 +153,44 @@ teardown_file() { crowbar_teardown_root; }
   grep -qx 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' <<<"$output"
   grep -qx 'HOME=/root' <<<"$output"
   ! grep -q '^#' <<<"$output"
+}
+
+@test "-e =x, -e '' and an env file line without a name are refused with Docker's words (125)" {
+  run -125 crowbar run --rm -e =x busybox true
+  [ "${lines[0]}" = 'Error: invalid argument "=x" for "-e, --env" flag: invalid environment variable: =x' ]
+  run -125 crowbar create -e '' busybox true
+  [ "${lines[0]}" = 'Error: invalid argument "" for "-e, --env" flag: invalid environment variable: ' ]
+  printf 'A=1\n=x\n' >"$BATS_TEST_TMPDIR/env"
+  run -125 crowbar run --rm --env-file "$BATS_TEST_TMPDIR/env" busybox true
+  [ "$output" = "Error: poorly formatted environment: no variable name on line '=x'" ]
+  printf 'A B=1\n' >"$BATS_TEST_TMPDIR/env"
+  run -125 crowbar run --rm --env-file "$BATS_TEST_TMPDIR/env" busybox true
+  [ "$output" = "Error: poorly formatted environment: variable 'A B' contains whitespaces" ]
+  [ -z "$(crowbar ps -aq)" ]
+}
+
+@test "-v over /proc is refused at start with runc's words (125), also through a symlink; lxcfs' files and a procfs pass" {
+  mkdir -p "$BATS_TEST_TMPDIR/d"
+  touch "$BATS_TEST_TMPDIR/f"
+  run -125 crowbar run --name overproc -v "$BATS_TEST_TMPDIR/d:/proc" busybox true
+  echo "$output"
+  id=$(ctr_id overproc)
+  [ "$output" = "Error: failed to start container overproc: error mounting \"$BATS_TEST_TMPDIR/d\" to rootfs at \"/proc\": \"$CROWBAR_RUNROOT/$id/rootfs/proc\" cannot be mounted because it is not of type proc" ]
+  run -125 crowbar run --rm -v "$BATS_TEST_TMPDIR/d:/proc/self/../sys/x" busybox true
+  echo "$output"
+  [[ "$output" == *"to rootfs at \"/proc/sys/x\": \"$CROWBAR_RUNROOT/"*"/rootfs/proc/sys/x\" cannot be mounted because it is inside /proc" ]]
+  # A symlink of the container's own to /proc does not get around it.
+  id=$(crowbar create --name vialink -v "$BATS_TEST_TMPDIR/d:/pp" busybox true)
+  ln -s /proc "$BATS_TEST_TMPDIR/pp"
+  tar -C "$BATS_TEST_TMPDIR" -c pp | crowbar cp - vialink:/
+  run -1 crowbar start vialink
+  echo "$output"
+  [[ "$output" == *"to rootfs at \"/pp\": \"$CROWBAR_RUNROOT/$id/rootfs/proc\" cannot be mounted because it is not of type proc" ]]
+  # What runc lets through: the files lxcfs emulates, and a procfs over /proc.
+  echo 42 >"$BATS_TEST_TMPDIR/f"
+  run -0 crowbar run --rm -v "$BATS_TEST_TMPDIR/f:/proc/uptime:ro" busybox cat /proc/uptime
+  [ "$output" = 42 ]
+  run -0 crowbar run --rm -v /proc:/proc busybox true
 }
 
 @test "-w sets the working directory and creates it when missing" {

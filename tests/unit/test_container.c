@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +101,38 @@ static void test_resolve(void **state) {
   assert_string_equal(id, "bbbb3333bbbb3333bbbb3333bbbb3333bbbb3333bbbb3333bbbb3333bbbb3333");
 }
 
+/* A container removed between its resolution and its load (racing rm): Docker's words, and
+ * ENOENT for the callers that take that for "already gone". */
+static void test_load_missing(void **state) {
+  struct cb_ctx *ctx = *state;
+  cb_error_t err = NULL;
+  struct cb_container *c = NULL;
+  assert_int_equal(cb_container_load(ctx, ID_A, &c, &err), -1);
+  assert_int_equal(err->errno_, ENOENT);
+  char want[128];
+  snprintf(want, sizeof want, "No such container: %s", ID_A);
+  assert_string_equal(cb_error_text(err), want);
+  cb_error_release(&err);
+  /* Not an ID: never a path. */
+  assert_int_equal(cb_container_load(ctx, "../../etc", &c, &err), -1);
+  assert_string_equal(cb_error_text(err), "No such container: ../../etc");
+  cb_error_release(&err);
+  /* A folder whose record is missing is a container, damaged: Dead, and named by its
+   * reservation. */
+  make_container(ctx, ID_A, "norecord");
+  cleanup_free char *rec = cb_ctx_path(ctx, "containers/%s/container.json", ID_A);
+  assert_int_equal(unlink(rec), 0);
+  assert_int_equal(cb_container_load(ctx, ID_A, &c, &err), 0);
+  assert_int_equal(c->damaged, CB_RECORD_DAMAGED);
+  assert_int_equal(c->state.status, CB_STATUS_DEAD);
+  assert_string_equal(c->name, "norecord");
+  assert_non_null(strstr(c->state.error, "container.json is missing"));
+  cb_container_free(c);
+  char id[CB_ID_LEN + 1];
+  assert_int_equal(cb_container_resolve(ctx, "norecord", id, &err), 0);
+  assert_int_equal(cb_container_resolve(ctx, ID_A, id, &err), 0);
+}
+
 static void test_names(void **state) {
   struct cb_ctx *ctx = *state;
   cb_error_t err = NULL;
@@ -119,6 +152,21 @@ static void test_names(void **state) {
   assert_int_equal(cb_name_reserve(ctx, "stale", ID_A, &err), 0);
   char target[CB_ID_LEN + 1] = {0};
   assert_int_equal(readlink(np, target, CB_ID_LEN), CB_ID_LEN);
+  assert_string_equal(target, ID_A);
+  /* But not while its owner holds its ID's lock: a create between its reservation and its
+   * folder (the folder's absence says nothing then). */
+  cleanup_free char *np2 = cb_ctx_path(ctx, "names/busy");
+  assert_int_equal(symlink(ID_B, np2), 0);
+  int lk = cb_lock(ctx, ID_B, 1, &err);
+  assert_true(lk >= 0);
+  assert_int_equal(cb_name_reserve(ctx, "busy", ID_A, &err), -1);
+  assert_non_null(strstr(cb_error_text(err), "is already in use by container \""));
+  cb_error_release(&err);
+  assert_int_equal(readlink(np2, target, CB_ID_LEN), CB_ID_LEN);
+  assert_string_equal(target, ID_B);
+  close(lk);
+  assert_int_equal(cb_name_reserve(ctx, "busy", ID_A, &err), 0);
+  assert_int_equal(readlink(np2, target, CB_ID_LEN), CB_ID_LEN);
   assert_string_equal(target, ID_A);
   /* Generated names are free ones. */
   for (int i = 0; i < 20; i++) {
@@ -241,6 +289,7 @@ static void test_sweep(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_load_missing, setup, teardown),
       cmocka_unit_test_setup_teardown(test_names, setup, teardown),
       cmocka_unit_test_setup_teardown(test_state_split, setup, teardown),
       cmocka_unit_test_setup_teardown(test_vanished_is_exited, setup, teardown),

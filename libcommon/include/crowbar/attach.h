@@ -3,10 +3,12 @@
  *
  * A client connects to $RUNROOT/<id>/attach.sock (or gets a socketpair end from the CLI
  * that spawned the shim) and sends CB_ATTACH with its own stdio descriptors attached
- * (SCM_RIGHTS, in the order stdin, stdout, stderr, those present). The shim writes the
- * container's output straight into those descriptors and reads the client's stdin
- * itself, so no byte is copied twice. The client then only sends RESIZE/SIGNAL messages
- * and waits for EXIT (or DETACHED). Closing the socket detaches. */
+ * (SCM_RIGHTS, in the order stdin, stdout, stderr, those present) within a few seconds.
+ * The shim writes the container's output straight into those descriptors and reads the
+ * client's stdin itself, so no byte is copied twice, and without ever waiting on them
+ * (engine/shim/clients.c): a client that falls too far behind is dropped. The client then
+ * only sends RESIZE/SIGNAL messages and waits for EXIT (or DETACHED, or DROPPED). Closing
+ * the socket detaches. */
 #ifndef CROWBAR_ATTACH_H
 #define CROWBAR_ATTACH_H
 
@@ -21,6 +23,8 @@ enum cb_attach_type {
   CB_DETACH_KEYS = 4, /* a = length (0: none), b and c = up to 8 key bytes, little end first */
   CB_EXIT = 100,      /* shim -> client: a = exit code */
   CB_DETACHED = 101,  /* shim -> client: the detach keys were typed */
+  CB_DROPPED = 102,   /* shim -> client: it fell too far behind the output and is dropped;
+                         a = 1 when the container had exited (its last output is lost) */
 };
 
 enum {

@@ -14,6 +14,7 @@ struct cb_error {
   int errno_;    /* errno at the failure, 0 when not a system error */
   int exit_code; /* a hint for main(): 0 means "the caller decides" */
   char *msg;
+  int quiet; /* errno_ is for callers to test; the message says it all */
 };
 typedef struct cb_error *cb_error_t;
 
@@ -22,6 +23,9 @@ int cb_error_make(cb_error_t *err, int errno_, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Like cb_error_make with errno as the system error. */
 int cb_error_sys(cb_error_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "No such ...": errno_ is ENOENT for callers to test, but the text is fmt's alone (no
+ * ": No such file or directory" after it). */
+int cb_error_not_found(cb_error_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prefix the message already in *err with "context: ". */
 int cb_error_wrap(cb_error_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Set the exit-code hint; returns -1. */

@@ -11,7 +11,8 @@
 
 /* The start time of pid in clock ticks since boot (field 22 of /proc/PID/stat), 0 if gone. */
 uint64_t cb_proc_start_time(pid_t pid);
-/* True when pid exists and has this start time (and is not a zombie when !zombie_ok). */
+/* True when pid exists, is not a zombie, and has this start time. A start time of 0 (none
+ * recorded) verifies nothing: false. */
 bool cb_proc_alive(pid_t pid, uint64_t start_time);
 /* This boot's ID (/proc/sys/kernel/random/boot_id) into buf[37]. */
 int cb_boot_id(char *buf, cb_error_t *err);
@@ -42,7 +43,8 @@ int cb_proc_cmdline(pid_t pid, char ***out, cb_error_t *err);
 /* Clock ticks per second and seconds since boot (for start times). */
 long cb_clock_ticks(void);
 double cb_uptime(void);
-/* pidfd_open(pid) checked against start_time: -1 with ESRCH when the process changed. */
+/* pidfd_open(pid) checked against start_time: -1 with ESRCH when the process changed, and
+ * when start_time is 0 (an identity that cannot be checked is never trusted). */
 int cb_pidfd_open_checked(pid_t pid, uint64_t start_time);
 int cb_pidfd_send_signal(int pidfd, int sig);
 
