@@ -143,6 +143,38 @@ static void parse_usage(const char *help, const char **kind, bool *multi) {
                                     strstr(line, "[NAME...]"));
 }
 
+/* A verb with subcommands lists them under "Commands:", one a line, each with its usage:
+ * "  rm [-f] NAME...  remove volumes". Prints _crowbar_subcmds[VERB] and, for those that
+ * take names of the verb's objects (NAME...), _crowbar_kind[VERB:SUB]. */
+static void print_subcommands(const char *verb, const char *help) {
+  const char *p = strstr(help, "\nCommands:\n");
+  if (!p)
+    return;
+  p += strlen("\nCommands:\n");
+  char **subs = NULL;
+  for (const char *line = p; *line && *line != '\n';) {
+    const char *end = strchrnul(line, '\n');
+    if (line[0] == ' ' && line[1] == ' ' && line[2] >= 'a' && line[2] <= 'z') {
+      size_t n = strcspn(line + 2, " \n");
+      cleanup_free char *sub = xasprintf("%.*s", (int)n, line + 2);
+      /* Its usage: up to the two blanks before the description. */
+      const char *u = line + 2, *ue = u;
+      while (ue < end && !(ue[0] == ' ' && ue + 1 < end && ue[1] == ' '))
+        ue++;
+      cleanup_free char *usage_text = xasprintf("%.*s", (int)(ue - u), u);
+      cb_strv_append(&subs, sub);
+      if (strstr(usage_text, " NAME..."))
+        printf("_crowbar_kind[%s:%s]='%s'\n_crowbar_multi[%s:%s]=1\n", verb, sub, verb, verb, sub);
+    }
+    line = *end ? end + 1 : end;
+  }
+  printf("_crowbar_subcmds[%s]='", verb);
+  for (char **s = subs; s && *s; s++)
+    printf("%s%s", s == subs ? "" : " ", *s);
+  fputs("'\n", stdout);
+  cb_strv_free(subs);
+}
+
 static void print_words(const char *prefix, char **v, const char *suffix) {
   fputs(prefix, stdout);
   for (char **p = v; p && *p; p++)
@@ -190,6 +222,7 @@ static const char script_body[] =
     "  image) \"${_crowbar_w[0]}\" \"$@\" images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null "
     "|\n"
     "    grep -v '<none>' ;;\n"
+    "  volume) \"${_crowbar_w[0]}\" \"$@\" volume ls -q 2>/dev/null ;;\n"
     "  esac\n"
     "}\n"
     "\n"
@@ -238,17 +271,27 @@ static const char script_body[] =
     "    return 0\n"
     "  fi\n"
     "  # The operands typed before this one (options and their values left out).\n"
-    "  local ops=0\n"
+    "  local ops=0 first=\n"
     "  for ((i = vi + 1; i < n - 1; i++)); do\n"
     "    w=${_crowbar_w[i]}\n"
     "    if [[ $w == -* ]]; then\n"
     "      [[ \" $argflags \" == *\" $w \"* ]] && ((i++))\n"
     "      continue\n"
     "    fi\n"
-    "    ((ops++))\n"
+    "    ((ops++ == 0)) && first=$w\n"
     "  done\n"
-    "  local kind=${_crowbar_kind[$verb]-} k\n"
-    "  if [[ -n $kind ]] && { ((ops == 0)) || [[ -n ${_crowbar_multi[$verb]-} ]]; }; then\n"
+    "  local key=$verb\n"
+    "  # A verb with subcommands (volume): the subcommand first, then its operands.\n"
+    "  if [[ -n ${_crowbar_subcmds[$verb]-} ]]; then\n"
+    "    if ((ops == 0)); then\n"
+    "      COMPREPLY=($(compgen -W \"${_crowbar_subcmds[$verb]}\" -- \"$cur\"))\n"
+    "      return 0\n"
+    "    fi\n"
+    "    key=$verb:$first\n"
+    "    ((ops--))\n"
+    "  fi\n"
+    "  local kind=${_crowbar_kind[$key]-} k\n"
+    "  if [[ -n $kind ]] && { ((ops == 0)) || [[ -n ${_crowbar_multi[$key]-} ]]; }; then\n"
     "    local names=\n"
     "    for k in $kind; do\n"
     "      names+=\" $(_crowbar_names \"$k\" \"${global[@]}\")\"\n"
@@ -297,7 +340,9 @@ static int print_bash(const char *argv0, cb_error_t *err) {
   cb_strv_free(global.flags);
   cb_strv_free(global.arg_flags);
 
-  fputs("declare -gA _crowbar_flags _crowbar_arg_flags _crowbar_kind _crowbar_multi\n", stdout);
+  fputs("declare -gA _crowbar_flags _crowbar_arg_flags _crowbar_kind _crowbar_multi "
+        "_crowbar_subcmds\n",
+        stdout);
   for (size_t i = 0; i < NVERBS; i++) {
     cleanup_free char *prog = xasprintf("crowbar-%s", verbs[i].name);
     cb_error_t e2 = NULL;
@@ -319,6 +364,7 @@ static int print_bash(const char *argv0, cb_error_t *err) {
       printf("_crowbar_kind[%s]='%s'\n", verbs[i].name, kind);
     if (multi)
       printf("_crowbar_multi[%s]=1\n", verbs[i].name);
+    print_subcommands(verbs[i].name, help);
     cb_strv_free(o.flags);
     cb_strv_free(o.arg_flags);
   }

@@ -9,6 +9,7 @@ setup_file() {
   import_busybox
   crowbar create --name webapp busybox true >/dev/null
   crowbar create --name worker busybox true >/dev/null
+  crowbar volume create vol-data >/dev/null
   export SCRIPT="$BATS_FILE_TMPDIR/crowbar.bash"
   crowbar completion bash >"$SCRIPT"
 }
@@ -66,4 +67,12 @@ worker" ]
   other=$(mktemp -d)
   [ "$(complete_line "crowbar --root $other --runroot $other/run start w")" = "" ]
   rmdir "$other/run" "$other" 2>/dev/null || rm -rf "$other"
+}
+
+@test "completion: a verb's subcommands, and the names they take" {
+  [ "$(complete_line 'crowbar volume ')" = "$(printf '%s\n' create inspect ls prune rm)" ]
+  [ "$(complete_line 'crowbar volume r')" = rm ]
+  [ "$(complete_line 'crowbar volume rm vol')" = vol-data ]
+  [ "$(complete_line 'crowbar volume inspect -f x vol')" = vol-data ]
+  [ "$(complete_line 'crowbar volume ls vol')" = "" ]
 }
