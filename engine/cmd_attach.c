@@ -42,7 +42,7 @@ int cmd_attach(int argc, char **argv) {
   bool no_stdin = false, sig_proxy = true;
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
     switch (c) {
     case OPT_DETACH_KEYS: keys = optarg; break;
     case OPT_NO_STDIN: no_stdin = true; break;
@@ -56,11 +56,11 @@ int cmd_attach(int argc, char **argv) {
                 "Error: invalid argument \"%s\" for \"--sig-proxy\" flag: use true "
                 "or false\n",
                 optarg);
-        return 1;
+        return 125;
       }
       break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: cb_opt_error("attach", argv, c); return 1;
+    default: return cb_opt_error("attach", argv, c);
     }
   }
   if (argc - optind != 1) {

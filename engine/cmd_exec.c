@@ -60,7 +60,7 @@ int cmd_exec(int argc, char **argv) {
   cb_error_t err = NULL;
   int c, ret = 125;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+:dite:u:w:", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, "+:dite:u:w:", longopts, NULL)) != -1) {
     switch (c) {
     case 'd': o.detach = true; break;
     case 'i': o.interactive = true; break;

@@ -221,7 +221,7 @@ int cmd_images(int argc, char **argv) {
   cleanup_strv char **filter_args = NULL;
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":af:q", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, ":af:q", longopts, NULL)) != -1) {
     switch (c) {
     case 'a': break;
     case 'f': cb_strv_append(&filter_args, optarg); break;
@@ -229,7 +229,7 @@ int cmd_images(int argc, char **argv) {
     case OPT_NO_TRUNC: no_trunc = true; break;
     case 'q': quiet = true; break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: cb_opt_error("images", argv, c); return 1;
+    default: return cb_opt_error("images", argv, c);
     }
   }
   if (argc - optind > 1) {

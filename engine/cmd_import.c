@@ -38,12 +38,12 @@ int cmd_import(int argc, char **argv) {
   const char *message = NULL;
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":c:m:", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, ":c:m:", longopts, NULL)) != -1) {
     switch (c) {
     case 'c': cb_strv_append(&changes, optarg); break;
     case 'm': message = optarg; break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: cb_opt_error("import", argv, c); return 1;
+    default: return cb_opt_error("import", argv, c);
     }
   }
   int nargs = argc - optind;

@@ -34,7 +34,7 @@ int cmd_kill(int argc, char **argv) {
   };
   int sig = 9, c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":s:", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, ":s:", longopts, NULL)) != -1) {
     switch (c) {
     case 's':
       sig = cb_signal_parse(optarg);
@@ -44,7 +44,7 @@ int cmd_kill(int argc, char **argv) {
       }
       break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: cb_opt_error("kill", argv, c); return 1;
+    default: return cb_opt_error("kill", argv, c);
     }
   }
   return engine_each("kill", argc, argv, optind, kill_one, &sig, ENGINE_EACH_PRINT);

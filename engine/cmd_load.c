@@ -885,12 +885,12 @@ int cmd_load(int argc, char **argv) {
   bool quiet = false;
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":i:q", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, ":i:q", longopts, NULL)) != -1) {
     switch (c) {
     case 'i': input = optarg; break;
     case 'q': quiet = true; break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: cb_opt_error("load", argv, c); return 1;
+    default: return cb_opt_error("load", argv, c);
     }
   }
   if (optind < argc) {

@@ -293,7 +293,7 @@ int cmd_logs(int argc, char **argv) {
   const char *since = NULL, *until = NULL;
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":fn:th", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, ":fn:th", longopts, NULL)) != -1) {
     switch (c) {
     case 'f': o.follow = true; break;
     case OPT_SINCE: since = optarg; break;
@@ -311,7 +311,7 @@ int cmd_logs(int argc, char **argv) {
       break;
     case 't': o.timestamps = true; break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: cb_opt_error("logs", argv, c); return 1;
+    default: return cb_opt_error("logs", argv, c);
     }
   }
   if (argc - optind != 1) {

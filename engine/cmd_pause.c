@@ -40,10 +40,10 @@ int pause_or_unpause(int argc, char **argv, bool pause) {
   const char *v = pause ? "pause" : "unpause";
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
     switch (c) {
     case 'h': usage(stdout, pause); return cb_close_stdout() < 0 ? 1 : 0;
-    default: cb_opt_error(v, argv, c); return 1;
+    default: return cb_opt_error(v, argv, c);
     }
   }
   return engine_each(v, argc, argv, optind, pause ? pause_one : unpause_one, NULL,

@@ -92,10 +92,10 @@ int cmd_port(int argc, char **argv) {
   };
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
     switch (c) {
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: cb_opt_error("port", argv, c); return 1;
+    default: return cb_opt_error("port", argv, c);
     }
   }
   if (argc - optind < 1 || argc - optind > 2) {

@@ -11,6 +11,7 @@
 
 #include "crowbar/cleanup.h"
 #include "crowbar/container.h"
+#include "crowbar/du.h"
 #include "crowbar/format.h"
 #include "crowbar/json.h"
 #include "crowbar/output.h"
@@ -36,6 +37,8 @@ static void usage(FILE *out) {
         "  -l, --latest          show the most recently created container (all states)\n"
         "      --no-trunc        do not truncate IDs and commands\n"
         "  -q, --quiet           print the container IDs only\n"
+        "  -s, --size            add the SIZE column: the container's changes (virtual:\n"
+        "                        with its image)\n"
         "  -h, --help            show this help\n\n"
         "See crowbar-ps(1).\n",
         out);
@@ -421,8 +424,19 @@ static unsigned fields_of(const char *format) {
   return f;
 }
 
-static json_object *make_row(const struct cb_container *c, bool trunc, int64_t now,
-                             unsigned fields) {
+/* Docker's SIZE: "0B (virtual 2.79MB)", precision 3; without sizes 0B. */
+static char *size_text(int64_t rw, int64_t rootfs) {
+  char *srw = cb_human_size_precision((double)rw, 3);
+  if (rootfs <= 0)
+    return srw;
+  cleanup_free char *sv = cb_human_size_precision((double)rootfs, 3);
+  char *s = xasprintf("%s (virtual %s)", srw, sv);
+  free(srw);
+  return s;
+}
+
+static json_object *make_row(const struct cb_container *c, bool trunc, int64_t now, unsigned fields,
+                             int64_t size_rw, int64_t size_rootfs) {
   json_object *j = c->json, *row = json_object_new_object();
 
   cleanup_free char *cmd = command_of(j);
@@ -522,7 +536,7 @@ static json_object *make_row(const struct cb_container *c, bool trunc, int64_t n
     set_str(row, "Ports", "");
   char *ago = cb_time_ago(created * 1000000000LL, now);
   set_own(row, "RunningFor", ago);
-  set_str(row, "Size", "0B");
+  set_own(row, "Size", size_text(size_rw, size_rootfs));
   set_str(row, "State", cb_status_name(c->state.status));
   set_own(row, "Status", cb_container_status_string(c, now));
   return row;
@@ -543,7 +557,7 @@ static json_object *header(void) {
 }
 
 struct ps_opts {
-  bool all, quiet, trunc;
+  bool all, quiet, trunc, size;
   int last;
   const char *format;
   struct filters fs;
@@ -563,7 +577,8 @@ static int ps(const char *argv0, struct ps_opts *po, cb_error_t *err) {
   struct cb_output *o = NULL;
   json_object *h = header();
   if (resolve_time_filters(&po->fs, v, n, err) < 0 ||
-      cb_output_new(po->quiet ? "{{.ID}}" : po->format, DEFAULT_TABLE, &o, err) < 0)
+      cb_output_new(po->quiet ? "{{.ID}}" : po->format,
+                    po->size ? DEFAULT_TABLE "\\t{{.Size}}" : DEFAULT_TABLE, &o, err) < 0)
     goto done;
   int64_t now = cb_now_ns();
   unsigned fields = po->quiet ? 0 : fields_of(po->format);
@@ -575,7 +590,15 @@ static int ps(const char *argv0, struct ps_opts *po, cb_error_t *err) {
       continue;
     if (!filters_match(&po->fs, ct))
       continue;
-    json_object *row = make_row(ct, po->trunc, now, fields);
+    int64_t rw = 0, rootfs = 0;
+    if (po->size && !po->quiet) {
+      /* Listing records are partial: the sizes need the whole record. */
+      cleanup_container struct cb_container *full = NULL;
+      if (cb_container_load(&ctx, ct->id, &full, err) < 0 ||
+          cb_container_sizes(&ctx, full, &rw, &rootfs, err) < 0)
+        goto done;
+    }
+    json_object *row = make_row(ct, po->trunc, now, fields, rw, rootfs);
     int r = cb_output_add(o, row, err);
     json_object_put(row);
     if (r < 0)
@@ -609,6 +632,7 @@ int cmd_ps(int argc, char **argv) {
       {"latest", no_argument, NULL, 'l'},
       {"no-trunc", no_argument, NULL, OPT_NO_TRUNC},
       {"quiet", no_argument, NULL, 'q'},
+      {"size", no_argument, NULL, 's'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -616,7 +640,7 @@ int cmd_ps(int argc, char **argv) {
   cb_error_t err = NULL;
   int c, ret = 1;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":af:n:lqh", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, ":af:n:lqsh", longopts, NULL)) != -1) {
     switch (c) {
     case 'a': po.all = true; break;
     case 'f':
@@ -629,26 +653,29 @@ int cmd_ps(int argc, char **argv) {
     case 'n':
       if (cb_parse_int(optarg, &po.last) < 0) {
         fprintf(stderr, "Error: invalid argument \"%s\" for \"-n, --last\" flag\n", optarg);
-        goto usage_hint;
+        fprintf(stderr, "See 'crowbar ps --help'.\n");
+        filters_free(&po.fs);
+        return 125;
       }
       break;
     case 'l': po.last = 1; break;
     case OPT_NO_TRUNC: po.trunc = false; break;
     case 'q': po.quiet = true; break;
+    case 's': po.size = true; break;
     case 'h':
       usage(stdout);
       ret = 0;
       goto out;
-    default:
-      cb_opt_error("ps", argv, c);
-      filters_free(&po.fs);
-      return 1;
+    default: filters_free(&po.fs); return cb_opt_error("ps", argv, c);
     }
   }
   if (optind < argc) {
     fprintf(stderr, "Error: \"crowbar ps\" accepts no arguments.\n");
     goto usage_hint;
   }
+  /* A format that prints .Size asks for the sizes, as in Docker. */
+  if (po.format && strstr(po.format, ".Size"))
+    po.size = true;
   /* A status filter shows stopped containers too, as in Docker. */
   if (filter_get(&po.fs, "status"))
     po.all = true;

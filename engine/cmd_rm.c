@@ -38,12 +38,12 @@ int cmd_rm(int argc, char **argv) {
   bool force = false, volumes = false;
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":fv", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, ":fv", longopts, NULL)) != -1) {
     switch (c) {
     case 'f': force = true; break;
     case 'v': volumes = true; break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: cb_opt_error("rm", argv, c); return 1;
+    default: return cb_opt_error("rm", argv, c);
     }
   }
   struct rm_opts ro = {force, volumes};

@@ -36,12 +36,12 @@ int cmd_rmi(int argc, char **argv) {
   bool force = false;
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":f", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, ":f", longopts, NULL)) != -1) {
     switch (c) {
     case 'f': force = true; break;
     case OPT_NO_PRUNE: break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: cb_opt_error("rmi", argv, c); return 1;
+    default: return cb_opt_error("rmi", argv, c);
     }
   }
   if (optind >= argc) {

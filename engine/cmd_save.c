@@ -964,12 +964,12 @@ int cmd_save(int argc, char **argv) {
   const char *output = NULL, *format = "docker";
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, ":o:", longopts, NULL)) != -1) {
     switch (c) {
     case 'o': output = optarg; break;
     case OPT_FORMAT: format = optarg; break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: cb_opt_error("save", argv, c); return 1;
+    default: return cb_opt_error("save", argv, c);
     }
   }
   if (optind >= argc) {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crowbar/container.h"
 #include "crowbar/tty.h"
 #include "crowbar/verb.h"
 #include "engine.h"
@@ -23,6 +24,16 @@ static void usage(FILE *out) {
         out);
 }
 
+/* A paused container is running: start would say nothing and do nothing. Docker says why. */
+static int refuse_paused(const struct cb_ctx *ctx, const char *id, cb_error_t *err) {
+  cleanup_container struct cb_container *c = NULL;
+  if (cb_container_locate(ctx, id, &c, err) < 0)
+    return -1;
+  if (c->state.status == CB_STATUS_PAUSED)
+    return cb_error_make(err, 0, "cannot start a paused container, try unpause instead");
+  return 0;
+}
+
 int cmd_start(int argc, char **argv) {
   static const struct option longopts[] = {
       {"attach", no_argument, NULL, 'a'},
@@ -34,13 +45,13 @@ int cmd_start(int argc, char **argv) {
   struct start_opts so = {0};
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":ai", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, ":ai", longopts, NULL)) != -1) {
     switch (c) {
     case 'a': so.attach = true; break;
     case 'i': so.stdin_ = true; break;
     case CHAR_MAX + 1: so.detach_keys = optarg; break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: cb_opt_error("start", argv, c); return 1;
+    default: return cb_opt_error("start", argv, c);
     }
   }
   if (optind >= argc) {
@@ -72,8 +83,13 @@ int cmd_start(int argc, char **argv) {
   for (int i = optind; i < argc; i++) {
     char id[CB_ID_LEN + 1];
     int code = 0;
-    if (cb_container_resolve(&ctx, argv[i], id, &err) < 0 ||
-        container_start(&ctx, id, &so, &code, &err) < 0) {
+    if (cb_container_resolve(&ctx, argv[i], id, &err) < 0 || refuse_paused(&ctx, id, &err) < 0) {
+      /* Docker refuses before anything starts, attached or not: 1. */
+      ret = 1;
+      cb_error_print(&err);
+      continue;
+    }
+    if (container_start(&ctx, id, &so, &code, &err) < 0) {
       /* Attached, crowbar's own failures are 125, as for run. */
       ret = so.attach ? (err->exit_code ? err->exit_code : 125) : 1;
       cb_error_print(&err);

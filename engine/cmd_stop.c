@@ -47,16 +47,16 @@ int stop_or_restart(int argc, char **argv, bool restart) {
   };
   int timeout = -1, c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":t:", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, ":t:", longopts, NULL)) != -1) {
     switch (c) {
     case 't':
       if (cb_parse_int(optarg, &timeout) < 0 || timeout < -1) {
         fprintf(stderr, "Error: invalid argument \"%s\" for \"-t, --time\" flag\n", optarg);
-        return 1;
+        return 125;
       }
       break;
     case 'h': usage(stdout, verb); return cb_close_stdout() < 0 ? 1 : 0;
-    default: cb_opt_error(verb, argv, c); return 1;
+    default: return cb_opt_error(verb, argv, c);
     }
   }
   return engine_each(verb, argc, argv, optind, restart ? restart_one : stop_one, &timeout,

@@ -64,7 +64,8 @@ static int parse(const char *sub, int argc, char **argv, struct vopts *o) {
   int c;
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, f_is_format ? ":d:f:qh" : ":d:fqh", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, f_is_format ? ":d:f:qh" : ":d:fqh", longopts, NULL)) !=
+         -1) {
     switch (c) {
     case 'd':
       if (strcmp(optarg, "local")) {
@@ -92,8 +93,7 @@ static int parse(const char *sub, int argc, char **argv, struct vopts *o) {
     default: {
       char verb[32];
       snprintf(verb, sizeof verb, "volume %s", sub);
-      cb_opt_error(verb, argv, c);
-      return -1;
+      return -cb_opt_error(verb, argv, c); /* -125: Docker's status for a flag error */
     }
     }
   }
@@ -310,6 +310,11 @@ int cmd_volume(int argc, char **argv) {
     return argc < 2 ? 1 : (cb_close_stdout() < 0 ? 1 : 0);
   }
   const char *sub = argv[1];
+  if (sub[0] == '-') {
+    fprintf(stderr, "Error: unknown flag: %.*s\nSee 'crowbar volume --help'.\n",
+            (int)strcspn(sub, "="), sub);
+    return 125;
+  }
   static const struct {
     const char *name, *alias;
     int (*fn)(const struct cb_ctx *, int, char **, struct vopts *, cb_error_t *);
@@ -333,7 +338,7 @@ int cmd_volume(int argc, char **argv) {
   if (r != 0) {
     if (o.labels)
       json_object_put(o.labels);
-    return r > 0 ? (cb_close_stdout() < 0 ? 1 : 0) : 1;
+    return r > 0 ? (cb_close_stdout() < 0 ? 1 : 0) : r == -125 ? 125 : 1;
   }
   struct cb_ctx ctx;
   cb_error_t err = NULL;

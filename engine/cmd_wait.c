@@ -34,10 +34,10 @@ int cmd_wait(int argc, char **argv) {
   };
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
     switch (c) {
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: cb_opt_error("wait", argv, c); return 1;
+    default: return cb_opt_error("wait", argv, c);
     }
   }
   return engine_each("wait", argc, argv, optind, wait_one, NULL, 0);

@@ -29,8 +29,6 @@
 #include "engine.h"
 #include "mounts.h"
 
-#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
 enum {
   OPT_RM = CHAR_MAX + 1,
   OPT_NAME,
@@ -158,6 +156,7 @@ void create_opts_free(struct create_opts *o) {
   free(o->detach_keys);
   free(o->image);
   cb_strv_free(o->env);
+  cb_strv_free(o->env_file);
   cb_strv_free(o->volumes);
   cb_strv_free(o->mounts);
   cb_strv_free(o->publish);
@@ -265,7 +264,7 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
   optind = 1;
   opterr = 0;
   const char *shortopts = is_run ? "+:dite:w:u:v:h:m:p:P" : "+:ite:w:u:v:h:m:p:P";
-  while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
     switch (c) {
     case 'd':
       if (!is_run)
@@ -300,10 +299,10 @@ int create_opts_parse(int argc, char **argv, bool is_run, struct create_opts *o,
         return -1;
       for (char **p = fe; p && *p; p++) {
         if (strchr(*p, '=')) {
-          cb_strv_append(&o->env, *p);
+          cb_strv_append(&o->env_file, *p);
         } else if (getenv(*p)) {
           cleanup_free char *kv = xasprintf("%s=%s", *p, getenv(*p));
-          cb_strv_append(&o->env, kv);
+          cb_strv_append(&o->env_file, kv);
         }
       }
       cb_strv_free(fe);
@@ -561,13 +560,24 @@ int container_create(const struct cb_ctx *ctx, const struct create_opts *o,
   if (cb_strv_len(full) == 0)
     return cb_error_make(err, 0, "No command specified");
 
-  cleanup_strv char **env = cb_json_get_strv(icfg, "Env");
-  if (!cb_env_get(env, "PATH"))
-    cb_env_set(&env, DEFAULT_PATH);
+  /* Config.Env as Docker's daemon merges it: the user's variables first (--env-file's, then
+   * -e's: a later value of a variable replaces the earlier one), then the image's that the
+   * user did not set. No default PATH and no TERM: those are the process's
+   * (cb_env_for_process), not the record's, nor a committed image's. */
+  cleanup_strv char **env = NULL;
+  for (char **p = o->env_file; p && *p; p++)
+    cb_env_set(&env, *p);
   for (char **p = o->env; p && *p; p++)
     cb_env_set(&env, *p);
-  if (o->tty && !cb_env_get(env, "TERM"))
-    cb_env_set(&env, "TERM=xterm");
+  cleanup_strv char **ienv = cb_json_get_strv(icfg, "Env");
+  for (char **p = ienv; p && *p; p++) {
+    size_t kl = strcspn(*p, "=");
+    bool set = false;
+    for (char **q = env; q && *q && !set; q++)
+      set = !strncmp(*q, *p, kl) && ((*q)[kl] == '=' || !(*q)[kl]);
+    if (!set)
+      cb_strv_append(&env, *p);
+  }
 
   if (cb_caps_validate(o->cap_add, err) < 0 || cb_caps_validate(o->cap_drop, err) < 0)
     return -1;
@@ -760,6 +770,10 @@ static int create_record(const struct cb_ctx *ctx, const struct create_opts *o,
     cb_json_set_bool(cfg, "StdinOnce", o->interactive && !o->detach);
     cb_json_set_strv(cfg, "Env", env);
     cb_json_set_strv(cfg, "Cmd", cmd);
+    /* The image's HEALTHCHECK is the container's, as in Docker. */
+    json_object *health = cb_json_get(icfg, "Healthcheck");
+    if (json_object_is_type(health, json_type_object))
+      json_object_object_add(cfg, "Healthcheck", json_object_get(health));
     cb_json_set_str(cfg, "Image", o->image);
     json_object_object_add(cfg, "Volumes",
                            json_object_object_length(plan->volumes) ? sorted_copy(plan->volumes)

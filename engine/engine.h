@@ -16,7 +16,8 @@ struct create_opts {
   bool entrypoint_set;
   int stop_timeout; /* -1: unset */
   int64_t memory, pids_limit;
-  char **env;       /* -e, --env-file, in order */
+  char **env;       /* -e, in order */
+  char **env_file;  /* --env-file's variables, in order (before -e's, as Docker's) */
   char **volumes;   /* -v */
   char **mounts;    /* --mount */
   char **publish;   /* -p */

@@ -178,27 +178,30 @@ static void reserve_stdio(void) {
 int container_exec(const struct cb_ctx *ctx, const struct exec_opts *o, int *exit_code,
                    cb_error_t *err) {
   reserve_stdio();
+  /* No such container, paused, not running: Docker's exec fails with 1 there, before
+   * anything runs. */
   cleanup_container struct cb_container *c = NULL;
   if (cb_container_locate(ctx, o->container, &c, err) < 0)
-    return -1;
-  if (c->state.status == CB_STATUS_PAUSED)
-    return cb_error_make(err, 0, "Container %s is paused, unpause the container before exec",
-                         c->id);
-  if (!cb_container_is_running(c) || !cb_container_pid_alive(c))
-    return cb_error_make(err, 0, "Container %s is not running", c->id);
-  cleanup_close int pidfd = cb_pidfd_open_checked(c->state.pid, c->state.pid_start);
-  if (pidfd < 0)
-    return cb_error_make(err, 0, "Container %s is not running", c->id);
-
-  /* The environment: the container's, HOSTNAME, TERM for a terminal, then -e. */
-  cleanup_strv char **env = cb_json_get_strv(c->json, "Config.Env");
-  const char *hn = cb_json_get_str(c->json, "Config.Hostname", NULL);
-  if (hn && !cb_env_get(env, "HOSTNAME")) {
-    cleanup_free char *h = xasprintf("HOSTNAME=%s", hn);
-    cb_env_set(&env, h);
+    return cb_error_set_code(err, 1);
+  if (c->state.status == CB_STATUS_PAUSED) {
+    cb_error_make(err, 0, "Container %s is paused, unpause the container before exec", c->id);
+    return cb_error_set_code(err, 1);
   }
-  if (o->tty && !cb_env_get(env, "TERM"))
-    cb_env_set(&env, "TERM=xterm");
+  if (!cb_container_is_running(c) || !cb_container_pid_alive(c)) {
+    cb_error_make(err, 0, "Container %s is not running", c->id);
+    return cb_error_set_code(err, 1);
+  }
+  cleanup_close int pidfd = cb_pidfd_open_checked(c->state.pid, c->state.pid_start);
+  if (pidfd < 0) {
+    cb_error_make(err, 0, "Container %s is not running", c->id);
+    return cb_error_set_code(err, 1);
+  }
+
+  /* The environment, as Docker's: PATH, HOSTNAME, TERM for a terminal, the container's
+   * over them, then -e. */
+  cleanup_strv char **config_env = cb_json_get_strv(c->json, "Config.Env");
+  cleanup_strv char **env =
+      cb_env_for_process(config_env, cb_json_get_str(c->json, "Config.Hostname", ""), o->tty);
   for (char **p = o->env; p && *p; p++)
     cb_env_set(&env, *p);
 

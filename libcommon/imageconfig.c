@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,6 +346,128 @@ static int volume(json_object *config, const char *rest, char **env, cb_error_t 
   return 0;
 }
 
+/* One --interval/--timeout/--start-period of HEALTHCHECK: a Go duration of at least 1ms
+ * (0 when not given). */
+static int health_interval(const char *name, const char *v, int64_t *out, cb_error_t *err) {
+  *out = 0;
+  if (!v || !*v)
+    return 0;
+  int64_t d;
+  if (cb_parse_duration(v, &d) < 0) {
+    if (v[strspn(v, "0123456789.")] == '\0')
+      return cb_error_make(err, 0, "time: missing unit in duration \"%s\"", v);
+    return cb_error_make(err, 0, "time: invalid duration \"%s\"", v);
+  }
+  if (d < 1000000)
+    return cb_error_make(err, 0, "Interval \"%s\" cannot be less than 1ms", name);
+  *out = d;
+  return 0;
+}
+
+/* HEALTHCHECK NONE, or HEALTHCHECK [--interval=D] [--timeout=D] [--start-period=D]
+ * [--retries=N] CMD command (JSON or shell form), as Docker's builder reads it. The
+ * image carries it (Config.Healthcheck); crowbar runs no health checks. */
+static int healthcheck_with(json_object *config, const char *rest, char *vals[4], cb_error_t *err);
+
+static int healthcheck(json_object *config, const char *rest, cb_error_t *err) {
+  char *vals[4] = {0}; /* the flags' values */
+  int r = healthcheck_with(config, rest, vals, err);
+  for (size_t i = 0; i < 4; i++)
+    free(vals[i]);
+  return r;
+}
+
+static const char *const health_flags[] = {"interval", "timeout", "start-period", "retries"};
+
+static int healthcheck_with(json_object *config, const char *rest, char *vals[4], cb_error_t *err) {
+  const char *const *names = health_flags;
+  const char *p = rest;
+  /* Flags first: --name=value each, up to "--" or the first other word. */
+  while (p[0] == '-' && p[1] == '-') {
+    size_t wl = strcspn(p, " \t\r\n");
+    cleanup_free char *word = xasprintf("%.*s", (int)wl, p);
+    p += wl;
+    p += strspn(p, " \t\r\n");
+    if (!strcmp(word, "--"))
+      break;
+    char *eq = strchr(word, '=');
+    if (eq)
+      *eq = '\0';
+    size_t i = 0;
+    while (i < 4 && strcmp(word + 2, names[i]))
+      i++;
+    if (i == 4)
+      return cb_error_make(err, 0, "Unknown flag: %s", word + 2);
+    if (!eq)
+      return cb_error_make(err, 0, "Missing a value on flag: %s", word + 2);
+    free(vals[i]);
+    vals[i] = xstrdup(eq + 1);
+  }
+  size_t tl = strcspn(p, " \t\r\n");
+  if (!tl)
+    return cb_error_make(err, 0, "HEALTHCHECK requires at least one argument");
+  cleanup_free char *type = xasprintf("%.*s", (int)tl, p);
+  for (char *c = type; *c; c++)
+    *c = (char)toupper((unsigned char)*c);
+  const char *args = p + tl;
+  args += strspn(args, " \t\r\n");
+  json_object *h = json_object_new_object();
+  if (!strcmp(type, "NONE")) {
+    if (*args) {
+      json_object_put(h);
+      return cb_error_make(err, 0, "HEALTHCHECK NONE takes no arguments");
+    }
+    json_object *test = json_object_new_array();
+    json_object_array_add(test, json_object_new_string("NONE"));
+    json_object_object_add(h, "Test", test);
+    json_object_object_add(config, "Healthcheck", h);
+    return 0;
+  }
+  if (strcmp(type, "CMD")) {
+    json_object_put(h);
+    return cb_error_make(err, 0, "Unknown type \"%s\" in HEALTHCHECK (try CMD)", type);
+  }
+  if (!*args) {
+    json_object_put(h);
+    return cb_error_make(err, 0, "Missing command after HEALTHCHECK CMD");
+  }
+  json_object *test = json_object_new_array();
+  cleanup_strv char **argv = parse_json_strv(args);
+  json_object_array_add(test, json_object_new_string(argv ? "CMD" : "CMD-SHELL"));
+  if (argv)
+    for (char **a = argv; *a; a++)
+      json_object_array_add(test, json_object_new_string(*a));
+  else
+    json_object_array_add(test, json_object_new_string(args));
+  json_object_object_add(h, "Test", test);
+  static const char *const keys[] = {"Interval", "Timeout", "StartPeriod"};
+  for (size_t i = 0; i < 3; i++) {
+    int64_t d;
+    if (health_interval(names[i], vals[i], &d, err) < 0) {
+      json_object_put(h);
+      return -1;
+    }
+    if (d)
+      cb_json_set_int(h, keys[i], d);
+  }
+  if (vals[3] && *vals[3]) {
+    long n;
+    if (cb_parse_long(vals[3], &n) < 0 || n < INT32_MIN || n > INT32_MAX) {
+      json_object_put(h);
+      return cb_error_make(err, 0, "strconv.ParseInt: parsing \"%s\": %s", vals[3],
+                           cb_parse_long(vals[3], &n) < 0 ? "invalid syntax"
+                                                          : "value out of range");
+    }
+    if (n < 1) {
+      json_object_put(h);
+      return cb_error_make(err, 0, "--retries must be at least 1 (not %ld)", n);
+    }
+    cb_json_set_int(h, "Retries", n);
+  }
+  json_object_object_add(config, "Healthcheck", h);
+  return 0;
+}
+
 /* filepath.Clean for an absolute path. */
 /* An absolute, clean path: filepath.Clean("/" + p). */
 static char *clean_abs(const char *p) {
@@ -373,15 +496,17 @@ static int apply_one(json_object *config, const char *change, bool *cmd_set, cb_
     *c = (char)tolower((unsigned char)*c);
   cleanup_strv char **env = cb_json_get_strv(config, "Env");
 
-  static const char *const valid[] = {"cmd",         "entrypoint", "env",     "expose",
-                                      "healthcheck", "label",      "onbuild", "stopsignal",
-                                      "user",        "volume",     "workdir"};
+  /* Docker 20.10's list: no STOPSIGNAL (its daemon refuses it in a change). */
+  static const char *const valid[] = {"cmd",   "entrypoint", "env",  "expose", "healthcheck",
+                                      "label", "onbuild",    "user", "volume", "workdir"};
   bool ok = false;
   for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++)
     if (!strcmp(name, valid[i]))
       ok = true;
   if (!ok)
     return cb_error_make(err, 0, "%s is not a valid change command", name);
+  if (!strcmp(name, "healthcheck"))
+    return healthcheck(config, rest, err);
   if (!*rest)
     return cb_error_make(err, 0, "%s requires at least one argument", name);
 
@@ -419,13 +544,6 @@ static int apply_one(json_object *config, const char *change, bool *cmd_set, cb_
       joined = xasprintf("/%s/%s", cb_json_get_str(config, "WorkingDir", ""), w);
     cleanup_free char *clean = clean_abs(joined ? joined : w);
     cb_json_set_str(config, "WorkingDir", clean);
-    return 0;
-  }
-  if (!strcmp(name, "stopsignal")) {
-    cleanup_free char *s = process_word(rest, env, true);
-    if (cb_signal_parse(s) < 0)
-      return cb_error_make(err, 0, "Invalid signal: %s", s);
-    cb_json_set_str(config, "StopSignal", s);
     return 0;
   }
   if (!strcmp(name, "onbuild")) {

@@ -30,6 +30,31 @@ void cb_env_set(char ***env, const char *kv) {
   cb_strv_append(env, kv);
 }
 
+char **cb_env_for_process(char *const *config_env, const char *hostname, bool tty) {
+  char **env = NULL;
+  cb_strv_append(&env, "PATH=" DEFAULT_PATH);
+  cleanup_free char *h = xasprintf("HOSTNAME=%s", hostname ? hostname : "");
+  cb_strv_append(&env, h);
+  if (tty)
+    cb_strv_append(&env, "TERM=xterm");
+  for (char *const *p = config_env; p && *p; p++) {
+    if (strchr(*p, '=')) {
+      cb_env_set(&env, *p);
+      continue;
+    }
+    /* A bare KEY unsets the default. */
+    size_t kl = strlen(*p), w = 0;
+    for (size_t r = 0; env[r]; r++) {
+      if (!strncmp(env[r], *p, kl) && env[r][kl] == '=')
+        free(env[r]);
+      else
+        env[w++] = env[r];
+    }
+    env[w] = NULL;
+  }
+  return env;
+}
+
 char *cb_look_path(const char *file, char *const *env, cb_error_t *err) {
   struct stat st;
   if (!file || !*file) {

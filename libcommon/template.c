@@ -504,19 +504,48 @@ struct cb_template {
 struct val {
   json_object *j;
   bool missing;
+  const struct cb_gotype *t; /* its Go type, when the data has one (typed execution) */
 };
 
 static struct val v_ref(json_object *j) {
-  return (struct val){json_object_get(j), false};
+  return (struct val){json_object_get(j), false, NULL};
 }
 static struct val v_own(json_object *j) {
-  return (struct val){j, false};
+  return (struct val){j, false, NULL};
 }
 static struct val v_missing(void) {
-  return (struct val){NULL, true};
+  return (struct val){NULL, true, NULL};
 }
 static struct val v_copy(struct val v) {
-  return (struct val){json_object_get(v.j), v.missing};
+  return (struct val){json_object_get(v.j), v.missing, v.t};
+}
+
+/* The type a pointer points to (the type itself otherwise). */
+static const struct cb_gotype *go_deref(const struct cb_gotype *t) {
+  while (t && t->kind == CB_GO_PTR && t->elem)
+    t = t->elem;
+  return t;
+}
+
+/* The type of field NAME of a value of type t (a struct's field, a map's element), or NULL. */
+static const struct cb_gotype *go_field(const struct cb_gotype *t, const char *name) {
+  t = go_deref(t);
+  if (!t)
+    return NULL;
+  if (t->kind == CB_GO_MAP)
+    return t->elem;
+  if (t->kind != CB_GO_STRUCT)
+    return NULL;
+  for (const struct cb_gofield *f = t->fields; f && f->name; f++)
+    if (!strcmp(f->name, name))
+      return f->type;
+  return NULL;
+}
+
+/* The type of an element of a slice or map of type t, or NULL. */
+static const struct cb_gotype *go_elem(const struct cb_gotype *t) {
+  t = go_deref(t);
+  return t && (t->kind == CB_GO_SLICE || t->kind == CB_GO_MAP) ? t->elem : NULL;
 }
 static void v_put(struct val *v) {
   json_object_put(v->j);
@@ -593,13 +622,59 @@ static void print_number(struct buf *b, json_object *j) {
   buf_adds(b, num);
 }
 
-/* Go's fmt %v of a decoded JSON value. top: a nil at the top prints "<no value>". */
+/* The zero value of a Go type, as fmt prints it: what a field that JSON leaves out or
+ * holds as null prints in Docker's structs (nil slice [], nil map map[], nil pointer <nil>). */
+static bool print_zero(struct buf *b, const struct cb_gotype *t) {
+  switch (t ? t->kind : CB_GO_ANY) {
+  case CB_GO_PTR: buf_adds(b, "<nil>"); return true;
+  case CB_GO_SLICE: buf_adds(b, "[]"); return true;
+  case CB_GO_MAP: buf_adds(b, "map[]"); return true;
+  case CB_GO_EMPTY: buf_adds(b, "{}"); return true;
+  case CB_GO_STRING: return true;
+  case CB_GO_INT: buf_adds(b, "0"); return true;
+  case CB_GO_BOOL: buf_adds(b, "false"); return true;
+  default: return false;
+  }
+}
+
+static void print_val(struct buf *b, struct val v, bool top);
+
+/* A struct whose fields the type lists in full: Go's {v1 v2 ...}. */
+static void print_struct(struct buf *b, json_object *j, const struct cb_gotype *t) {
+  buf_addc(b, '{');
+  for (const struct cb_gofield *f = t->fields; f && f->name; f++) {
+    if (f != t->fields)
+      buf_addc(b, ' ');
+    json_object *c = NULL;
+    json_object_object_get_ex(j, f->name, &c);
+    print_val(b, (struct val){c, false, f->type}, false);
+  }
+  buf_addc(b, '}');
+}
+
+/* Go's fmt %v of a decoded JSON value. top: a nil at the top prints "<no value>". With a
+ * type (typed execution), as fmt prints Docker's structs. */
 static void print_val(struct buf *b, struct val v, bool top) {
   if (v.missing || !v.j) {
+    if (!v.missing && v.t && v.t->kind == CB_GO_STRUCT && v.t->complete) {
+      print_struct(b, NULL, v.t); /* a struct's zero value: its fields' */
+      return;
+    }
+    if (!v.missing && print_zero(b, v.t))
+      return;
     buf_adds(b, top || v.missing ? "<no value>" : "<nil>");
     return;
   }
   json_object *j = v.j;
+  const struct cb_gotype *t = go_deref(v.t);
+  if (t && t->kind == CB_GO_EMPTY) {
+    buf_adds(b, "{}");
+    return;
+  }
+  if (t && t->kind == CB_GO_STRUCT && t->complete && json_object_is_type(j, json_type_object)) {
+    print_struct(b, j, t);
+    return;
+  }
   switch (json_object_get_type(j)) {
   case json_type_null: buf_adds(b, "<nil>"); break;
   case json_type_boolean: buf_adds(b, json_object_get_boolean(j) ? "true" : "false"); break;
@@ -614,7 +689,7 @@ static void print_val(struct buf *b, struct val v, bool top) {
     for (size_t i = 0; i < n; i++) {
       if (i)
         buf_addc(b, ' ');
-      print_val(b, (struct val){json_object_array_get_idx(j, i), false}, false);
+      print_val(b, (struct val){json_object_array_get_idx(j, i), false, go_elem(t)}, false);
     }
     buf_addc(b, ']');
     break;
@@ -628,7 +703,7 @@ static void print_val(struct buf *b, struct val v, bool top) {
         buf_addc(b, ' ');
       buf_adds(b, keys[i]);
       buf_addc(b, ':');
-      print_val(b, (struct val){json_object_object_get(j, keys[i]), false}, false);
+      print_val(b, (struct val){json_object_object_get(j, keys[i]), false, go_elem(t)}, false);
     }
     buf_addc(b, ']');
     break;
@@ -971,6 +1046,11 @@ static int f_printf(struct exec *e, struct val *a, size_t n, struct val *out) {
 
 static int f_len(struct exec *e, struct val *a, size_t n, struct val *out) {
   struct val v = a[0];
+  const struct cb_gotype *t = go_deref(v.t);
+  if (!v.missing && !v.j && t && (t->kind == CB_GO_SLICE || t->kind == CB_GO_MAP)) {
+    *out = v_own(json_object_new_int(0)); /* len of a nil slice or map */
+    return 0;
+  }
   if (!v.missing && v.j) {
     switch (json_object_get_type(v.j)) {
     case json_type_string:
@@ -1054,6 +1134,203 @@ static int f_index(struct exec *e, struct val *a, size_t n, struct val *out) {
   }
   *out = cur;
   return 0;
+}
+
+/* Go's slice: item[i], item[i:j], item[i:j:k] of a string (bytes) or a list. */
+static int f_slice(struct exec *e, struct val *a, size_t n, struct val *out) {
+  struct val item = a[0];
+  if (item.missing || !item.j)
+    return exec_error(e, "error calling slice: slice of untyped nil");
+  if (n - 1 > 3)
+    return exec_error(e, "error calling slice: too many slice indexes: %zu", n - 1);
+  bool is_s = json_object_is_type(item.j, json_type_string);
+  if (!is_s && !json_object_is_type(item.j, json_type_array))
+    return exec_error(e, "error calling slice: can't slice item of type %s", go_type(item));
+  if (is_s && n - 1 == 3)
+    return exec_error(e, "error calling slice: cannot 3-index slice a string");
+  int64_t len =
+      is_s ? json_object_get_string_len(item.j) : (int64_t)json_object_array_length(item.j);
+  int64_t idx[3] = {0, len, len};
+  for (size_t i = 1; i < n; i++) {
+    if (a[i].missing || !a[i].j)
+      return exec_error(e, "error calling slice: cannot index slice/array with nil");
+    if (!json_object_is_type(a[i].j, json_type_int))
+      return exec_error(e, "error calling slice: cannot index slice/array with type %s",
+                        go_type(a[i]));
+    int64_t x = json_object_get_int64(a[i].j);
+    if (x < 0 || x > len)
+      return exec_error(e, "error calling slice: index out of range: %lld", (long long)x);
+    idx[i - 1] = x;
+  }
+  if (idx[0] > idx[1])
+    return exec_error(e, "error calling slice: invalid slice index: %lld > %lld", (long long)idx[0],
+                      (long long)idx[1]);
+  if (n - 1 == 3 && idx[1] > idx[2])
+    return exec_error(e, "error calling slice: invalid slice index: %lld > %lld", (long long)idx[1],
+                      (long long)idx[2]);
+  if (charge(e, (uint64_t)(idx[1] - idx[0]) / 16) < 0)
+    return -1;
+  if (is_s) {
+    *out = v_str(json_object_get_string(item.j) + idx[0], (size_t)(idx[1] - idx[0]));
+    return 0;
+  }
+  json_object *arr = json_object_new_array();
+  for (int64_t i = idx[0]; i < idx[1]; i++)
+    json_object_array_add(arr, json_object_get(json_object_array_get_idx(item.j, (size_t)i)));
+  *out = v_own(arr);
+  out->t = item.t;
+  return 0;
+}
+
+/* text/template's evalArgs: one string as it is, else fmt.Sprint of the arguments. */
+static char *eval_args(struct exec *e, struct val *a, size_t n, size_t *len) {
+  if (n == 1 && !a[0].missing && a[0].j && json_object_is_type(a[0].j, json_type_string)) {
+    *len = (size_t)json_object_get_string_len(a[0].j);
+    return xstrdup(json_object_get_string(a[0].j));
+  }
+  struct val v = {NULL, false, NULL};
+  if (f_print(e, a, n, &v) < 0)
+    return NULL;
+  *len = (size_t)json_object_get_string_len(v.j);
+  char *s = xstrdup(json_object_get_string(v.j));
+  v_put(&v);
+  return s;
+}
+
+/* Go's template.HTMLEscapeString. */
+static int f_html(struct exec *e, struct val *a, size_t n, struct val *out) {
+  size_t len;
+  cleanup_free char *s = eval_args(e, a, n, &len);
+  if (!s)
+    return -1;
+  struct buf b = {0};
+  for (size_t i = 0; i < len; i++) {
+    switch (s[i]) {
+    case '"': buf_adds(&b, "&#34;"); break;
+    case '\'': buf_adds(&b, "&#39;"); break;
+    case '&': buf_adds(&b, "&amp;"); break;
+    case '<': buf_adds(&b, "&lt;"); break;
+    case '>': buf_adds(&b, "&gt;"); break;
+    case '\0': buf_adds(&b, "\xef\xbf\xbd"); break;
+    default: buf_addc(&b, s[i]);
+    }
+  }
+  if (charge(e, len / 16) < 0) {
+    free(b.s);
+    return -1;
+  }
+  return buf_result(e, &b, out);
+}
+
+/* Go's url.QueryEscape. */
+static int f_urlquery(struct exec *e, struct val *a, size_t n, struct val *out) {
+  size_t len;
+  cleanup_free char *s = eval_args(e, a, n, &len);
+  if (!s)
+    return -1;
+  struct buf b = {0};
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      buf_addc(&b, (char)c);
+    } else if (c == ' ') {
+      buf_addc(&b, '+');
+    } else {
+      char hex[4];
+      snprintf(hex, sizeof hex, "%%%02X", c);
+      buf_adds(&b, hex);
+    }
+  }
+  if (charge(e, len / 16) < 0) {
+    free(b.s);
+    return -1;
+  }
+  return buf_result(e, &b, out);
+}
+
+/* Whether Go's unicode.IsPrint says no to rune r (the ones a container name or label
+ * might hold: C1 controls, format characters, line and paragraph separators). */
+static bool go_unprintable(uint32_t r) {
+  return (r >= 0x80 && r <= 0x9f) || r == 0xad || (r >= 0x200b && r <= 0x200f) ||
+         (r >= 0x2028 && r <= 0x202e) || (r >= 0x2060 && r <= 0x2064) || r == 0xfeff;
+}
+
+/* One UTF-8 sequence at s (at most n bytes): its rune and length, or U+FFFD and 1. */
+static uint32_t utf8_decode(const unsigned char *s, size_t n, size_t *size) {
+  uint32_t r;
+  size_t k;
+  if (s[0] >= 0xf0 && s[0] < 0xf5) {
+    r = s[0] & 0x07;
+    k = 4;
+  } else if (s[0] >= 0xe0 && s[0] < 0xf0) {
+    r = s[0] & 0x0f;
+    k = 3;
+  } else if (s[0] >= 0xc2 && s[0] < 0xe0) {
+    r = s[0] & 0x1f;
+    k = 2;
+  } else {
+    *size = 1;
+    return 0xfffd;
+  }
+  if (k > n)
+    goto bad;
+  for (size_t i = 1; i < k; i++) {
+    if ((s[i] & 0xc0) != 0x80)
+      goto bad;
+    r = r << 6 | (s[i] & 0x3f);
+  }
+  if ((k == 3 && (r < 0x800 || (r >= 0xd800 && r <= 0xdfff))) ||
+      (k == 4 && (r < 0x10000 || r > 0x10ffff)))
+    goto bad;
+  *size = k;
+  return r;
+bad:
+  *size = 1;
+  return 0xfffd;
+}
+
+/* Go's template.JSEscapeString. */
+static int f_js(struct exec *e, struct val *a, size_t n, struct val *out) {
+  size_t len;
+  cleanup_free char *s = eval_args(e, a, n, &len);
+  if (!s)
+    return -1;
+  struct buf b = {0};
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    char tmp[16];
+    switch (c) {
+    case '\\': buf_adds(&b, "\\\\"); continue;
+    case '\'': buf_adds(&b, "\\'"); continue;
+    case '"': buf_adds(&b, "\\\""); continue;
+    case '<': buf_adds(&b, "\\u003C"); continue;
+    case '>': buf_adds(&b, "\\u003E"); continue;
+    case '&': buf_adds(&b, "\\u0026"); continue;
+    case '=': buf_adds(&b, "\\u003D"); continue;
+    default: break;
+    }
+    if (c < ' ') {
+      snprintf(tmp, sizeof tmp, "\\u00%02X", c);
+      buf_adds(&b, tmp);
+    } else if (c < 0x80) {
+      buf_addc(&b, (char)c);
+    } else {
+      size_t size;
+      uint32_t r = utf8_decode((const unsigned char *)s + i, len - i, &size);
+      if (go_unprintable(r)) {
+        snprintf(tmp, sizeof tmp, "\\u%04X", r);
+        buf_adds(&b, tmp);
+      } else {
+        buf_add(&b, s + i, size);
+      }
+      i += size - 1;
+    }
+  }
+  if (charge(e, len / 16) < 0) {
+    free(b.s);
+    return -1;
+  }
+  return buf_result(e, &b, out);
 }
 
 static int f_not(struct exec *e, struct val *a, size_t n, struct val *out) {
@@ -1190,6 +1467,10 @@ static const struct func funcs[] = {
     {"le", 2, 2, f_le, false},
     {"gt", 2, 2, f_gt, false},
     {"ge", 2, 2, f_ge, false},
+    {"slice", 1, -1, f_slice, false},
+    {"html", 0, -1, f_html, false},
+    {"urlquery", 0, -1, f_urlquery, false},
+    {"js", 0, -1, f_js, false},
 };
 
 static const struct func *find_func(const char *name) {
@@ -1666,6 +1947,11 @@ static int walk(struct exec *e, struct val v, char *const *chain, size_t n, stru
   }
   for (size_t i = 0; i < n; i++) {
     const char *name = chain[i];
+    const struct cb_gotype *vt = go_deref(v.t);
+    if (!v.missing && !v.j && vt && vt->kind == CB_GO_MAP) {
+      v = v_missing(); /* a key of a nil map: no value */
+      continue;
+    }
     if (v.missing || !v.j) {
       v_put(&v);
       return exec_error(e, "nil pointer evaluating .%s", name);
@@ -1676,7 +1962,15 @@ static int walk(struct exec *e, struct val v, char *const *chain, size_t n, stru
       return r;
     }
     json_object *child;
-    if (!json_object_object_get_ex(v.j, name, &child)) {
+    const struct cb_gotype *ct = go_field(v.t, name);
+    if (!json_object_object_get_ex(v.j, name, &child) && ct &&
+        go_deref(v.t)->kind == CB_GO_STRUCT) {
+      /* A field of Docker's struct that its JSON leaves out (omitempty): its zero value. */
+      v_put(&v);
+      v = (struct val){NULL, false, ct};
+      continue;
+    }
+    if (!child && !json_object_object_get_ex(v.j, name, NULL)) {
       v_put(&v);
       /* A capitalised name is a field of Docker's structs, where a missing one is an
        * error; anything else reads like a map key (Labels), where it is <no value>. */
@@ -1686,6 +1980,7 @@ static int walk(struct exec *e, struct val v, char *const *chain, size_t n, stru
       continue;
     }
     struct val nv = v_ref(child);
+    nv.t = ct;
     v_put(&v);
     v = nv;
   }
@@ -1828,7 +2123,7 @@ static int exec_range(struct exec *e, const struct node *n, struct val dot) {
     size_t cnt = json_object_array_length(v.j);
     for (size_t i = 0; i < cnt && r == 0 && (r = charge(e, 1)) == 0; i++) {
       any = true;
-      struct val elem = {json_object_array_get_idx(v.j, i), false};
+      struct val elem = {json_object_array_get_idx(v.j, i), false, go_elem(v.t)};
       if (n->pipe->ndecl == 2) {
         struct val idx = v_own(json_object_new_int64((int64_t)i));
         var_push(e, n->pipe->decl[0], idx);
@@ -1845,7 +2140,7 @@ static int exec_range(struct exec *e, const struct node *n, struct val dot) {
     cleanup_free const char **keys = sorted_keys(v.j, &cnt);
     for (size_t i = 0; i < cnt && r == 0 && (r = charge(e, 1)) == 0; i++) {
       any = true;
-      struct val elem = {json_object_object_get(v.j, keys[i]), false};
+      struct val elem = {json_object_object_get(v.j, keys[i]), false, go_elem(v.t)};
       if (n->pipe->ndecl == 2) {
         struct val key = v_str(keys[i], strlen(keys[i]));
         var_push(e, n->pipe->decl[0], key);
@@ -1926,10 +2221,10 @@ static int exec_list(struct exec *e, const struct node *n, struct val dot) {
   return r;
 }
 
-static int run(const struct cb_template *t, json_object *data, bool header, char **out,
-               cb_error_t *err) {
+static int run(const struct cb_template *t, json_object *data, const struct cb_gotype *type,
+               bool header, char **out, cb_error_t *err) {
   struct exec e = {.root = data, .header = header, .err = err};
-  struct val dot = {data, false};
+  struct val dot = {data, false, type};
   var_push(&e, "$", dot);
   int r = exec_list(&e, t->root, dot);
   var_pop_to(&e, 0);
@@ -1944,10 +2239,15 @@ static int run(const struct cb_template *t, json_object *data, bool header, char
 }
 
 int cb_template_exec(const struct cb_template *t, json_object *data, char **out, cb_error_t *err) {
-  return run(t, data, false, out, err);
+  return run(t, data, NULL, false, out, err);
+}
+
+int cb_template_exec_typed(const struct cb_template *t, json_object *data,
+                           const struct cb_gotype *type, char **out, cb_error_t *err) {
+  return run(t, data, type, false, out, err);
 }
 
 int cb_template_exec_header(const struct cb_template *t, json_object *header, char **out,
                             cb_error_t *err) {
-  return run(t, header, true, out, err);
+  return run(t, header, NULL, true, out, err);
 }

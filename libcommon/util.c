@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -418,7 +419,20 @@ int cb_close_stdout(void) {
   return 0;
 }
 
-void cb_opt_error(const char *verb, char *const *argv, int c) {
+int cb_getopt_long(int argc, char *const *argv, const char *optstring,
+                   const struct option *longopts, int *longindex) {
+  int c = getopt_long(argc, argv, optstring, longopts, longindex);
+  /* A short option's value attached to it ("-e=A") starts inside the argument that held
+   * the option, right after the option's letter; pflag drops the '=' there. */
+  if (c > 0 && c <= CHAR_MAX && optarg && optind > 0 && optind <= argc) {
+    const char *arg = argv[optind - 1];
+    if (optarg > arg && optarg <= arg + strlen(arg) && optarg[-1] == c && optarg[0] == '=')
+      optarg++;
+  }
+  return c;
+}
+
+int cb_opt_error(const char *verb, char *const *argv, int c) {
   extern int optind, optopt;
   const char *arg = optind > 0 ? argv[optind - 1] : "";
   if (c == ':')
@@ -428,6 +442,7 @@ void cb_opt_error(const char *verb, char *const *argv, int c) {
   else
     fprintf(stderr, "Error: unknown flag: %.*s\n", (int)strcspn(arg, "="), arg);
   fprintf(stderr, "See 'crowbar %s --help'.\n", verb);
+  return 125;
 }
 
 static char *clean_path(const char *name, bool clamp) {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "crowbar/json.h"
+#include "crowbar/lookpath.h"
 #include "crowbar/seccomp.h"
 #include "shim.h"
 
@@ -24,9 +25,10 @@ int shim_config_load(struct cb_container *c, struct shim_config *cfg, cb_error_t
   for (char **p = args; p && *p; p++)
     cb_strv_append(&cfg->argv, *p);
   cb_strv_free(args);
-  cfg->env = cb_json_get_strv(j, "Config.Env");
-  if (!cfg->env)
-    cfg->env = xcalloc(1, sizeof *cfg->env);
+  char **config_env = cb_json_get_strv(j, "Config.Env");
+  cfg->env = cb_env_for_process(config_env, cb_json_get_str(j, "Config.Hostname", ""),
+                                cb_json_get_bool(j, "Config.Tty", false));
+  cb_strv_free(config_env);
   cfg->cwd = dupstr(j, "Config.WorkingDir", "");
   cfg->user = dupstr(j, "Config.User", "");
   cfg->hostname = dupstr(j, "Config.Hostname", "");

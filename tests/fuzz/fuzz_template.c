@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The --format template engine: parse the input as a template and execute it against a
- * fixed record (a container as `ps`/`inspect` see it) and as a table header. An input
+ * fixed record (a container as `ps`/`inspect` see it, untyped and with Docker's container
+ * types as inspect runs it) and as a table header. An input
  * with a NUL byte is TEMPLATE NUL JSON: the JSON, when it parses, is the data instead. */
 #include <stdlib.h>
 
+#include "crowbar/dockertypes.h"
 #include "crowbar/json.h"
 #include "crowbar/template.h"
 #include "fuzz.h"
@@ -48,6 +50,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (cb_template_parse(text, &t, &err) == 0) {
     char *out = NULL;
     if (cb_template_exec(t, own ? own : fixed_record, &out, &err) == 0)
+      free(out);
+    cb_error_release(&err);
+    out = NULL;
+    if (cb_template_exec_typed(t, own ? own : fixed_record, &cb_docker_container, &out, &err) == 0)
       free(out);
     cb_error_release(&err);
     out = NULL;

@@ -119,7 +119,7 @@ print(h["created_by"]); print(h["comment"]); print(h["author"]); print(c["contai
   run crowbar commit -p=false busy
   [ "$status" -eq 0 ]
   run crowbar commit --pause=maybe busy
-  [ "$status" -eq 1 ]
+  [ "$status" -eq 125 ]
 }
 
 @test "commit: interrupted, it leaves no image and the container running" {

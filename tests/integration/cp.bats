@@ -193,7 +193,7 @@ host_untouched() {
   run crowbar cp web:/etc
   [ "$status" -eq 1 ] && [[ "${lines[0]}" == *"requires exactly 2 arguments"* ]]
   run crowbar cp --bogus a b
-  [ "$status" -eq 1 ] && [[ "${lines[0]}" == "Error: unknown flag: --bogus" ]]
+  [ "$status" -eq 125 ] && [[ "${lines[0]}" == "Error: unknown flag: --bogus" ]]
   # "./x:y" and "/x:y" are local paths.
   echo z >'a:b'
   crowbar cp ./a:b web:/tmp/colon

@@ -222,7 +222,7 @@ D /etc/group"
   [ "$status" -eq 1 ]
   [[ "${lines[0]}" == 'Error: "crowbar diff" requires exactly 1 argument.' ]]
   run crowbar diff --bogus basic
-  [ "$status" -eq 1 ]
+  [ "$status" -eq 125 ]
   [[ "${lines[0]}" == "Error: unknown flag: --bogus" ]]
   run crowbar diff --help
   [ "$status" -eq 0 ]

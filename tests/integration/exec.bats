@@ -54,7 +54,7 @@ teardown_file() { crowbar_teardown_root; }
   [[ "$output" == *00000000a80425fb ]]
 }
 
-@test "exec exit codes: the command's, 126, 127, 125" {
+@test "exec exit codes: the command's, 126, 127, and 1 for a missing container (Docker's)" {
   run crowbar exec ex sh -c 'exit 7'
   [ "$status" -eq 7 ]
   run crowbar exec ex /etc/passwd
@@ -64,7 +64,7 @@ teardown_file() { crowbar_teardown_root; }
   [ "$status" -eq 127 ]
   [[ "$output" == *'exec: "nope": executable file not found in $PATH'* ]]
   run crowbar exec missing-container true
-  [ "$status" -eq 125 ]
+  [ "$status" -eq 1 ]
   [[ "$output" == "Error: No such container: missing-container" ]]
 }
 
@@ -89,15 +89,15 @@ teardown_file() { crowbar_teardown_root; }
   ! kill -0 "$host_pid" 2>/dev/null
 }
 
-@test "exec refuses a stopped and a paused container" {
+@test "exec refuses a stopped and a paused container with 1, as Docker" {
   id=$(crowbar create busybox true)
   run crowbar exec "$id" true
-  [ "$status" -eq 125 ]
+  [ "$status" -eq 1 ]
   [[ "$output" == "Error: Container $id is not running" ]]
   crowbar pause ex
   run crowbar exec ex true
   crowbar unpause ex
-  [ "$status" -eq 125 ]
+  [ "$status" -eq 1 ]
   [[ "$output" == *"is paused, unpause the container before exec"* ]]
 }
 

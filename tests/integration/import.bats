@@ -102,7 +102,7 @@ EOF
     -c 'EXPOSE 80 53/udp' \
     -c 'LABEL org.example.x=y' \
     -c 'VOLUME ["/data"]' \
-    -c 'STOPSIGNAL SIGINT' \
+    -c 'HEALTHCHECK --interval=5s CMD true' \
     "$TAR" changes:1
   [ "$status" -eq 0 ]
   id=$(hexid "$output")
@@ -114,7 +114,7 @@ EOF
   [ "$(cfg "$id" 'sorted(c["config"]["ExposedPorts"])')" = "['53/udp', '80/tcp']" ]
   [ "$(cfg "$id" 'c["config"]["Labels"]')" = "{'org.example.x': 'y'}" ]
   [ "$(cfg "$id" 'c["config"]["Volumes"]')" = "{'/data': {}}" ]
-  [ "$(cfg "$id" 'c["config"]["StopSignal"]')" = SIGINT ]
+  [ "$(cfg "$id" 'c["config"]["Healthcheck"]')" = "{'Test': ['CMD-SHELL', 'true'], 'Interval': 5000000000}" ]
   [ "$(cfg "$id" 'c["history"][0]["comment"]')" = "my message" ]
 }
 
@@ -145,7 +145,7 @@ EOF
   run crowbar import a b c
   [ "$status" -eq 1 ]
   run crowbar import --bogus x
-  [ "$status" -eq 1 ]
+  [ "$status" -eq 125 ]
   [[ "$output" == *"See 'crowbar import --help'."* ]]
   run crowbar import --help
   [ "$status" -eq 0 ]

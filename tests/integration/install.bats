@@ -23,6 +23,16 @@ teardown_file() { crowbar_teardown_root; }
   [ "$(ls "$INST/bin")" = crowbar ]
 }
 
+@test "install puts the bash completion where bash-completion looks, and it completes" {
+  local f="$INST/share/bash-completion/completions/crowbar"
+  [ -f "$f" ]
+  run bash -c 'PATH="$2/bin:/usr/bin:/bin"; source "$1"; COMP_LINE="crowbar sta"; COMP_POINT=11;
+    _crowbar; printf "%s\n" "${COMPREPLY[@]}"' _ "$f" "$INST"
+  [ "$status" -eq 0 ]
+  [ "$output" = start ]
+  grep -q "_crowbar_flags\[run\]=.*--read-only" "$f"
+}
+
 @test "the installed dispatcher runs its verbs from the installed tree, not the build" {
   run env -i PATH="$INST/bin:/usr/bin:/bin" CROWBAR_ROOT="$CROWBAR_ROOT" \
     CROWBAR_RUNROOT="$CROWBAR_RUNROOT" crowbar run --rm busybox echo from-the-install

@@ -199,12 +199,12 @@ web" ]
   [ "${lines[0]}" = "Usage: crowbar ps [OPTIONS]" ]
   [ "${lines[-1]}" = "See crowbar-ps(1)." ]
   run crowbar ps --bogus
-  [ "$status" -eq 1 ]
+  [ "$status" -eq 125 ]
   [ "${lines[-1]}" = "See 'crowbar ps --help'." ]
   run crowbar ps extra
   [ "$status" -eq 1 ]
   run crowbar ps -n x
-  [ "$status" -eq 1 ]
+  [ "$status" -eq 125 ]
 }
 
 # ---- inspect ------------------------------------------------------------------------------

@@ -352,7 +352,7 @@ top_pid() { pgrep -f "^crowbar-top -d" | head -1; }
   run crowbar top -d -1
   [ "$status" -eq 1 ]
   run crowbar top --nope
-  [ "$status" -eq 1 ]
+  [ "$status" -eq 125 ]
   [[ "$output" == "Error: unknown flag: --nope"* ]]
   run crowbar top --help
   [ "$status" -eq 0 ]

@@ -214,8 +214,25 @@ static void test_changes_misc(void **state) {
   CH("{\"Labels\":{\"k\":\"legacy value\"}}", "LABEL k legacy value");
   CH("{\"Volumes\":{\"/data\":{},\"/b\":{}}}", "VOLUME [\"/data\"]", "VOLUME /b");
   CH_ERR("VOLUME specified can not be an empty string", "VOLUME [\"\"]");
-  CH("{\"StopSignal\":\"SIGINT\"}", "STOPSIGNAL SIGINT");
-  CH_ERR("Invalid signal: NOPE", "STOPSIGNAL NOPE");
+  /* Docker 20.10 refuses STOPSIGNAL in a change, and takes HEALTHCHECK. */
+  CH_ERR("stopsignal is not a valid change command", "STOPSIGNAL SIGINT");
+  CH("{\"Healthcheck\":{\"Test\":[\"NONE\"]}}", "HEALTHCHECK NONE");
+  CH("{\"Healthcheck\":{\"Test\":[\"NONE\"]}}", "healthcheck none");
+  CH("{\"Healthcheck\":{\"Test\":[\"CMD-SHELL\",\"echo $HOME\"]}}", "HEALTHCHECK cmd echo $HOME");
+  CH("{\"Healthcheck\":{\"Test\":[\"CMD\",\"a\",\"b\"],\"Interval\":3600000000000,"
+     "\"Timeout\":3000000000,\"StartPeriod\":60000000000,\"Retries\":4}}",
+     "HEALTHCHECK --timeout=3s --start-period=1m --retries=4 --interval=1h CMD [\"a\",\"b\"]");
+  CH_ERR("HEALTHCHECK NONE takes no arguments", "HEALTHCHECK NONE x");
+  CH_ERR("Unknown type \"FOO\" in HEALTHCHECK (try CMD)", "HEALTHCHECK FOO true");
+  CH_ERR("Missing command after HEALTHCHECK CMD", "HEALTHCHECK CMD");
+  CH_ERR("HEALTHCHECK requires at least one argument", "HEALTHCHECK");
+  CH_ERR("Interval \"interval\" cannot be less than 1ms", "HEALTHCHECK --interval=0s CMD true");
+  CH_ERR("Interval \"timeout\" cannot be less than 1ms", "HEALTHCHECK --timeout=500us CMD true");
+  CH_ERR("--retries must be at least 1 (not 0)", "HEALTHCHECK --retries=0 CMD true");
+  CH_ERR("strconv.ParseInt: parsing \"x\": invalid syntax", "HEALTHCHECK --retries=x CMD true");
+  CH_ERR("time: missing unit in duration \"5\"", "HEALTHCHECK --interval=5 CMD true");
+  CH_ERR("Unknown flag: nope", "HEALTHCHECK --nope=1 CMD true");
+  CH_ERR("Missing a value on flag: interval", "HEALTHCHECK --interval 5s CMD true");
   CH("{\"OnBuild\":[\"RUN echo hi\"]}", "ONBUILD RUN echo hi");
   CH_ERR("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed", "ONBUILD ONBUILD RUN x");
   CH_ERR("from is not a valid change command", "FROM scratch");

@@ -214,6 +214,63 @@ static void test_missing_and_errors(void **state) {
   check_error("{{$nope}}", "undefined variable");
 }
 
+/* slice, html, urlquery and js: text/template's builtins, outputs as Go prints them. */
+static void test_escape_functions(void **state) {
+  check("{{slice .Name 1}}|{{slice .Name 1 2}}|{{slice .Name}}", "eb|e|web");
+  check("{{slice .Args 1}} {{slice .Arr 0 1 2}} {{len (slice .Arr 1 1)}}", "[sleep 1] [1] 0");
+  check_error("{{slice .Name 4}}", "error calling slice: index out of range: 4");
+  check_error("{{slice .Name 2 1}}", "error calling slice: invalid slice index: 2 > 1");
+  check_error("{{slice .Name 0 1 2}}", "error calling slice: cannot 3-index slice a string");
+  check_error("{{slice .I 1}}", "error calling slice: can't slice item of type int");
+  check_error("{{slice .N 1}}", "error calling slice: slice of untyped nil");
+  check_error("{{slice .Name \"1\"}}", "cannot index slice/array with type string");
+  check("{{html .Html}}", "&lt;b&gt;&amp;\x01\xe2\x80\xa8\xc3\xa9&#34;");
+  check("{{html \"it's\" 1 2}}", "it&#39;s1 2");
+  check("{{urlquery \"a b&c=d/\\u00e9~-_.\"}}", "a+b%26c%3Dd%2F%C3%A9~-_.");
+  check("{{.Html | urlquery}}", "%3Cb%3E%26%01%E2%80%A8%C3%A9%22");
+  check("{{js .Html}}", "\\u003Cb\\u003E\\u0026\\u0001\\u2028\xc3\xa9\\\"");
+  check("{{js \"a\\\\b'c=\"}}", "a\\\\b\\'c\\u003D");
+}
+
+/* With Docker's types (cb_template_exec_typed), empty values print as Go prints them. */
+static const struct cb_gotype t_str = {CB_GO_STRING}, t_int = {CB_GO_INT}, t_ptr = {CB_GO_PTR},
+                              t_empty = {CB_GO_EMPTY};
+static const struct cb_gotype t_strs = {CB_GO_SLICE, &t_str, NULL, false};
+static const struct cb_gotype t_set = {CB_GO_MAP, &t_empty, NULL, false};
+static const struct cb_gofield f_pair[] = {{"Type", &t_str}, {"Count", &t_int}, {NULL, NULL}};
+static const struct cb_gotype t_pair = {CB_GO_STRUCT, NULL, f_pair, true};
+static const struct cb_gofield f_root[] = {
+    {"List", &t_strs}, {"Set", &t_set}, {"Ptr", &t_ptr}, {"Pair", &t_pair}, {NULL, NULL}};
+static const struct cb_gotype t_root = {CB_GO_STRUCT, NULL, f_root, false};
+
+static void check_typed(const char *text, const char *tmpl, const char *want) {
+  json_object *d = json_tokener_parse(text);
+  struct cb_template *t = NULL;
+  cb_error_t err = NULL;
+  char *out = NULL;
+  if (cb_template_parse(tmpl, &t, &err) < 0 ||
+      cb_template_exec_typed(t, d, &t_root, &out, &err) < 0)
+    fail_msg("%s: %s", tmpl, cb_error_text(err));
+  if (strcmp(out, want))
+    fail_msg("%s: got [%s], want [%s]", tmpl, out, want);
+  free(out);
+  cb_template_free(t);
+  json_object_put(d);
+}
+
+static void test_typed(void **state) {
+  const char *nulls = "{\"List\":null,\"Set\":null,\"Ptr\":null,\"Pair\":{\"Type\":\"x\"}}";
+  check_typed(nulls, "{{.List}} {{.Set}} {{.Ptr}} {{.Pair}}", "[] map[] <nil> {x 0}");
+  check_typed(nulls, "{{len .List}} {{len .Set}} {{.Set.k}} {{if .Ptr}}y{{else}}n{{end}}",
+              "0 0 <no value> n");
+  check_typed(nulls, "{{json .List}} {{json .Ptr}}", "null null");
+  /* Left out of the JSON (omitempty): the zero value, not an error. */
+  check_typed("{}", "{{.List}} {{.Ptr}} {{.Pair}}", "[] <nil> { 0}");
+  check_typed("{\"Set\":{\"80/tcp\":{}}}", "{{.Set}} {{range $k, $v := .Set}}{{$k}}={{$v}}{{end}}",
+              "map[80/tcp:{}] 80/tcp={}");
+  check_typed("{\"List\":[\"a\"],\"Other\":null}", "{{.List}} {{.Other}}", "[a] <no value>");
+}
+
 /* printf parses its format as Go's fmt does, and bounds widths and precisions as Go does:
  * a number in the format that grows past 1e6 ends it with %!(NOVERB) (the arguments left
  * are EXTRA), a "*" argument over 1e6 is %!(BADWIDTH) / %!(BADPREC). These used to go to
@@ -336,6 +393,8 @@ int main(void) {
       cmocka_unit_test(test_printf_bounds),
       cmocka_unit_test(test_printf_verbs),
       cmocka_unit_test(test_bounds),
+      cmocka_unit_test(test_escape_functions),
+      cmocka_unit_test(test_typed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

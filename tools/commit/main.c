@@ -139,7 +139,7 @@ int main(int argc, char **argv) {
   bool pause = true;
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":a:c:m:p::h", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, ":a:c:m:p::h", longopts, NULL)) != -1) {
     switch (c) {
     case 'a': o.author = optarg; break;
     case 'c': cb_strv_append(&changes, optarg); break;
@@ -147,16 +147,16 @@ int main(int argc, char **argv) {
     case 'p':
       if (!optarg)
         pause = true;
-      else if (parse_bool(optarg + (optarg[0] == '=' && argv[optind - 1][1] == 'p'), &pause) < 0) {
+      else if (parse_bool(optarg, &pause) < 0) {
         fprintf(stderr,
                 "Error: invalid argument \"%s\" for \"-p, --pause\" flag: true or false\n"
                 "See 'crowbar commit --help'.\n",
                 optarg);
-        return 1;
+        return 125;
       }
       break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: cb_opt_error("commit", argv, c); return 1;
+    default: return cb_opt_error("commit", argv, c);
     }
   }
   if (argc - optind < 1 || argc - optind > 2) {

@@ -44,13 +44,13 @@ int main(int argc, char **argv) {
   struct cp_opts o = {0};
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":aLq", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, ":aLq", longopts, NULL)) != -1) {
     switch (c) {
     case 'a': o.archive = true; break;
     case 'L': o.follow = true; break;
     case 'q': break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: cb_opt_error("cp", argv, c); return 1;
+    default: return cb_opt_error("cp", argv, c);
     }
   }
   if (argc - optind != 2) {

@@ -69,11 +69,11 @@ int main(int argc, char **argv) {
   const char *format = NULL;
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
     switch (c) {
     case OPT_FORMAT: format = optarg; break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: cb_opt_error("diff", argv, c); return 1;
+    default: return cb_opt_error("diff", argv, c);
     }
   }
   if (argc - optind != 1) {

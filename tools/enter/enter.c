@@ -150,7 +150,8 @@ static void env_drop(char **env, const char *key) {
 }
 
 /* The environment: ours (as nsenter does), or with --env the target's own: a container's
- * Config.Env (plus HOSTNAME, as its processes get it), a process's initial environment.
+ * Config.Env over PATH and HOSTNAME, as its processes get it, a process's initial
+ * environment.
  * TERM stays ours unless theirs sets it: the terminal is ours. */
 static int build_env(const struct enter_opts *o, const struct target *t, char ***out,
                      cb_error_t *err) {
@@ -160,12 +161,8 @@ static int build_env(const struct enter_opts *o, const struct target *t, char **
     return 0;
   }
   if (t->c) {
-    env = cb_json_get_strv(t->c->json, "Config.Env");
-    const char *hn = cb_json_get_str(t->c->json, "Config.Hostname", NULL);
-    if (hn && *hn && !cb_env_get(env, "HOSTNAME")) {
-      cleanup_free char *h = xasprintf("HOSTNAME=%s", hn);
-      cb_env_set(&env, h);
-    }
+    cleanup_strv char **config_env = cb_json_get_strv(t->c->json, "Config.Env");
+    env = cb_env_for_process(config_env, cb_json_get_str(t->c->json, "Config.Hostname", ""), false);
   } else {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/environ", t->pid);

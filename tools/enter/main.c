@@ -95,7 +95,7 @@ int cmd_enter(int argc, char **argv) {
   struct enter_opts o = {0};
   cb_error_t err = NULL;
   int c;
-  while ((c = getopt_long(argc, argv, "+t:muinpUCw:h", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, "+t:muinpUCw:h", longopts, NULL)) != -1) {
     int row = excl_check(excl, excl_st, c);
     if (row >= 0) {
       fprintf(stderr, "Error: %s are mutually exclusive\nSee 'crowbar enter --help'.\n",

@@ -121,11 +121,11 @@ int main(int argc, char **argv) {
   const char *output = NULL;
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
     switch (c) {
     case 'o': output = optarg; break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: cb_opt_error("export", argv, c); return 1;
+    default: return cb_opt_error("export", argv, c);
     }
   }
   if (argc - optind != 1) {

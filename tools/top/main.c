@@ -78,7 +78,7 @@ int main(int argc, char **argv) {
   int c;
   opterr = 0;
   /* '+': the first argument that is not an option ends them (a container, then ps's). */
-  while ((c = getopt_long(argc, argv, "+:bn:d:s:th", longopts, NULL)) != -1) {
+  while ((c = cb_getopt_long(argc, argv, "+:bn:d:s:th", longopts, NULL)) != -1) {
     any_option = true;
     switch (c) {
     case 'b': batch = true; break;
@@ -120,7 +120,7 @@ int main(int argc, char **argv) {
     case 't': order.tree = true; break;
     case OPT_FLAT: order.flat = true; break;
     case 'h': usage(stdout); return cb_close_stdout() < 0 ? 1 : 0;
-    default: cb_opt_error("top", argv, c); return 1;
+    default: return cb_opt_error("top", argv, c);
     }
   }
 

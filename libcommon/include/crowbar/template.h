@@ -6,7 +6,8 @@
  * Also: {{.A | upper}} pipelines, "string" and `raw` literals, numbers, true/false/nil,
  * $ and $variables, (parenthesised pipelines), {{if}}/{{else if}}/{{else}}/{{end}},
  * {{range [$i, $e :=] .X}}...{{else}}...{{end}}, {{with}}, {{- trim markers -}},
- * comment actions, and the functions pad, truncate (Docker's), print, printf, len,
+ * comment actions, and the functions pad, truncate (Docker's), print, printf, len, slice,
+ * html, urlquery, js,
  * index, not, and, or, eq, ne, lt, le, gt, ge (Go's). An unknown function is a parse
  * error: `template: 1: function "nope" not defined`.
  * A leading "table" marks a headed table (ps, images): see cb_template_is_table(); as in
@@ -54,5 +55,37 @@ int cb_template_exec(const struct cb_template *t, json_object *data, char **out,
 int cb_template_exec_header(const struct cb_template *t, json_object *header, char **out,
                             cb_error_t *err);
 void cb_template_free(struct cb_template *t);
+
+/* Go types, for executing a template as docker inspect does: against Docker's structs
+ * rather than their JSON. Where a value's type is known, a nil slice prints [], a nil map
+ * map[], a nil pointer <nil>, an empty struct (a port set's element) {}, a struct listed
+ * in full {v1 v2 ...}, a field that the JSON leaves out (omitempty: SizeRw without -s,
+ * State.Health) is its type's zero value instead of an error, and len of a nil slice is 0.
+ * Values of unknown type keep the untyped rules above. */
+enum cb_gokind {
+  CB_GO_ANY,    /* whatever the JSON holds */
+  CB_GO_STRUCT, /* fields: a NULL-terminated list; complete: all of them, in order */
+  CB_GO_PTR,    /* elem: the pointed-to type (a struct, or NULL for a scalar) */
+  CB_GO_SLICE,  /* elem: the element's type */
+  CB_GO_MAP,    /* elem: the element's type */
+  CB_GO_EMPTY,  /* struct{} */
+  CB_GO_STRING,
+  CB_GO_INT,
+  CB_GO_BOOL,
+};
+struct cb_gofield;
+struct cb_gotype {
+  enum cb_gokind kind;
+  const struct cb_gotype *elem;
+  const struct cb_gofield *fields;
+  bool complete;
+};
+struct cb_gofield {
+  const char *name;
+  const struct cb_gotype *type;
+};
+/* cb_template_exec with data of Go type `type` (see above). */
+int cb_template_exec_typed(const struct cb_template *t, json_object *data,
+                           const struct cb_gotype *type, char **out, cb_error_t *err);
 
 #endif

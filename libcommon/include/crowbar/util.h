@@ -79,10 +79,19 @@ int cb_cloexec_from(int from);
 /* Process-wide ignore of SIGPIPE for tools that stream. */
 void cb_ignore_sigpipe(void);
 
+/* getopt_long(3), read as Docker's flag parser (pflag) reads short options: a value
+ * attached with '=' loses it ("-e=A=1" sets A=1, "-w=/tmp" is /tmp, "-n=1", "-ie=A=1"),
+ * while a value in the next argument keeps it ("-e =A" is "=A"). Every verb parses with
+ * it. */
+struct option;
+int cb_getopt_long(int argc, char *const *argv, const char *optstring,
+                   const struct option *longopts, int *longindex);
+
 /* getopt_long failed: it returned c, '?' or ':' (the optstring starts with ':', after a
  * '+' if any, and opterr is 0). Prints the one-line `Error: unknown flag: --x` (or
- * `flag needs an argument: -t`) and the hint `See 'crowbar VERB --help'.` on stderr. */
-void cb_opt_error(const char *verb, char *const *argv, int c);
+ * `flag needs an argument: -t`) and the hint `See 'crowbar VERB --help'.` on stderr, and
+ * returns 125, Docker's exit code for a flag error, for the verb to return. */
+int cb_opt_error(const char *verb, char *const *argv, int c);
 
 /* Under AddressSanitizer, run the leak check now instead of at exit: call it before
  * entering another PID namespace, where LeakSanitizer's exit-time check (which clones a
